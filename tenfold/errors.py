@@ -1,0 +1,66 @@
+"""Every error tenfold raises on purpose, rooted in one class.
+
+The CLI maps these to exit codes in exactly one place (``tenfold.cli``)::
+
+    TenfoldError                 exit 70 unless a subclass says otherwise
+    ├── UsageError               64  a flag or argument the user gave is wrong
+    ├── ConfigError              65  a file the user gave (SLO, experiment, manifest) is invalid
+    ├── MissingDependencyError   69  a system binary or package is missing (run `make setup`)
+    ├── StackError               70  the local stack could not start, is not running, or is running already
+    │   └── PortInUseError       70  a port the stack needs is taken
+    └── RunInvalidError           2  the evidence cannot be trusted (generator saturated, rollback failed, ...)
+
+Every message says what went wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "MissingDependencyError",
+    "PortInUseError",
+    "RunInvalidError",
+    "StackError",
+    "TenfoldError",
+    "UsageError",
+]
+
+
+class TenfoldError(Exception):
+    """Root of tenfold's errors; ``exit_code`` is what the CLI exits with."""
+
+    exit_code: int = 70
+
+
+class UsageError(TenfoldError):
+    exit_code = 64
+
+
+class ConfigError(TenfoldError):
+    """A user-written file is invalid; the message names the file, the line and the fix."""
+
+    exit_code = 65
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(f"{where}{message}")
+        self.path = path
+        self.line = line
+
+
+class MissingDependencyError(TenfoldError):
+    exit_code = 69
+
+
+class StackError(TenfoldError):
+    exit_code = 70
+
+
+class PortInUseError(StackError):
+    pass
+
+
+class RunInvalidError(TenfoldError):
+    exit_code = 2

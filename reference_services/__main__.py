@@ -1,0 +1,73 @@
+"""Run one replica: ``python -m reference_services SERVICE`` (settings from ``TENFOLD_*`` variables).
+
+SIGTERM: /readyz turns 503 for ``TENFOLD_DRAIN_SECONDS`` so the load balancer stops sending, then the
+listener closes and in-flight requests get ``TENFOLD_SHUTDOWN_TIMEOUT`` seconds to finish. Exit 0.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from types import FrameType
+
+import uvicorn
+from pydantic import ValidationError
+
+from . import SERVICES
+from .common.logs import configure_logging
+from .common.settings import Settings
+
+EX_CONFIG = 78
+
+
+class _DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, drain_seconds: float) -> None:
+        super().__init__(config)
+        self._drain_seconds = drain_seconds
+        self._drain_until: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._drain_until is None:
+            self._drain_until = time.monotonic() + self._drain_seconds
+            self.config.app.state.readiness.draining = True  # type: ignore[union-attr]
+        else:
+            self.should_exit = True  # a second signal: stop draining, shut down now
+
+    async def on_tick(self, counter: int) -> bool:
+        if self._drain_until is not None and time.monotonic() >= self._drain_until:
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in SERVICES:
+        print(f"usage: python -m reference_services {{{'|'.join(SERVICES)}}}", file=sys.stderr)
+        return 64
+    name = argv[0]
+    try:
+        settings = Settings(service=name)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            var = "TENFOLD_" + "_".join(str(p) for p in err["loc"]).upper()
+            print(f"{name}: bad setting {var}: {err['msg']}", file=sys.stderr)
+        return EX_CONFIG
+    configure_logging(name, settings.replica)
+    app = importlib.import_module(f"reference_services.{name}.app").build(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout),
+        lifespan="on",
+    )
+    _DrainingServer(config, settings.drain_seconds).run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,57 @@
+"""Reading a JSON request body defensively: size, content type, syntax and shape each get their own 4xx."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from .problems import ProblemError
+
+__all__ = ["MAX_BODY_BYTES", "read_model"]
+
+MAX_BODY_BYTES = 64 * 1024
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_model(request: Request, model: type[M]) -> M:
+    ctype = request.headers.get("content-type", "")
+    if ctype.split(";")[0].strip().lower() != "application/json":
+        raise ProblemError(
+            415, "Unsupported media type", f"send the body as application/json, not {ctype or 'nothing'!r}"
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+    try:
+        data = orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
+        raise ProblemError(400, "Malformed JSON", f"the body is not valid JSON: {exc}", kind="malformed-json") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ".".join(str(p) for p in e["loc"]) or "(body)", "msg": e["msg"]}
+            for e in exc.errors(include_url=False)
+        ]
+        raise ProblemError(
+            422,
+            "Invalid body",
+            "the body does not match the schema",
+            kind="invalid-body",
+            extra={"errors": errors},
+        ) from None
+
+
+def _too_large() -> ProblemError:
+    return ProblemError(413, "Body too large", f"bodies are limited to {MAX_BODY_BYTES} bytes", kind="too-large")

@@ -1,0 +1,117 @@
+"""Redis cache-aside: TTL with jitter, negative caching of 404s, single-flight on misses, a tiny near cache.
+
+The near cache (a second or so, bounded) is what EVCache and Caffeine-in-front-of-Redis do for hot keys:
+the hottest titles of a Zipf distribution would otherwise all hit one Redis key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
+from redis.asyncio.sentinel import Sentinel
+
+from .metrics import Metrics
+from .resilience import Dependency, DependencyError
+from .settings import Settings
+
+__all__ = ["NEGATIVE", "CacheAside", "redis_client"]
+
+NEGATIVE = b"\x00404"  # stored for ids the store does not have
+
+
+def redis_client(settings: Settings) -> aioredis.Redis:
+    """Through Sentinel when configured, so a failover is a reconnect, not an outage."""
+    kwargs = {"socket_timeout": settings.redis_timeout * 4, "socket_connect_timeout": 0.25}
+    sentinels = settings.sentinel_addresses()
+    if sentinels:
+        sentinel = Sentinel(sentinels, sentinel_kwargs={"socket_timeout": 0.25, "socket_connect_timeout": 0.25})
+        return sentinel.master_for(settings.redis_master, max_connections=64, **kwargs)
+    return aioredis.Redis.from_url(settings.redis_url, max_connections=64, **kwargs)
+
+
+class CacheAside:
+    def __init__(
+        self,
+        *,
+        client: aioredis.Redis,
+        dependency: Dependency,
+        metrics: Metrics,
+        settings: Settings,
+        prefix: str,
+    ) -> None:
+        self.client = client
+        self.dependency = dependency
+        self.metrics = metrics
+        self.prefix = prefix
+        self.ttl = settings.cache_ttl_seconds
+        self.jitter = settings.cache_ttl_jitter
+        self.negative_ttl = settings.negative_ttl_seconds
+        self.near_seconds = settings.near_cache_seconds
+        self.near_max = settings.near_cache_entries
+        self._near: dict[str, tuple[float, bytes]] = {}
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
+
+    async def get(self, key: str, load: Callable[[], Awaitable[bytes | None]]) -> bytes | None:
+        """The cached bytes for ``key``; ``None`` when the store has no such item.
+
+        Raises :class:`DependencyError` only when the store had to be asked and failed.
+        """
+        near = self._near.get(key)
+        if near is not None and near[0] > time.monotonic():
+            return None if near[1] == NEGATIVE else near[1]
+        cache_ok = True
+        try:
+            cached = await self.dependency.call(lambda: self.client.get(self.prefix + key))
+        except DependencyError:
+            self.metrics.cache_result("error")
+            cached, cache_ok = None, False
+        if cached is not None:
+            self.metrics.cache_result("hit")
+            self._remember(key, cached)
+            return None if cached == NEGATIVE else cached
+        if cache_ok:
+            self.metrics.cache_result("miss")
+        value = await self._single_flight(key, load, cache_ok)
+        return None if value == NEGATIVE else value
+
+    async def _single_flight(self, key: str, load: Callable[[], Awaitable[bytes | None]], cache_ok: bool) -> bytes:
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = fut
+        try:
+            loaded = await load()
+            value = NEGATIVE if loaded is None else loaded
+            if cache_ok:
+                await self._store(key, value)
+            self._remember(key, value)
+            fut.set_result(value)
+            return value
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # mark retrieved: waiters re-raise it, nobody else needs to
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def _store(self, key: str, value: bytes) -> None:
+        ttl = self.negative_ttl if value == NEGATIVE else self.ttl * (1 + random.uniform(-self.jitter, self.jitter))
+        # On failure the answer is still right; the next request will try to cache it again.
+        with contextlib.suppress(DependencyError):
+            await self.dependency.call(lambda: self.client.set(self.prefix + key, value, px=int(ttl * 1000)))
+
+    def _remember(self, key: str, value: bytes) -> None:
+        if self.near_seconds <= 0:
+            return
+        if len(self._near) >= self.near_max:
+            self._near.pop(next(iter(self._near)))
+        self._near[key] = (time.monotonic() + self.near_seconds, value)
+
+    def forget_near(self) -> None:
+        self._near.clear()

@@ -1,0 +1,22 @@
+"""Resilience primitives, composed per dependency by :class:`Dependency`."""
+
+from .breaker import AsyncBreaker, BreakerOpen
+from .bulkhead import Bulkhead, BulkheadFull
+from .dependency import Dependency, DependencyError
+from .fallback import Fallback
+from .retry import RetryBudget, RetryPolicy
+from .shedding import PRIORITIES, Shedder
+
+__all__ = [
+    "PRIORITIES",
+    "AsyncBreaker",
+    "BreakerOpen",
+    "Bulkhead",
+    "BulkheadFull",
+    "Dependency",
+    "DependencyError",
+    "Fallback",
+    "RetryBudget",
+    "RetryPolicy",
+    "Shedder",
+]

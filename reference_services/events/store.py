@@ -1,0 +1,94 @@
+"""Group commit of events to S3: one object per batch, every acknowledgement waits for its object."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+__all__ = ["BufferFull", "EventBatcher"]
+
+Put = Callable[[str, bytes], Awaitable[None]]
+
+
+class BufferFull(Exception):
+    pass
+
+
+class EventBatcher:
+    """Flushes when ``batch_max`` events wait or ``flush_seconds`` after the first one arrived.
+
+    A flush is one ``PutObject`` of JSON lines; every waiter gets the object key only once it is stored,
+    or the exception if it was not. At most ``buffer_max`` events wait; beyond that callers are refused
+    (shed) rather than queued without bound.
+    """
+
+    def __init__(self, put: Put, *, replica: str, flush_seconds: float, batch_max: int, buffer_max: int) -> None:
+        self._put = put
+        self._prefix = f"{replica}-{os.getpid()}"
+        self.flush_seconds = flush_seconds
+        self.batch_max = batch_max
+        self.buffer_max = buffer_max
+        self._pending: list[tuple[bytes, asyncio.Future[str]]] = []
+        self._wake = asyncio.Event()
+        self._seq = itertools.count(1)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def submit(self, line: bytes) -> str:
+        if len(self._pending) >= self.buffer_max:
+            raise BufferFull(f"{len(self._pending)} events are waiting for S3")
+        fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._pending.append((line, fut))
+        self._wake.set()
+        return await fut
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Flush what is waiting (bounded by the caller's shutdown budget), then stop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        while self._pending:
+            await self._flush()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            deadline = time.monotonic() + self.flush_seconds
+            while len(self._pending) < self.batch_max and (left := deadline - time.monotonic()) > 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), left)
+            await self._flush()
+            if not self._pending:
+                self._wake.clear()
+
+    async def _flush(self) -> None:
+        batch, self._pending = self._pending[: self.batch_max], self._pending[self.batch_max :]
+        if not batch:
+            return
+        key = time.strftime("events/%Y/%m/%d/%H/", time.gmtime()) + (
+            f"{self._prefix}-{next(self._seq):08d}-{uuid.uuid4().hex[:8]}.jsonl"
+        )
+        body = b"\n".join(line for line, _ in batch) + b"\n"
+        try:
+            await self._put(key, body)
+        except Exception as exc:
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        for _, fut in batch:
+            if not fut.done():
+                fut.set_result(key)

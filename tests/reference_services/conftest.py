@@ -1,0 +1,177 @@
+"""Real servers as fixtures, each in its own temp dir on a free loopback port, stopped by pid afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+DYNALITE = ROOT / "tools" / "node_modules" / ".bin" / "dynalite"
+MOTO = Path(sys.executable).parent / "moto_server"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Server:
+    """A child process we own: started in its own process group, stopped by pid."""
+
+    name: str
+    argv: list[str]
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    log: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            self.argv, env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        return self
+
+    def wait_port(self, timeout: float = 15.0) -> Server:
+        wait_for(lambda: self.alive() and port_open(self.port), timeout, f"{self.name} on port {self.port}")
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+def _tmpdir(prefix: str, owner: str | None = None) -> Path:
+    path = Path(tempfile.mkdtemp(prefix=f"tenfold-{prefix}-", dir="/tmp"))
+    if owner:
+        shutil.chown(path, owner, owner)
+    return path
+
+
+def redis(tmp: Path | None = None) -> Server:
+    port = free_port()
+    d = tmp or _tmpdir("redis")
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(d)]
+    return Server("redis", argv, port).start().wait_port()
+
+
+def postgres() -> tuple[Server, str]:
+    d = _tmpdir("pg", "postgres")
+    data = d / "data"
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "--auth=trust", "--no-sync", "-U", "tenfold",
+         "-D", str(data)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    argv = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", str(PG_BIN / "postgres"),
+            "-D", str(data), "-p", str(port), "-k", str(d), "-c", "listen_addresses=127.0.0.1",
+            "-c", "fsync=off", "-c", "synchronous_commit=on"]  # fmt: skip
+    server = Server("postgres", argv, port, log=d / "postgres.log").start().wait_port()
+    wait_for(
+        lambda: subprocess.run(
+            [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "tenfold", "-d", "postgres", "-c",
+             "SELECT 1"], capture_output=True).returncode == 0,
+        what="postgres accepting queries",
+    )  # fmt: skip
+    subprocess.run(
+        [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "tenfold", "-d", "postgres", "-c",
+         "CREATE DATABASE tenfold"], check=True, capture_output=True,
+    )  # fmt: skip
+    return server, f"postgresql://tenfold@127.0.0.1:{port}/tenfold"
+
+
+def dynalite() -> Server:
+    port = free_port()
+    return Server("dynalite", [str(DYNALITE), "--port", str(port), "--createTableMs", "5"], port).start().wait_port()
+
+
+def moto() -> Server:
+    port = free_port()
+    return Server("moto", [str(MOTO), "-H", "127.0.0.1", "-p", str(port)], port).start().wait_port(30)
+
+
+def service(name: str, env: dict[str, str], *, ready: bool = True, log: Path | None = None) -> Server:
+    port = free_port()
+    full_env = {"TENFOLD_PORT": str(port), "TENFOLD_DRAIN_SECONDS": "0.2", **env}
+    s = Server(name, [sys.executable, "-m", "reference_services", name], port, env=full_env, log=log).start()
+    s.wait_port(20)
+    if ready:
+        wait_for(lambda: httpx.get(s.url + "/readyz").status_code == 200, 20, f"{name} ready")
+    return s
+
+
+@pytest.fixture(scope="session")
+def stores() -> Iterator[dict[str, str]]:
+    """One seeded set of stores shared by tests that do not break them (small data for speed)."""
+    r = redis()
+    pg, dsn = postgres()
+    dyn = dynalite()
+    s3 = moto()
+    servers = [r, pg, dyn, s3]
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "reference_services.seed", "--postgres-dsn", dsn, "--dynamodb-endpoint", dyn.url,
+             "--s3-endpoint", s3.url, "--titles", "300", "--users", "500"],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        yield {
+            "TENFOLD_REDIS_URL": f"redis://127.0.0.1:{r.port}/0",
+            "TENFOLD_POSTGRES_DSN": dsn,
+            "TENFOLD_DYNAMODB_ENDPOINT": dyn.url,
+            "TENFOLD_S3_ENDPOINT": s3.url,
+        }
+    finally:
+        for s in servers:
+            s.stop()

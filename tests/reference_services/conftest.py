@@ -102,7 +102,8 @@ def _tmpdir(prefix: str, owner: str | None = None) -> Path:
 def redis(tmp: Path | None = None) -> Server:
     port = free_port()
     d = tmp or _tmpdir("redis")
-    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(d)]
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", str(d)]  # fmt: skip
     return Server("redis", argv, port).start().wait_port()
 
 

@@ -1,0 +1,122 @@
+"""events: 202 only once stored in S3 — proved by reconciling every acknowledgement with the bucket."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import httpx
+import pytest
+from conftest import Server, moto, service
+
+
+def _event(**overrides: object) -> dict[str, object]:
+    return {"event_id": uuid.uuid4().hex, "user_id": 1, "title_id": 2, "type": "heartbeat",
+            "position_s": 12.5, "ts": time.time(), **overrides}  # fmt: skip
+
+
+def _stored_event_ids(endpoint: str) -> set[str]:
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    import orjson
+
+    ids: set[str] = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="tenfold-events"):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket="tenfold-events", Key=obj["Key"])["Body"].read()
+            ids.update(orjson.loads(line)["event_id"] for line in body.splitlines())
+    return ids
+
+
+@pytest.fixture
+def s3_and_events(stores: dict[str, str]) -> Iterator[tuple[Server, Server]]:
+    s3 = moto()
+    boto3.client("s3", endpoint_url=s3.url, region_name="us-east-1", aws_access_key_id="x",
+                 aws_secret_access_key="x").create_bucket(Bucket="tenfold-events")  # fmt: skip
+    svc = service("events", {**stores, "TENFOLD_S3_ENDPOINT": s3.url, "TENFOLD_S3_TIMEOUT": "0.5",
+                             "TENFOLD_MAX_IN_FLIGHT": "40"})  # fmt: skip
+    yield s3, svc
+    svc.stop()
+    if s3.proc is not None and s3.alive():
+        os.kill(s3.proc.pid, signal.SIGCONT)
+    s3.stop()
+
+
+def test_event_is_acknowledged_with_the_object_that_holds_it(s3_and_events: tuple[Server, Server]) -> None:
+    s3, svc = s3_and_events
+    ev = _event()
+    r = httpx.post(f"{svc.url}/api/events", json=ev)
+    assert r.status_code == 202
+    assert r.json()["object"].startswith("events/")
+    assert ev["event_id"] in _stored_event_ids(s3.url)
+
+
+def test_events_are_group_committed(s3_and_events: tuple[Server, Server]) -> None:
+    _, svc = s3_and_events
+    with ThreadPoolExecutor(20) as pool:
+        rs = list(pool.map(lambda _: httpx.post(f"{svc.url}/api/events", json=_event()), range(60)))
+    assert all(r.status_code == 202 for r in rs)
+    objects = {r.json()["object"] for r in rs}
+    assert len(objects) < 30  # many events per object
+
+
+@pytest.mark.parametrize("bad", [{"type": "rewind"}, {"user_id": "1"}, {"position_s": -1}, {"event_id": "a b"}])
+def test_invalid_events_are_422(s3_and_events: tuple[Server, Server], bad: dict[str, object]) -> None:
+    _, svc = s3_and_events
+    r = httpx.post(f"{svc.url}/api/events", json=_event(**bad))
+    assert r.status_code == 422 and r.json()["errors"]
+
+
+def test_s3_gone_means_503_and_no_acknowledgement_without_the_object(s3_and_events: tuple[Server, Server]) -> None:
+    s3, svc = s3_and_events
+    assert s3.proc is not None
+    acked: list[str] = []
+    refused = 0
+
+    def send(i: int) -> None:
+        nonlocal refused
+        ev = _event()
+        r = httpx.post(f"{svc.url}/api/events", json=ev, timeout=10)
+        if r.status_code == 202:
+            acked.append(str(ev["event_id"]))
+        else:
+            assert r.status_code == 503 and "Retry-After" in r.headers, r.text
+            refused += 1
+
+    with ThreadPoolExecutor(10) as pool:
+        list(pool.map(send, range(40)))
+        os.kill(s3.proc.pid, signal.SIGSTOP)  # S3 hangs mid-stream
+        list(pool.map(send, range(40)))
+        os.kill(s3.proc.pid, signal.SIGCONT)
+        list(pool.map(send, range(20)))
+    assert refused > 0 and len(acked) >= 40
+    missing = set(acked) - _stored_event_ids(s3.url)
+    assert missing == set(), f"{len(missing)} acknowledged events are not in S3"
+
+
+def test_overload_sheds_best_effort_before_critical(s3_and_events: tuple[Server, Server]) -> None:
+    s3, svc = s3_and_events
+    assert s3.proc is not None
+    os.kill(s3.proc.pid, signal.SIGSTOP)  # every event now waits for S3: work piles up in flight
+    try:
+        with ThreadPoolExecutor(30) as pool:
+            hung = [pool.submit(httpx.post, f"{svc.url}/api/events", json=_event(), timeout=10) for _ in range(25)]
+            time.sleep(0.3)  # 25 in flight of max 40: best-effort threshold (50%) passed, critical not
+            best = httpx.post(f"{svc.url}/api/events", json=_event(), headers={"X-Priority": "best-effort"})
+            crit = pool.submit(httpx.post, f"{svc.url}/api/events", json=_event(),
+                               headers={"X-Priority": "critical"}, timeout=10)  # fmt: skip
+            time.sleep(0.2)
+            os.kill(s3.proc.pid, signal.SIGCONT)
+            assert best.status_code == 503 and best.json()["title"] == "Overloaded"
+            assert best.headers["Retry-After"] == "1"
+            assert crit.result().status_code in (202, 503)
+            assert crit.result().json().get("title") != "Overloaded"  # admitted; S3's answer decides
+            for f in hung:
+                f.result()
+    finally:
+        os.kill(s3.proc.pid, signal.SIGCONT)

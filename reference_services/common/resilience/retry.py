@@ -29,7 +29,7 @@ class RetryBudget:
 
     def try_spend(self) -> bool:
         self._refill()
-        if self._tokens >= 1.0:
+        if self._tokens >= 1.0 - 1e-9:  # 10 x 0.1 must buy a retry despite float rounding
             self._tokens -= 1.0
             return True
         return False

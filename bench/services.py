@@ -1,0 +1,151 @@
+"""Reference services on one uvicorn worker, measured side by side in one run.
+
+- rps of a cached ``GET /api/recommendations/{id}`` ÷ rps of a bare Starlette hello on the same server options
+  (target ≥ 0.4); also with the near cache off, i.e. every request a Redis GET (reported, no target)
+- p99 latency at half of the saturation rate (target ≤ 5 ms)
+- RSS of each service process after load (target ≤ 80 MB)
+
+Saturation is measured with wrk (closed loop, 32 connections); the half-rate p99 with hey at a fixed rate.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import psutil
+
+from reference_services.seed import recommendations_doc
+
+ROOT = Path(__file__).resolve().parent.parent
+_HELLO = """
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+async def hello(request):
+    return PlainTextResponse("hello")
+
+app = Starlette(routes=[Route("/hello", hello)])
+"""
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _spawn(argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        argv, env={**os.environ, **(env or {})}, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _wait_http(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(url)
+
+
+def _wrk(url: str, seconds: int = 5) -> float:
+    out = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s", url], capture_output=True, text=True).stdout
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def _p99_at(url: str, rate: float, seconds: int = 5, workers: int = 8) -> float:
+    out = subprocess.run(
+        ["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.1f}", "-o", "csv", url],
+        capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(out)))
+    latencies = sorted(float(r["response-time"]) for r in rows)
+    return latencies[int(len(latencies) * 0.99) - 1] * 1000
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="tenfold-bench-"))
+    (tmp / "hello_app.py").write_text(_HELLO)
+    redis_port, hello_port, recs_port, redis_recs_port = _port(), _port(), _port(), _port()
+    procs = [
+        _spawn(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp)]),
+        _spawn([sys.executable, "-m", "uvicorn", "hello_app:app", "--port", str(hello_port), "--loop", "uvloop",
+                "--http", "httptools", "--no-access-log", "--log-level", "warning"], cwd=str(tmp)),
+    ]  # fmt: skip
+    env = {"TENFOLD_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "TENFOLD_DYNAMODB_ENDPOINT": "http://127.0.0.1:9"}
+    services = {
+        "recommendations": _spawn([sys.executable, "-m", "reference_services", "recommendations"],
+                                  {**env, "TENFOLD_PORT": str(recs_port)}, cwd=str(ROOT)),
+        "recommendations (near cache off)": _spawn(
+            [sys.executable, "-m", "reference_services", "recommendations"],
+            {**env, "TENFOLD_PORT": str(redis_recs_port), "TENFOLD_NEAR_CACHE_SECONDS": "0"}, cwd=str(ROOT)),
+    }  # fmt: skip
+    procs += services.values()
+    try:
+        time.sleep(0.3)
+        doc = orjson.dumps(recommendations_doc(7))[:-1] + b',"degraded":false}'
+        subprocess.run(["redis-cli", "-p", str(redis_port), "-x", "SET", "recs:7"], input=doc, check=True,
+                       capture_output=True)  # fmt: skip
+        hello = f"http://127.0.0.1:{hello_port}/hello"
+        recs = f"http://127.0.0.1:{recs_port}/api/recommendations/7"
+        recs_redis = f"http://127.0.0.1:{redis_recs_port}/api/recommendations/7"
+        for url in (hello, recs, recs_redis):
+            _wait_http(url)
+        assert httpx.get(recs).json()["degraded"] is False, "the cached answer must not be a fallback"
+        hello_rps = _wrk(hello)
+        recs_rps = _wrk(recs)
+        redis_rps = _wrk(recs_redis)
+        p99 = _p99_at(recs, recs_rps / 2)
+        print(f"bare Starlette hello                      {hello_rps:9.0f} rps")
+        print(f"cached recommendations (near cache+Redis) {recs_rps:9.0f} rps   ratio {recs_rps / hello_rps:.2f}"
+              f"  (target >= 0.40)")  # fmt: skip
+        print(f"cached recommendations (Redis GET each)   {redis_rps:9.0f} rps   ratio {redis_rps / hello_rps:.2f}")
+        print(f"p99 at half saturation ({recs_rps / 2:.0f} rps)        {p99:9.2f} ms    (target <= 5 ms)")
+        for name, proc in services.items():
+            rss = psutil.Process(proc.pid).memory_info().rss / 2**20
+            print(f"RSS {name:38s}{rss:9.1f} MB    (target <= 80 MB)")
+        print(_rss_of_other_services(env))
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            p.wait(15)
+
+
+def _rss_of_other_services(env: dict[str, str]) -> str:
+    """Start users, catalog and events (their stores need not answer) and read their RSS once started."""
+    lines = []
+    for name in ("users", "catalog", "events"):
+        port = _port()
+        proc = _spawn([sys.executable, "-m", "reference_services", name], {**env, "TENFOLD_PORT": str(port)},
+                      cwd=str(ROOT))  # fmt: skip
+        try:
+            _wait_http(f"http://127.0.0.1:{port}/healthz")
+            rss = psutil.Process(proc.pid).memory_info().rss / 2**20
+            lines.append(f"RSS {name:38s}{rss:9.1f} MB    (target <= 80 MB; idle)")
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import bisect
 import itertools
+import os
 import random
 import sys
 import time
@@ -109,16 +110,28 @@ def _dynamo_items(titles: int, users: int) -> Iterator[tuple[str, int, bytes]]:
 TABLE_KEYS = {"titles": "id", "recommendations": "user_id"}
 
 
+def _client_kwargs(endpoint: str) -> dict[str, Any]:
+    from aiobotocore.config import AioConfig
+
+    from .common.aws import Credentials
+
+    creds = Credentials.from_env()
+    return {
+        "endpoint_url": endpoint,
+        "region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "aws_access_key_id": creds.access_key,
+        "aws_secret_access_key": creds.secret_key,
+        "aws_session_token": creds.token,
+        "config": AioConfig(connect_timeout=10, read_timeout=30, max_pool_connections=16),
+    }
+
+
 async def seed_dynamodb(endpoint: str, titles: int, users: int, prefix: str = "tenfold-") -> bool:
     """Creates the tables and loads them; returns False when the same data was already there."""
     from aiobotocore.session import get_session
 
-    from .common.dynamodb import aws_client_kwargs
-    from .common.settings import Settings
-
-    settings = Settings(dynamodb_endpoint=endpoint, table_prefix=prefix)
     meta = orjson.dumps({"titles": titles, "users": users})
-    async with get_session().create_client("dynamodb", **aws_client_kwargs(settings, endpoint, 10.0)) as client:
+    async with get_session().create_client("dynamodb", **_client_kwargs(endpoint)) as client:
         existing = set((await client.list_tables())["TableNames"])
         for table, key in TABLE_KEYS.items():
             if prefix + table not in existing:
@@ -181,10 +194,7 @@ async def seed_postgres(dsn: str, users: int) -> bool:
 async def seed_s3(endpoint: str, bucket: str) -> bool:
     from aiobotocore.session import get_session
 
-    from .common.dynamodb import aws_client_kwargs
-    from .common.settings import Settings
-
-    async with get_session().create_client("s3", **aws_client_kwargs(Settings(), endpoint, 10.0)) as client:
+    async with get_session().create_client("s3", **_client_kwargs(endpoint)) as client:
         names = {b["Name"] for b in (await client.list_buckets()).get("Buckets", [])}
         if bucket in names:
             return False

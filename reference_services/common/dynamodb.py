@@ -1,57 +1,34 @@
-"""An async DynamoDB client (aiobotocore) whose lifetime is the service's."""
+"""A DynamoDB table of JSON documents, read through the lean client (see ``aws.py``)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-from typing import Any
-
-from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
-
+from .aws import AwsHttp
 from .settings import Settings
 
-__all__ = ["DynamoTable", "aws_client_kwargs"]
-
-
-def aws_client_kwargs(settings: Settings, endpoint: str, timeout: float) -> dict[str, Any]:
-    """Emulators accept any credentials; real AWS takes them from the environment as usual."""
-    return {
-        "endpoint_url": endpoint or None,
-        "region_name": settings.aws_region,
-        "aws_access_key_id": os.environ.get("AWS_ACCESS_KEY_ID", "tenfold"),
-        "aws_secret_access_key": os.environ.get("AWS_SECRET_ACCESS_KEY", "tenfold"),
-        # Our Dependency wrapper owns retries and timeouts; botocore's own would multiply them.
-        "config": AioConfig(
-            retries={"max_attempts": 1, "mode": "standard"},
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            max_pool_connections=64,
-        ),
-    }
+__all__ = ["DynamoTable"]
 
 
 class DynamoTable:
     """One table with a numeric hash key and the item's JSON document in the ``doc`` attribute."""
 
     def __init__(self, settings: Settings, name: str, key: str) -> None:
-        self.settings = settings
         self.name = settings.table_prefix + name
         self.key = key
-        self._stack = contextlib.AsyncExitStack()
-        self._client: Any = None
+        self.client = AwsHttp(settings.dynamodb_endpoint, service="dynamodb", region=settings.aws_region)
 
     async def open(self) -> None:
-        kwargs = aws_client_kwargs(self.settings, self.settings.dynamodb_endpoint, self.settings.store_timeout)
-        self._client = await self._stack.enter_async_context(get_session().create_client("dynamodb", **kwargs))
+        """Connections are opened on first use; nothing to do, kept for the service lifecycle."""
 
     async def close(self) -> None:
-        await self._stack.aclose()
+        await self.client.close()
 
     async def get_doc(self, key: int) -> bytes | None:
-        resp = await self._client.get_item(TableName=self.name, Key={self.key: {"N": str(key)}})
+        resp = await self.client.dynamodb("GetItem", {"TableName": self.name, "Key": {self.key: {"N": str(key)}}})
         item = resp.get("Item")
-        return None if item is None else item["doc"]["S"].encode()
+        if not isinstance(item, dict):
+            return None
+        doc: str = item["doc"]["S"]
+        return doc.encode()
 
     async def ping(self) -> None:
-        await self._client.describe_table(TableName=self.name)
+        await self.client.dynamodb("DescribeTable", {"TableName": self.name})

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
-
 import orjson
-from aiobotocore.session import get_session
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..common.app import Service, create_app
+from ..common.aws import AwsHttp
 from ..common.body import read_model
-from ..common.dynamodb import aws_client_kwargs
 from ..common.metrics import Metrics
 from ..common.problems import ProblemError, unavailable
 from ..common.resilience import DependencyError
@@ -29,13 +25,11 @@ def build(settings: Settings) -> Starlette:
     metrics = Metrics("events")
     service = Service("events", settings, metrics)
     s3_dep = service.dependency("s3", timeout=settings.s3_timeout)
-    stack = contextlib.AsyncExitStack()
-    client: dict[str, Any] = {}
+    s3 = AwsHttp(settings.s3_endpoint, service="s3", region=settings.aws_region)
 
     async def put(key: str, body: bytes) -> None:
-        s3 = client["s3"]
         # Same key and body on every attempt: retrying a PutObject cannot duplicate an event.
-        await s3_dep.call(lambda: s3.put_object(Bucket=settings.s3_bucket, Key=key, Body=body))
+        await s3_dep.call(lambda: s3.s3("PUT", settings.s3_bucket, key, body))
 
     batcher = EventBatcher(
         put,
@@ -58,11 +52,9 @@ def build(settings: Settings) -> Starlette:
         return Response(orjson.dumps({"event_id": event.event_id, "object": key}), 202, media_type="application/json")
 
     async def ping_s3() -> None:
-        await client["s3"].head_bucket(Bucket=settings.s3_bucket)
+        await s3.s3("HEAD", settings.s3_bucket)
 
     async def start() -> None:
-        kwargs = aws_client_kwargs(settings, settings.s3_endpoint, settings.s3_timeout)
-        client["s3"] = await stack.enter_async_context(get_session().create_client("s3", **kwargs))
         batcher.start()
 
     service.routes = [
@@ -79,5 +71,5 @@ def build(settings: Settings) -> Starlette:
     ]
     service.checks = {"s3": ping_s3}
     service.on_startup = [start]
-    service.on_shutdown = [stack.aclose, batcher.stop]
+    service.on_shutdown = [s3.close, batcher.stop]
     return create_app(service)

@@ -26,12 +26,20 @@ NEGATIVE = b"\x00404"  # stored for ids the store does not have
 
 def redis_client(settings: Settings) -> aioredis.Redis:
     """Through Sentinel when configured, so a failover is a reconnect, not an outage."""
-    kwargs = {"socket_timeout": settings.redis_timeout * 4, "socket_connect_timeout": 0.25}
+    timeout = settings.redis_timeout * 4
     sentinels = settings.sentinel_addresses()
     if sentinels:
-        sentinel = Sentinel(sentinels, sentinel_kwargs={"socket_timeout": 0.25, "socket_connect_timeout": 0.25})
-        return sentinel.master_for(settings.redis_master, max_connections=64, **kwargs)
-    return aioredis.Redis.from_url(settings.redis_url, max_connections=64, **kwargs)
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            sentinels, sentinel_kwargs={"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
+        )
+        client: aioredis.Redis = sentinel.master_for(
+            settings.redis_master, max_connections=64, socket_timeout=timeout, socket_connect_timeout=0.25
+        )
+        return client
+    direct: aioredis.Redis = aioredis.Redis.from_url(
+        settings.redis_url, max_connections=64, socket_timeout=timeout, socket_connect_timeout=0.25
+    )
+    return direct
 
 
 class CacheAside:

@@ -17,7 +17,7 @@ BreakerOpen = pybreaker.CircuitBreakerError
 _STATE_VALUE = {pybreaker.STATE_CLOSED: 0, pybreaker.STATE_HALF_OPEN: 1, pybreaker.STATE_OPEN: 2}
 
 
-class _GaugeListener(pybreaker.CircuitBreakerListener):  # type: ignore[misc]
+class _GaugeListener(pybreaker.CircuitBreakerListener):
     def __init__(self, gauge: Gauge) -> None:
         self._gauge = gauge
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import orjson
 
+from .common.aws import AwsHttp
+
 __all__ = [
     "TITLES",
     "USERS",
@@ -149,6 +151,8 @@ async def seed_dynamodb(endpoint: str, titles: int, users: int, prefix: str = "t
         if got.get("Item", {}).get("doc", {}).get("S", "").encode() == meta:
             return False
         items = _dynamo_items(titles, users)
+        # Bulk writes go through the lean client: botocore's request serialisation was the bottleneck.
+        lean = AwsHttp(endpoint, service="dynamodb", region=_client_kwargs(endpoint)["region_name"], pool=8)
 
         async def writer() -> None:
             while batch := list(itertools.islice(items, 25)):
@@ -158,10 +162,11 @@ async def seed_dynamodb(endpoint: str, titles: int, users: int, prefix: str = "t
                         {"PutRequest": {"Item": {TABLE_KEYS[table]: {"N": str(key)}, "doc": {"S": doc.decode()}}}}
                     )
                 while by_table:
-                    resp = await client.batch_write_item(RequestItems=by_table)
-                    by_table = resp.get("UnprocessedItems") or {}
+                    resp = await lean.dynamodb("BatchWriteItem", {"RequestItems": by_table})
+                    by_table = resp.get("UnprocessedItems") or {}  # type: ignore[assignment]
 
         await asyncio.gather(*(writer() for _ in range(8)))
+        await lean.close()
         await client.put_item(
             TableName=prefix + "titles", Item={"id": {"N": str(_META_KEY)}, "doc": {"S": meta.decode()}}
         )

@@ -7,14 +7,14 @@ setup:
 	@scripts/setup
 
 lint: setup
-	$(BIN)/ruff check tenfold reports reference_services locustfiles tests bench
-	$(BIN)/ruff format --check tenfold reports reference_services locustfiles tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: setup
 	$(BIN)/mypy
 
 test: setup
-	$(BIN)/ruff check tenfold reports reference_services locustfiles tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 

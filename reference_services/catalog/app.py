@@ -7,8 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..common.app import Service, create_app
-from ..common.cache import CacheAside, redis_client
-from ..common.dynamodb import DynamoTable
+from ..common.cached_table import CachedTable
 from ..common.metrics import Metrics
 from ..common.problems import ProblemError, unavailable
 from ..common.resilience import DependencyError
@@ -24,23 +23,14 @@ _MAX_ID = 2**31 - 1
 def build(settings: Settings) -> Starlette:
     metrics = Metrics("catalog")
     service = Service("catalog", settings, metrics)
-    table = DynamoTable(settings, "titles", "id")
-    store = service.dependency("dynamodb", timeout=settings.store_timeout)
-    redis = redis_client(settings)
-    cache = CacheAside(
-        client=redis,
-        dependency=service.dependency("redis", timeout=settings.redis_timeout, retries=1),
-        metrics=metrics,
-        settings=settings,
-        prefix="title:",
-    )
+    titles = CachedTable(service, "titles", "id", prefix="title:")
 
     async def get_title(request: Request) -> Response:
         title_id: int = request.path_params["title_id"]
         if not 0 < title_id <= _MAX_ID:
             raise _no_title(title_id)
         try:
-            doc = await cache.get(str(title_id), lambda: store.call(lambda: table.get_doc(title_id)))
+            doc = await titles.get(title_id)
         except DependencyError as exc:
             raise unavailable(
                 "dynamodb", f"title {title_id} is not cached and the store failed ({exc.reason})"
@@ -49,16 +39,12 @@ def build(settings: Settings) -> Starlette:
             raise _no_title(title_id)
         return Response(doc, media_type="application/json")
 
-    async def ping_redis() -> None:
-        await redis.ping()
-
     service.routes = [
         ApiRoute("/api/titles/{title_id:int}", "GET", get_title, "A title's metadata", Title, errors=(404,))
     ]
-    service.checks = {"dynamodb": table.ping}
-    service.optional_checks = {"redis": ping_redis}
-    service.on_startup = [table.open]
-    service.on_shutdown = [table.close, redis.aclose]
+    service.checks = {"dynamodb": titles.table.ping}
+    service.optional_checks = {"redis": titles.ping_redis}
+    service.on_shutdown = [titles.close]
     return create_app(service)
 
 

@@ -8,9 +8,10 @@ failing readiness would empty the load balancer's pool and turn a degraded answe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from .periodic import Periodic
 
 __all__ = ["Readiness"]
 
@@ -34,7 +35,7 @@ class Readiness:
         self.status: dict[str, str] = {name: "unknown" for name in self.checks}
         self.started = not checks
         self.draining = False
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic(self.refresh, lambda: self.interval if self.started else 0.1)
 
     @property
     def ready(self) -> bool:
@@ -56,15 +57,7 @@ class Readiness:
             return name, f"error: {type(exc).__name__}: {exc}"[:200]
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _loop(self) -> None:
-        while True:
-            await self.refresh()
-            await asyncio.sleep(self.interval if self.started else 0.1)
+        await self._periodic.stop()

@@ -13,8 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..common.app import Service, create_app
-from ..common.cache import CacheAside, redis_client
-from ..common.dynamodb import DynamoTable
+from ..common.cached_table import CachedTable
 from ..common.metrics import Metrics
 from ..common.problems import ProblemError, unavailable
 from ..common.resilience import DependencyError, Fallback
@@ -36,32 +35,15 @@ def _answer(doc: bytes) -> bytes:
 def build(settings: Settings) -> Starlette:
     metrics = Metrics("recommendations")
     service = Service("recommendations", settings, metrics)
-    table = DynamoTable(settings, "recommendations", "user_id")
-    store = service.dependency("dynamodb", timeout=settings.store_timeout)
-    redis = redis_client(settings)
-    cache = CacheAside(
-        client=redis,
-        dependency=service.dependency("redis", timeout=settings.redis_timeout, retries=1),
-        metrics=metrics,
-        settings=settings,
-        prefix="recs:",
-    )
-
-    async def load_rows(user_id: int) -> bytes | None:
-        doc = await store.call(lambda: table.get_doc(user_id))
-        return None if doc is None else _answer(doc)
-
-    async def load_popular() -> bytes | None:
-        return await store.call(lambda: table.get_doc(POPULAR_KEY))
-
-    popular = Fallback(orjson.dumps(popular_doc()), load_popular)
+    rows = CachedTable(service, "recommendations", "user_id", prefix="recs:", shape=_answer)
+    popular = Fallback(orjson.dumps(popular_doc()), lambda: rows.load(POPULAR_KEY))
 
     async def get_recommendations(request: Request) -> Response:
         user_id: int = request.path_params["user_id"]
         if not 0 < user_id <= _MAX_ID:
             raise _no_user(user_id)
         try:
-            doc = await cache.get(str(user_id), lambda: load_rows(user_id))
+            doc = await rows.get(user_id)
         except DependencyError as exc:
             return degrade(user_id, f"store-{exc.reason}")
         if doc is None:
@@ -76,13 +58,6 @@ def build(settings: Settings) -> Starlette:
         body = orjson.dumps({"user_id": user_id, "rows": rows, "degraded": True})
         return Response(body, media_type="application/json", headers={"X-Degraded": reason})
 
-    async def ping_redis() -> None:
-        await redis.ping()
-
-    async def start() -> None:
-        await table.open()
-        popular.start()
-
     service.routes = [
         ApiRoute(
             "/api/recommendations/{user_id:int}",
@@ -94,9 +69,9 @@ def build(settings: Settings) -> Starlette:
         )
     ]
     # No required dependency: with both Redis and DynamoDB down this replica still answers (degraded).
-    service.optional_checks = {"dynamodb": table.ping, "redis": ping_redis}
-    service.on_startup = [start]
-    service.on_shutdown = [popular.stop, table.close, redis.aclose]
+    service.optional_checks = {"dynamodb": rows.table.ping, "redis": rows.ping_redis}
+    service.on_startup = [popular.start]
+    service.on_shutdown = [rows.close, popular.stop]
     return create_app(service)
 
 

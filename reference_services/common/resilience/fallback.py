@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from ..periodic import Periodic
 
 __all__ = ["Fallback"]
 
@@ -18,8 +18,7 @@ class Fallback:
     def __init__(self, initial: bytes, refresh: Callable[[], Awaitable[bytes | None]], every: float = 60.0) -> None:
         self.value = initial
         self._refresh = refresh
-        self._every = every
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic(self.refresh_once, lambda: every)
 
     async def refresh_once(self) -> None:
         try:
@@ -30,16 +29,8 @@ class Fallback:
         if fresh is not None:
             self.value = fresh
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
+    async def start(self) -> None:
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _loop(self) -> None:
-        while True:
-            await self.refresh_once()
-            await asyncio.sleep(self._every)
+        await self._periodic.stop()

@@ -1,0 +1,195 @@
+"""Run folder + SLO file → one verdict per objective and window, and the run's outcome.
+
+Pure: reads files of the run folder only. An invalid run (the generator could not keep up, the
+manifest says so, an experiment failed to roll back, no request rows) has outcome ``invalid`` —
+exit 2 — whatever the verdicts say, because its evidence cannot be trusted either way.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from reports.indicators import measure
+from reports.runfolder import RunFolder
+from reports.slo import Objective, SloFile
+from reports.windows import resolve
+
+__all__ = ["Outcome", "Status", "Summary", "Verdict", "evaluate", "format_value"]
+
+Status = Literal["pass", "fail", "no-data"]
+Outcome = Literal["pass", "fail", "invalid"]
+_EXIT = {"pass": 0, "fail": 1, "invalid": 2}
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """Human form of a measured value or target: ms/s, %, yes/no, counts."""
+    if value is None:
+        return "no data"
+    if unit == "bool":
+        return "yes" if value >= 0.5 else "no"
+    if math.isinf(value):
+        return "never" if unit == "s" else "∞"
+    if unit == "s":
+        return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+    if unit == "ratio":
+        return f"{value:.3%}" if value < 0.999 or value == 1 else f"{value:.4%}"
+    return f"{value:g}"
+
+
+def _unit(o: Objective) -> str:
+    if o.indicator in ("latency", "scale_out_reaction", "recovery_time"):
+        return "s"
+    if o.indicator in ("error_ratio", "availability", "fallback_ratio"):
+        return "ratio"
+    if o.indicator in ("shed_order", "scale_in"):
+        return "bool"
+    return "count"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    objective: str
+    description: str
+    indicator: str
+    window: str
+    start: float | None
+    end: float | None
+    measured: float | None
+    measured_text: str
+    target: str
+    unit: str
+    status: Status
+    evidence: str
+    target_value: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("measured", "target_value"):
+            if d[k] is not None and math.isinf(d[k]):
+                d[k] = None  # JSON has no infinity; the *_text fields say "never" / the target
+        return d
+
+    @property
+    def message(self) -> str:
+        return f"measured {self.measured_text} vs target {self.target} ({self.window})"
+
+
+@dataclass
+class Summary:
+    run_id: str
+    run_dir: str
+    slo_name: str
+    outcome: Outcome
+    invalid_reasons: list[str]
+    verdicts: list[Verdict]
+    controls: dict[str, bool] = field(default_factory=dict)
+    started: float | None = None
+    ended: float | None = None
+    generated: float = field(default_factory=time.time)
+
+    @property
+    def exit_code(self) -> int:
+        return _EXIT[self.outcome]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {"pass": 0, "fail": 0, "no-data": 0}
+        for v in self.verdicts:
+            out[v.status] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "run_dir": self.run_dir,
+            "slo": self.slo_name,
+            "outcome": self.outcome,
+            "exit_code": self.exit_code,
+            "invalid_reasons": self.invalid_reasons,
+            "counts": self.counts,
+            "controls": self.controls,
+            "started": self.started,
+            "ended": self.ended,
+            "generated": self.generated,
+            "verdicts": [v.to_dict() for v in self.verdicts],
+        }
+
+    def table(self) -> str:
+        """A plain-text verdict table (the CLI may print its own with rich from ``verdicts``)."""
+        rows = [("status", "objective", "window", "measured", "target")]
+        rows += [(v.status.upper(), v.objective, v.window, v.measured_text, v.target) for v in self.verdicts]
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)) for r in rows]
+        lines.append(
+            f"outcome: {self.outcome}" + (f" ({'; '.join(self.invalid_reasons)})" if self.invalid_reasons else "")
+        )
+        return "\n".join(lines)
+
+
+def _invalid_reasons(run: RunFolder) -> list[str]:
+    reasons: list[str] = []
+    man = run.manifest
+    if man is None:
+        return ["manifest.json is missing: this is not a run folder"]
+    if not man.valid:
+        reasons += man.reasons or ["the manifest marks the run invalid"]
+    load = run.load
+    if load is not None and not load.get("valid", True):
+        reasons.append(f"load generator: {load.get('invalid_reason') or 'marked invalid'}")
+    for e in man.experiments:
+        if e.rollback_ok is False:
+            reasons.append(f"experiment {e.name!r} could not roll back")
+    req = run.requests
+    if req is None or req.n == 0:
+        reasons.append("no request records (requests.parquet missing or empty)")
+    return list(dict.fromkeys(reasons))
+
+
+def evaluate(run_dir: str | Path, slo: SloFile) -> Summary:
+    """Every objective x window of ``slo`` against the evidence in ``run_dir``."""
+    run = RunFolder(run_dir)
+    reasons = _invalid_reasons(run)
+    verdicts: list[Verdict] = []
+    for o in slo.objectives:
+        unit = _unit(o)
+        for w in resolve(o.window, run.manifest):
+            m = measure(run, o, w)
+            if m.value is None or (o.target.symbolic and m.limit is None):
+                status: Status = "no-data"
+            else:
+                status = "pass" if o.target.met(m.value, m.limit) else "fail"
+            target = o.target.text if m.limit is None else f"{o.target.text} = {m.limit:g}"
+            verdicts.append(
+                Verdict(
+                    objective=o.name,
+                    description=o.description,
+                    indicator=o.indicator,
+                    window=w.name,
+                    start=w.start,
+                    end=w.end,
+                    measured=m.value,
+                    measured_text=format_value(m.value, unit),
+                    target=target,
+                    unit=unit,
+                    status=status,
+                    evidence=m.evidence,
+                    target_value=m.limit if m.limit is not None else o.target.value,
+                )
+            )
+    outcome: Outcome = "invalid" if reasons else ("fail" if any(v.status == "fail" for v in verdicts) else "pass")
+    man = run.manifest
+    return Summary(
+        run_id=man.id if man and man.id else Path(run_dir).name,
+        run_dir=str(run_dir),
+        slo_name=slo.name,
+        outcome=outcome,
+        invalid_reasons=reasons,
+        verdicts=verdicts,
+        controls=man.controls if man else {},
+        started=man.started if man else None,
+        ended=man.ended if man else None,
+    )

@@ -1,0 +1,80 @@
+"""Verdicts + run folder → report.html (one self-contained file), summary.json, junit.xml, charts/.
+
+Render never computes a verdict: it shows the ``Summary`` it is given next to the evidence.
+Charts are embedded as base64 PNG so the HTML opens anywhere, offline, with no JavaScript.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from reports.charts import make_charts
+from reports.evaluate import Summary
+from reports.junit import write_junit
+from reports.runfolder import RunFolder
+
+__all__ = ["render", "write_summary"]
+
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )  # fmt: skip
+    env.filters["clock"] = lambda ts: "\u2013" if ts is None else time.strftime("%H:%M:%S", time.gmtime(float(ts)))
+    return env
+
+
+def _error_budget(summary: Summary) -> float:
+    """The run's allowed error ratio, from the first error-ratio / availability objective over the run."""
+    for v in summary.verdicts:
+        if v.target_value is not None and v.window == "run":
+            if v.indicator == "error_ratio":
+                return v.target_value
+            if v.indicator == "availability":
+                return 1.0 - v.target_value
+    return 0.01
+
+
+def write_summary(summary: Summary, path: Path) -> Path:
+    path.write_text(json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return path
+
+
+def render(run_dir: str | Path, summary: Summary) -> Path:
+    """Write the report files into ``run_dir``; returns the path of report.html."""
+    out = Path(run_dir)
+    run = RunFolder(out)
+    charts = make_charts(run, _error_budget(summary))
+    chart_dir = out / "charts"
+    chart_dir.mkdir(exist_ok=True)
+    for c in charts:
+        (chart_dir / f"{c.name}.png").write_bytes(c.png)
+    man = run.manifest
+    context: dict[str, Any] = {
+        "s": summary,
+        "counts": summary.counts,
+        "manifest": man.raw if man else {},
+        "duration": (man.ended - man.started) if man else None,
+        "load": run.load or {},
+        "charts": [
+            {"title": c.title, "caption": c.caption, "name": c.name, "b64": base64.b64encode(c.png).decode("ascii")}
+            for c in charts
+        ],
+        "experiments": man.experiments if man else [],
+        "generated": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(summary.generated)),
+    }
+    html = _env().get_template("report.html.j2").render(**context)
+    report = out / "report.html"
+    report.write_text(html, encoding="utf-8")
+    write_summary(summary, out / "summary.json")
+    write_junit(summary, out / "junit.xml")
+    return report

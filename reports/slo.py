@@ -1,0 +1,262 @@
+"""The SLO file: an OpenSLO-inspired YAML, validated by pydantic, errors naming the line.
+
+People write this file by hand, so a mistake must point at the line and say what would be accepted;
+``load_slo`` maps every pydantic error location back to the YAML node it came from.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tenfold.errors import ConfigError
+
+__all__ = [
+    "INDICATORS",
+    "PHASES",
+    "Indicator",
+    "Objective",
+    "SloFile",
+    "Target",
+    "load_slo",
+    "parse_slo",
+]
+
+Indicator = Literal[
+    "latency",
+    "error_ratio",
+    "availability",
+    "fallback_ratio",
+    "critical_5xx",
+    "shed_order",
+    "scale_out_reaction",
+    "max_replicas",
+    "flapping",
+    "scale_in",
+    "recovery_time",
+    "writes_lost",
+]
+INDICATORS: tuple[str, ...] = get_args(Indicator)
+PHASES = ("baseline", "ramp", "peak", "cooldown")
+Priority = Literal["critical", "degraded", "best-effort"]
+
+_WINDOW = re.compile(r"^(baseline|ramp|peak|cooldown|run|chaos:\*|chaos:[A-Za-z0-9_.\-]+)$")
+_TARGET = re.compile(r"^\s*(<=|>=|==|<|>|≤|≥)?\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|%)?\s*$")
+_SYMBOLIC = re.compile(r"^\s*(<=|<|≤)\s*hpa_max\s*$")
+_OPS = {"≤": "<=", "≥": ">="}
+_TARGET_HELP = (
+    'write a comparison and a number, e.g. "<= 500ms", "< 2s", ">= 99.5%", "== 0", "<= 3"; '
+    '"true" for yes/no indicators; "<= hpa_max" for max_replicas'
+)
+_BOOLEAN = {"shed_order", "scale_in"}
+_SECONDS = {"latency", "scale_out_reaction", "recovery_time"}
+_RATIOS = {"error_ratio", "availability", "fallback_ratio"}
+
+
+class Target(BaseModel):
+    """A parsed target: ``measured <op> value``; ``text`` keeps what the user wrote for the report."""
+
+    model_config = ConfigDict(frozen=True)
+
+    op: Literal["<=", ">=", "==", "<", ">"]
+    value: float
+    unit: Literal["s", "ratio", "count", "bool"]
+    text: str
+    symbolic: Literal["hpa_max"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, raw: Any) -> Any:
+        if isinstance(raw, dict):
+            return raw
+        if isinstance(raw, bool):
+            raw = "true" if raw else "false"
+        if isinstance(raw, int | float):
+            raw = f"<= {raw}"
+        if not isinstance(raw, str):
+            raise ValueError(f"target must be a string, got {type(raw).__name__}; {_TARGET_HELP}")
+        text = raw.strip()
+        if text.lower() == "true":
+            return {"op": "==", "value": 1.0, "unit": "bool", "text": "true"}
+        if _SYMBOLIC.match(text):
+            return {"op": "<=", "value": math.inf, "unit": "count", "text": text, "symbolic": "hpa_max"}
+        m = _TARGET.match(text)
+        if m is None:
+            raise ValueError(f"cannot read target {raw!r}: {_TARGET_HELP}")
+        op = _OPS.get(m.group(1) or "<=", m.group(1) or "<=")
+        value = float(m.group(2))
+        suffix = m.group(3)
+        unit = "count"
+        if suffix == "ms":
+            value, unit = value / 1000.0, "s"
+        elif suffix == "s":
+            unit = "s"
+        elif suffix == "%":
+            value, unit = value / 100.0, "ratio"
+        return {"op": op, "value": value, "unit": unit, "text": text}
+
+    def met(self, measured: float, limit: float | None = None) -> bool:
+        """Whether ``measured`` meets the target; ``limit`` stands in for a symbolic value."""
+        value = self.value if limit is None else limit
+        match self.op:
+            case "<=":
+                return measured <= value
+            case "<":
+                return measured < value
+            case ">=":
+                return measured >= value
+            case ">":
+                return measured > value
+        return math.isclose(measured, value, abs_tol=1e-12)
+
+
+class Objective(BaseModel):
+    """One objective: an indicator measured over a window, held against a target."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    indicator: Indicator
+    window: str
+    target: Target
+    # filters on request rows
+    percentile: float | None = Field(default=None, gt=0, lt=100)
+    measure: Literal["co", "locust"] = "co"
+    route: str | None = None
+    method: str | None = None
+    priority: Priority | None = None
+    # scaling indicators
+    service: str | None = None
+    trigger: Literal["spike", "cpu"] = "cpu"
+    # recovery_time
+    threshold: float = Field(default=0.05, gt=0, lt=1)
+    sliding_s: float = Field(default=5.0, gt=0)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        if not _WINDOW.match(v):
+            raise ValueError(
+                f"unknown window {v!r}: use one of baseline, ramp, peak, cooldown, run, chaos:<experiment>, chaos:*"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Objective:
+        ind, unit = self.indicator, self.target.unit
+        if ind == "latency" and self.percentile is None:
+            raise ValueError("indicator 'latency' needs 'percentile' (e.g. percentile: 99)")
+        if ind != "latency" and self.percentile is not None:
+            raise ValueError(f"'percentile' only applies to indicator 'latency', not {ind!r}")
+        if ind in _BOOLEAN and unit != "bool":
+            raise ValueError(f"indicator {ind!r} is yes/no: write target: true")
+        if ind not in _BOOLEAN and unit == "bool":
+            raise ValueError(f"indicator {ind!r} is measured, not yes/no: {_TARGET_HELP}")
+        if ind in _SECONDS and unit not in ("s", "count"):
+            raise ValueError(f"indicator {ind!r} is a duration: write e.g. '<= 500ms' or '<= 30s'")
+        if ind in _RATIOS and (unit == "s" or self.target.value > 1):
+            raise ValueError(f"indicator {ind!r} is a ratio: write e.g. '>= 99.5%' or '<= 0.01'")
+        if self.target.symbolic and ind != "max_replicas":
+            raise ValueError("'hpa_max' is only a target for indicator 'max_replicas'")
+        if ind == "recovery_time" and not self.window.startswith("chaos:"):
+            raise ValueError("indicator 'recovery_time' needs a chaos window: chaos:<experiment> or chaos:*")
+        return self
+
+
+class SloFile(BaseModel):
+    """The whole file; ``apiVersion``/``kind``/``metadata`` follow OpenSLO's envelope loosely."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    api_version: Literal["tenfold/v1"] = Field(default="tenfold/v1", alias="apiVersion")
+    kind: Literal["SLO"] = "SLO"
+    metadata: dict[str, str] = Field(default_factory=dict)
+    objectives: list[Objective] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> SloFile:
+        seen: set[str] = set()
+        for o in self.objectives:
+            if o.name in seen:
+                raise ValueError(f"objective name {o.name!r} appears twice; names must be unique")
+            seen.add(o.name)
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.metadata.get("name", "slo")
+
+
+def _lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
+    """Record the 1-based line of every node by its path, so pydantic's ``loc`` finds a line."""
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            k = key.value if isinstance(key, yaml.ScalarNode) else str(key.start_mark.line)
+            _lines(value, (*path, k), out)
+            out[(*path, k)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _lines(item, (*path, i), out)
+
+
+def _line_for(loc: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(file)"
+
+
+def parse_slo(text: str, source: str = "<slo>") -> SloFile:
+    """Parse SLO YAML text; errors raise ``ConfigError`` naming ``source`` and the line."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ConfigError("the file is empty; it needs an 'objectives:' list", path=source, line=1)
+        lines: dict[tuple[str | int, ...], int] = {}
+        _lines(node, (), lines)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(f"not valid YAML: {exc.problem or exc}", path=source, line=line) from exc
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping with an 'objectives:' list", path=source, line=1)
+    try:
+        return SloFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "literal_error" and loc and loc[-1] == "indicator":
+            msg = f"unknown indicator {err['input']!r}: use one of {', '.join(INDICATORS)}"
+        elif err["type"] == "extra_forbidden":
+            msg = f"unknown key {loc[-1]!r} (check the spelling; see docs/reports.md for the keys)"
+        more = f" (and {exc.error_count() - 1} more error(s))" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{_dotted(loc)}: {msg}{more}", path=source, line=_line_for(loc, lines)) from None
+
+
+def load_slo(path: str | Path) -> SloFile:
+    """Load and validate an SLO file; raises ``ConfigError`` with file, line and the fix."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the SLO file: {exc.strerror}", path=str(p)) from exc
+    return parse_slo(text, str(p))

@@ -122,7 +122,7 @@ def _latency_rows(a: Requests, b: Requests) -> list[Row]:
         p = float(stats.mannwhitneyu(sb, sa, alternative="greater").pvalue)
         (a50, a95, a99), (b50, b95, b99) = np.percentile(la, [50, 95, 99]), np.percentile(lb, [50, 95, 99])
         worse = (b50 >= LATENCY_RATIO * a50) or (b95 >= LATENCY_RATIO * a95)
-        regressed = p < ALPHA and worse
+        regressed = bool(p < ALPHA and worse)
         test = "Mann-Whitney U (B > A)"
         rows.append(Row("latency p50 (CO)", scope, float(a50), float(b50), "s", test, p, regressed))
         rows.append(Row("latency p95 (CO)", scope, float(a95), float(b95), "s", test, p, regressed))
@@ -145,7 +145,7 @@ def _rate_rows(a: Requests, b: Requests) -> list[Row]:
     ka, kb = int(a.error.sum()), int(b.error.sum())
     p = _two_proportions(ka, a.n, kb, b.n)
     ra, rb = ka / a.n, kb / b.n
-    rows.append(Row("error ratio", "all", ra, rb, "ratio", test, p, p < ALPHA and rb - ra >= RATE_DELTA))
+    rows.append(Row("error ratio", "all", ra, rb, "ratio", test, p, bool(p < ALPHA and rb - ra >= RATE_DELTA)))
     for prio in PRIORITIES:
         ma, mb = a.priority == a.code_of("priority", prio), b.priority == b.code_of("priority", prio)
         na, nb = int(ma.sum()), int(mb.sum())
@@ -154,7 +154,9 @@ def _rate_rows(a: Requests, b: Requests) -> list[Row]:
         bad_a, bad_b = int((ma & (a.error | a.shed)).sum()), int((mb & (b.error | b.shed)).sum())
         p = _two_proportions(bad_a, na, bad_b, nb)
         av_a, av_b = 1 - bad_a / na, 1 - bad_b / nb
-        rows.append(Row("availability", prio, av_a, av_b, "ratio", test, p, p < ALPHA and av_a - av_b >= RATE_DELTA))
+        rows.append(
+            Row("availability", prio, av_a, av_b, "ratio", test, p, bool(p < ALPHA and av_a - av_b >= RATE_DELTA))
+        )
     da, db = float(a.degraded.mean()), float(b.degraded.mean())
     rows.append(Row("degraded share", "all", da, db, "ratio", "", None, False))
     sa, sb = float(a.shed.mean()), float(b.shed.mean())

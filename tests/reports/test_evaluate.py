@@ -1,0 +1,134 @@
+"""Every indicator passes on the default synthetic run and fails on the run that breaks it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reports.evaluate import Summary, evaluate
+from reports.slo import SloFile, parse_slo
+
+
+def _by_objective(summary: Summary) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for v in summary.verdicts:
+        out.setdefault(v.objective, []).append(v.status)
+    return out
+
+
+def test_default_run_passes_everything(runs: Callable[[str], Path], slo: SloFile) -> None:
+    summary = evaluate(runs("default"), slo)
+    assert summary.outcome == "pass" and summary.exit_code == 0, summary.table()
+    assert summary.counts == {"pass": len(summary.verdicts), "fail": 0, "no-data": 0}
+    for v in summary.verdicts:
+        assert v.evidence and v.target and v.start is not None and v.end is not None
+
+
+# (run that breaks it, objective in the default slo.yaml that must fail there)
+BREAKS = [
+    ("no_autoscaling", "peak-latency-p99"),  # latency, CO-corrected
+    ("no_autoscaling", "peak-latency-p95-locust"),  # latency, Locust-style
+    ("no_autoscaling", "scale-out-reaction"),
+    ("no_fallbacks", "run-error-ratio"),
+    ("no_fallbacks", "chaos-fallbacks"),
+    ("no_fallbacks", "chaos-zero-critical-5xx"),
+    ("shed_critical_first", "critical-availability"),
+    ("shed_critical_first", "shed-best-effort-first"),
+    ("over_hpa_max", "max-replicas"),
+    ("flapping", "no-flapping"),
+    ("no_scale_in", "scale-in-after-cooldown"),
+    ("never_recovers", "chaos-recovery"),
+    ("lost_write", "acknowledged-writes-lost"),
+]
+
+
+@pytest.mark.parametrize(("run", "objective"), BREAKS)
+def test_broken_run_fails_its_objective(
+    runs: Callable[[str], Path], slo: SloFile, run: str, objective: str
+) -> None:  # fmt: skip
+    summary = evaluate(runs(run), slo)
+    assert _by_objective(summary)[objective] == ["fail"], summary.table()
+    assert _by_objective(evaluate(runs("default"), slo))[objective] == ["pass"]
+    assert summary.outcome == "fail" and summary.exit_code == 1
+
+
+def test_every_indicator_has_a_failing_run(slo: SloFile) -> None:
+    broken = {o for _, o in BREAKS}
+    indicators = {o.indicator for o in slo.objectives if o.name in broken}
+    assert indicators == {o.indicator for o in slo.objectives}
+
+
+def test_failures_stay_specific(runs: Callable[[str], Path], slo: SloFile) -> None:
+    """Dropping one write fails durability only; nothing else in the run is blamed."""
+    failed = [v.objective for v in evaluate(runs("lost_write"), slo).verdicts if v.status == "fail"]
+    assert failed == ["acknowledged-writes-lost"]
+
+
+def test_disabled_autoscaling_reads_as_never(runs: Callable[[str], Path], slo: SloFile) -> None:
+    v = next(v for v in evaluate(runs("no_autoscaling"), slo).verdicts if v.objective == "scale-out-reaction")
+    assert v.measured_text == "never" and "never grew" in v.evidence
+
+
+def test_starved_generator_is_invalid_not_failed(runs: Callable[[str], Path], slo: SloFile) -> None:
+    summary = evaluate(runs("starved_generator"), slo)
+    assert summary.outcome == "invalid" and summary.exit_code == 2
+    assert any("generator" in r for r in summary.invalid_reasons)
+
+
+def test_invalid_beats_failed(run_copy: Callable[[str], Path], slo: SloFile) -> None:
+    run = run_copy("no_autoscaling")
+    man = json.loads((run / "manifest.json").read_text())
+    man["validity"] = {"valid": False, "reasons": ["catalog never became ready"]}
+    man["experiments"][0]["rollback_ok"] = False
+    (run / "manifest.json").write_text(json.dumps(man))
+    summary = evaluate(run, slo)
+    assert summary.outcome == "invalid"
+    assert summary.invalid_reasons == ["catalog never became ready", "experiment 'cache-loss' could not roll back"]
+
+
+def test_missing_evidence_is_no_data_not_pass(run_copy: Callable[[str], Path], slo: SloFile) -> None:
+    run = run_copy("default")
+    (run / "durability.json").unlink()
+    for name in ("replicas_ready", "replicas_desired"):
+        (run / "metrics" / f"{name}.json").unlink()
+    statuses = _by_objective(evaluate(run, slo))
+    for objective in ("acknowledged-writes-lost", "scale-out-reaction", "max-replicas", "no-flapping"):
+        assert statuses[objective] == ["no-data"], objective
+    assert statuses["peak-latency-p99"] == ["pass"]
+
+
+def test_missing_requests_make_the_run_invalid(run_copy: Callable[[str], Path], slo: SloFile) -> None:
+    run = run_copy("default")
+    (run / "requests.parquet").unlink()
+    summary = evaluate(run, slo)
+    assert summary.outcome == "invalid" and "requests.parquet" in summary.invalid_reasons[0]
+    assert _by_objective(summary)["peak-latency-p99"] == ["no-data"]
+
+
+def test_windows_unknown_experiment_and_fan_out(runs: Callable[[str], Path]) -> None:
+    slo = parse_slo("""
+objectives:
+  - {name: a, indicator: fallback_ratio, window: "chaos:nope", target: "> 0"}
+  - {name: b, indicator: fallback_ratio, window: "chaos:*", target: "> 0"}
+  - {name: c, indicator: latency, percentile: 50, route: "/api/titles/{id}", window: baseline, target: "<= 50ms"}
+  - {name: d, indicator: latency, percentile: 50, route: "/api/nope", window: baseline, target: "<= 50ms"}
+  - {name: e, indicator: error_ratio, priority: critical, window: chaos:cache-loss, target: "<= 1%"}
+""")
+    vs = {v.objective: v for v in evaluate(runs("default"), slo).verdicts}
+    assert vs["a"].status == "no-data" and "chaos:nope" in vs["a"].evidence
+    assert vs["b"].window == "chaos:cache-loss" and vs["b"].status == "pass"
+    assert vs["c"].status == "pass" and "route=/api/titles/{id}" in vs["c"].evidence
+    assert vs["d"].status == "no-data"
+    assert vs["e"].status == "pass"
+
+
+def test_summary_table_and_dict(runs: Callable[[str], Path], slo: SloFile) -> None:
+    summary = evaluate(runs("never_recovers"), slo)
+    d = json.loads(json.dumps(summary.to_dict(), allow_nan=False))
+    rec = next(v for v in d["verdicts"] if v["objective"] == "chaos-recovery")
+    assert rec["measured"] is None and rec["measured_text"] == "never" and rec["status"] == "fail"
+    assert d["outcome"] == "fail" and d["exit_code"] == 1
+    assert "FAIL" in summary.table() and "outcome: fail" in summary.table()

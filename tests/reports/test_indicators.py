@@ -1,0 +1,16 @@
+"""Indicator arithmetic on small hand-made inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reports.indicators import rolling_error_ratio
+
+
+def test_rolling_error_ratio_windows() -> None:
+    times = np.array([0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5])
+    errors = np.array([False, True, True, False, False, False, False])
+    t, ratio, total = rolling_error_ratio(times, errors, 0.0, 7.0, width=2.0)
+    assert list(t) == [1, 2, 3, 4, 5, 6, 7]
+    assert list(total) == [1, 2, 2, 2, 2, 2, 2]
+    assert list(ratio) == [0.0, 0.5, 1.0, 0.5, 0.0, 0.0, 0.0]

@@ -1,0 +1,96 @@
+"""render writes one self-contained report.html, summary.json and junit.xml; Chromium renders it cleanly."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from reports.evaluate import evaluate
+from reports.render import render
+from reports.slo import SloFile
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_render_writes_every_file(run_copy: Callable[[str], Path], slo: SloFile) -> None:
+    run = run_copy("no_fallbacks")
+    summary = evaluate(run, slo)
+    report = render(run, summary)
+    assert report == run / "report.html"
+    html = report.read_text()
+    # verdict table first, then the charts
+    assert html.index("<h2>Verdicts</h2>") < html.index("data:image/png;base64,")
+    assert html.count("data:image/png;base64,") == 5
+    assert {p.name for p in (run / "charts").iterdir()} == {
+        f"{n}.png" for n in ("latency", "throughput", "replicas", "cache", "budget")
+    }
+    # self-contained: nothing fetched, no JavaScript
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html) and "<script" not in html
+    assert "chaos-zero-critical-5xx" in html and "s-fail" in html and "fallbacks OFF" in html
+    d = json.loads((run / "summary.json").read_text())
+    assert d["outcome"] == "fail" and len(d["verdicts"]) == len(summary.verdicts)
+
+
+def test_junit_one_case_per_verdict(run_copy: Callable[[str], Path], slo: SloFile) -> None:
+    run = run_copy("lost_write")
+    (run / "metrics" / "replicas_desired.json").unlink()  # flapping -> no data -> skipped
+    summary = evaluate(run, slo)
+    render(run, summary)
+    suite = ET.parse(run / "junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    cases = suite.findall("testcase")
+    assert len(cases) == len(summary.verdicts) == int(suite.get("tests", "0"))
+    failures = [c for c in cases if c.find("failure") is not None]
+    assert [c.get("name") for c in failures] == ["acknowledged-writes-lost [run]"]
+    failure = failures[0].find("failure")
+    assert failure is not None and failure.get("message") == "measured 1 vs target == 0 (run)"
+    assert suite.get("skipped") == str(summary.counts["no-data"]) != "0"
+
+
+def test_invalid_run_is_an_error_in_junit(run_copy: Callable[[str], Path], slo: SloFile) -> None:
+    run = run_copy("starved_generator")
+    render(run, evaluate(run, slo))
+    suite = ET.parse(run / "junit.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("errors") == "1"
+    assert "Run invalid" in (run / "report.html").read_text()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed (scripts/setup)")
+def test_report_renders_in_headless_chromium(run_copy: Callable[[str], Path], slo: SloFile, tmp_path: Path) -> None:
+    run = run_copy("default")
+    report = render(run, evaluate(run, slo))
+    shot = tmp_path / "report.png"
+    argv = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+            f"--screenshot={shot}", "--window-size=1280,2400", report.as_uri()]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=90)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # chromium's helpers, only our own process group
+    assert proc.returncode == 0, err[-2000:]
+    console = [line for line in err.splitlines() if ":CONSOLE" in line]
+    assert console == [], console
+    pixels = imread(shot)
+    assert pixels.shape[:2] == (2400, 1280)
+    assert float(np.std(pixels[..., :3])) > 0.05  # not blank
+    # the outcome badge (green) is drawn near the top
+    top = pixels[:120, :, :3]
+    assert np.any((top[..., 1] > 0.4) & (top[..., 0] < 0.3) & (top[..., 2] < 0.3))
+    keep = os.environ.get("TENFOLD_KEEP_SCREENSHOT")
+    if keep:
+        shutil.copy(shot, keep)

@@ -1,0 +1,428 @@
+"""A TCP fault proxy for one dependency link (service → Redis / PostgreSQL / DynamoDB emulator).
+
+There is no ``tc netem`` here (no root network namespace to shape), so link faults are made in user space:
+the local runtime puts one proxy in front of each dependency and points the services at the proxy. Faults
+are toggled at run time over a tiny loopback HTTP JSON API, so chaos experiments can add and remove them
+without restarting anything::
+
+    GET    /healthz            200 {"ok": true}
+    GET    /faults             the current faults and link statistics
+    PUT    /faults             merge the given fields into the current faults, e.g. {"latency_ms": 200, "jitter_ms": 20}
+    DELETE /faults             all faults off (a clean link again)
+    POST   /connections/reset  reset (RST) every open connection once, without a lasting fault
+
+Fault fields (all optional in a PUT; unknown fields are a 400 naming the valid ones):
+
+- ``latency_ms`` / ``jitter_ms``: every chunk, in each direction, is delivered ``latency ± jitter`` ms after it
+  was read. Delivery times never go backwards, so order is kept and throughput is not capped (like netem).
+- ``bandwidth_bytes_per_s``: one token bucket per direction shared by all connections of the link; ``0`` = off.
+- ``reset``: while true, every open connection is reset on the spot and every new one is reset at accept.
+- ``blackhole``: while true, bytes are accepted and dropped, never forwarded, so callers hang until their own
+  timeout. Connections that lost bytes are reset when the blackhole is lifted (their protocol state is gone),
+  which makes clients reconnect instead of waiting forever.
+
+Run one: ``python -m tenfold.stack.linkproxy --listen 127.0.0.1:P --upstream 127.0.0.1:Q --control 127.0.0.1:C``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import signal
+import socket
+import struct
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+__all__ = ["Faults", "LinkProxy", "LinkStats", "main", "parse_hostport"]
+
+_CHUNK = 65536
+_MAX_QUEUED_CHUNKS = 256
+
+
+@dataclass
+class Faults:
+    """What is wrong with the link right now; all zero/false is a clean link."""
+
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    bandwidth_bytes_per_s: int = 0
+    reset: bool = False
+    blackhole: bool = False
+
+    def clean(self) -> bool:
+        return self == Faults()
+
+    def delayed(self) -> bool:
+        return self.latency_ms > 0 or self.jitter_ms > 0 or self.bandwidth_bytes_per_s > 0
+
+    def merged(self, changes: dict[str, Any]) -> Faults:
+        """A copy with ``changes`` applied, validated so a typo in an experiment fails loudly, not silently."""
+        valid = {f.name: f.type for f in fields(self)}
+        unknown = sorted(set(changes) - set(valid))
+        if unknown:
+            raise ValueError(f"unknown fault field(s) {unknown}; valid fields are {sorted(valid)}")
+        values = asdict(self)
+        for name, raw in changes.items():
+            if valid[name] == "bool":
+                if not isinstance(raw, bool):
+                    raise ValueError(f"{name} must be true or false, got {raw!r}")
+                values[name] = raw
+            else:
+                if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
+                    raise ValueError(f"{name} must be a number >= 0, got {raw!r}")
+                values[name] = int(raw) if valid[name] == "int" else float(raw)
+        if values["jitter_ms"] > values["latency_ms"] and values["latency_ms"] > 0:
+            raise ValueError("jitter_ms must not exceed latency_ms (delivery times would need to be negative)")
+        return Faults(**values)
+
+
+@dataclass
+class LinkStats:
+    """Counters that let a test or an experiment see the fault actually bite."""
+
+    connections_total: int = 0
+    connections_open: int = 0
+    connections_reset: int = 0
+    bytes_upstream: int = 0
+    bytes_downstream: int = 0
+    bytes_dropped: int = 0
+
+
+class _Bucket:
+    """Paces one direction to a byte rate; shared by every connection of the link, like a real pipe."""
+
+    def __init__(self) -> None:
+        self._next_free = 0.0
+
+    async def take(self, nbytes: int, rate: int) -> None:
+        now = time.monotonic()
+        start = max(now, self._next_free)
+        self._next_free = start + nbytes / rate
+        delay = self._next_free - now
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+@dataclass(eq=False)
+class _Conn:
+    client: asyncio.StreamWriter
+    upstream: asyncio.StreamWriter | None = None
+    tainted: bool = False  # lost bytes to a blackhole: must be reset when the blackhole lifts
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def _rst(writer: asyncio.StreamWriter | None) -> None:
+    """Close with SO_LINGER 0 so the peer sees a TCP RST (ECONNRESET), not a polite FIN."""
+    if writer is None:
+        return
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+class LinkProxy:
+    """One link: ``listen`` → ``upstream`` with switchable faults, plus its control endpoint."""
+
+    def __init__(self, listen: tuple[str, int], upstream: tuple[str, int], control: tuple[str, int] | None) -> None:
+        self.listen = listen
+        self.upstream = upstream
+        self.control = control
+        self.faults = Faults()
+        self.stats = LinkStats()
+        self._conns: set[_Conn] = set()
+        self._buckets = {"up": _Bucket(), "down": _Bucket()}
+        self._servers: list[asyncio.Server] = []
+        self._rng = random.Random()
+
+    # ----------------------------------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        self._servers.append(await asyncio.start_server(self._accept, *self.listen, limit=_CHUNK))
+        if self.control is not None:
+            self._servers.append(await asyncio.start_server(self._control, *self.control))
+
+    @property
+    def listen_port(self) -> int:
+        return int(self._servers[0].sockets[0].getsockname()[1])
+
+    @property
+    def control_port(self) -> int | None:
+        return int(self._servers[1].sockets[0].getsockname()[1]) if len(self._servers) > 1 else None
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        for conn in list(self._conns):
+            self._drop(conn, reset=False)
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2.0)
+
+    # ---------------------------------------------------------------------------------------- fault API
+
+    def set_faults(self, changes: dict[str, Any]) -> Faults:
+        """Apply a partial update; the side effects of a transition happen here, once."""
+        new = self.faults.merged(changes)
+        lifting_blackhole = self.faults.blackhole and not new.blackhole
+        self.faults = new
+        if new.reset:
+            self.reset_connections()
+        elif lifting_blackhole:
+            for conn in [c for c in self._conns if c.tainted]:
+                self._drop(conn, reset=True)
+        return new
+
+    def clear_faults(self) -> Faults:
+        return self.set_faults(asdict(Faults()))
+
+    def reset_connections(self) -> int:
+        conns = list(self._conns)
+        for conn in conns:
+            self._drop(conn, reset=True)
+        return len(conns)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "listen": f"{self.listen[0]}:{self.listen_port}",
+            "upstream": f"{self.upstream[0]}:{self.upstream[1]}",
+            "faults": asdict(self.faults),
+            "stats": asdict(self.stats),
+        }
+
+    # -------------------------------------------------------------------------------------- data path
+
+    def _drop(self, conn: _Conn, *, reset: bool) -> None:
+        if conn not in self._conns:
+            return
+        self._conns.discard(conn)
+        self.stats.connections_open -= 1
+        if reset:
+            self.stats.connections_reset += 1
+            _rst(conn.client)
+            _rst(conn.upstream)
+        else:
+            conn.client.transport.abort()
+            if conn.upstream is not None:
+                conn.upstream.transport.abort()
+        current = asyncio.current_task()
+        for task in conn.tasks:
+            if task is not current:
+                task.cancel()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = _Conn(client=writer)
+        self._conns.add(conn)
+        self.stats.connections_total += 1
+        self.stats.connections_open += 1
+        if self.faults.reset:
+            self._drop(conn, reset=True)
+            return
+        if self.faults.blackhole:
+            # Accept and swallow: the caller's connect succeeds and then nothing ever comes back.
+            conn.tainted = True
+            await self._swallow(conn, reader)
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.upstream, limit=_CHUNK)
+        except OSError:
+            self._drop(conn, reset=True)  # upstream down: the caller sees a refused-like reset, as it would directly
+            return
+        conn.upstream = up_writer
+        if conn not in self._conns:  # reset while we were connecting
+            _rst(up_writer)
+            return
+        for sock_writer in (writer, up_writer):
+            sock = sock_writer.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        up = asyncio.create_task(self._pump(conn, reader, up_writer, "up"))
+        down = asyncio.create_task(self._pump(conn, up_reader, writer, "down"))
+        conn.tasks = [up, down]
+        await asyncio.gather(up, down, return_exceptions=True)
+        self._drop(conn, reset=False)
+
+    async def _swallow(self, conn: _Conn, reader: asyncio.StreamReader) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            conn.tasks.append(task)
+        with contextlib.suppress(asyncio.CancelledError, OSError):
+            while data := await reader.read(_CHUNK):
+                self.stats.bytes_dropped += len(data)
+        self._drop(conn, reset=False)
+
+    async def _pump(
+        self, conn: _Conn, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: str
+    ) -> None:
+        """Read → (drop | delay | pace) → write, keeping order: delayed chunks go through one queue per direction."""
+        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(_MAX_QUEUED_CHUNKS)
+        pending = 0
+        last_due = 0.0
+
+        async def deliver() -> None:
+            nonlocal pending
+            try:
+                while (item := await queue.get()) is not None:
+                    due, data = item
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    await self._write(writer, data, direction)
+                    pending -= 1
+            except (ConnectionError, OSError):
+                self._drop(conn, reset=True)
+
+        sender = asyncio.create_task(deliver())
+        conn.tasks.append(sender)
+        try:
+            while data := await reader.read(_CHUNK):
+                faults = self.faults
+                if faults.blackhole:
+                    conn.tainted = True
+                    self.stats.bytes_dropped += len(data)
+                    continue
+                if not faults.delayed() and pending == 0:
+                    await self._write(writer, data, direction)  # fast path: a clean link costs one copy
+                    continue
+                delay = faults.latency_ms / 1000.0
+                if faults.jitter_ms:
+                    delay += self._rng.uniform(-faults.jitter_ms, faults.jitter_ms) / 1000.0
+                last_due = max(last_due, time.monotonic() + max(0.0, delay))
+                pending += 1
+                await queue.put((last_due, data))
+            await queue.put(None)
+            await sender
+            if writer.can_write_eof():
+                writer.write_eof()
+        except (ConnectionError, OSError):
+            self._drop(conn, reset=True)
+        finally:
+            sender.cancel()
+
+    async def _write(self, writer: asyncio.StreamWriter, data: bytes, direction: str) -> None:
+        rate = self.faults.bandwidth_bytes_per_s
+        if rate > 0:
+            await self._buckets[direction].take(len(data), rate)
+        writer.write(data)
+        await writer.drain()
+        if direction == "up":
+            self.stats.bytes_upstream += len(data)
+        else:
+            self.stats.bytes_downstream += len(data)
+
+    # ------------------------------------------------------------------------------------ control API
+
+    async def _control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            status, body = await self._handle(reader)
+        except (ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            status, body = 400, {"error": str(exc)}
+        payload = json.dumps(body).encode()
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}.get(status, "")
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+        )
+        with contextlib.suppress(ConnectionError, OSError):
+            writer.write(head.encode() + payload)
+            await writer.drain()
+            writer.close()
+
+    async def _handle(self, reader: asyncio.StreamReader) -> tuple[int, dict[str, Any]]:
+        request_line = (await asyncio.wait_for(reader.readline(), 5.0)).decode("latin-1").split()
+        if len(request_line) < 2:
+            raise ValueError("malformed HTTP request line")
+        method, path = request_line[0].upper(), request_line[1].split("?")[0]
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value.strip())
+        raw = await reader.readexactly(length) if length else b""
+        if path == "/healthz":
+            return 200, {"ok": True}
+        if path == "/faults":
+            if method == "GET":
+                return 200, self.snapshot()
+            if method == "DELETE":
+                self.clear_faults()
+                return 200, self.snapshot()
+            if method in ("PUT", "PATCH", "POST"):
+                try:
+                    changes = json.loads(raw or b"{}")
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"body is not JSON: {exc}") from exc
+                if not isinstance(changes, dict):
+                    raise ValueError('body must be a JSON object such as {"latency_ms": 200}')
+                self.set_faults(changes)
+                return 200, self.snapshot()
+            return 405, {"error": f"{method} /faults: use GET, PUT or DELETE"}
+        if path == "/connections/reset" and method == "POST":
+            return 200, {"reset": self.reset_connections()}
+        return 404, {"error": f"no route {method} {path}; routes: /healthz, /faults, /connections/reset"}
+
+
+def parse_hostport(value: str) -> tuple[str, int]:
+    """``host:port`` → tuple; a bare port means loopback, since every tenfold listener is loopback only."""
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", value
+    try:
+        return host or "127.0.0.1", int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}") from None
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    proxy = LinkProxy(args.listen, args.upstream, args.control)
+    await proxy.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print(
+        f"linkproxy {proxy.listen[0]}:{proxy.listen_port} -> {args.upstream[0]}:{args.upstream[1]}"
+        f" control {args.control[0]}:{proxy.control_port}",
+        flush=True,
+    )
+    await stop.wait()
+    await proxy.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tenfold.stack.linkproxy", description=__doc__.splitlines()[0])
+    parser.add_argument("--listen", type=parse_hostport, required=True, help="HOST:PORT callers connect to")
+    parser.add_argument("--upstream", type=parse_hostport, required=True, help="HOST:PORT of the real dependency")
+    parser.add_argument("--control", type=parse_hostport, required=True, help="HOST:PORT of the fault API")
+    args = parser.parse_args(argv)
+    for name in ("listen", "control"):
+        host = getattr(args, name)[0]
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            parser.error(f"--{name} must be a loopback address (got {host}); tenfold binds loopback only")
+    loop_factory: Callable[[], asyncio.AbstractEventLoop]
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        loop_factory = asyncio.new_event_loop
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(_serve(args))
+    except OSError as exc:
+        print(f"linkproxy: {exc}", file=sys.stderr)
+        return 70
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""infra/prometheus/rules is valid for promtool, and the PrometheusRule in infra/k8s carries the same groups.
+
+Regenerate the Kubernetes copy after editing the rules file:
+    .venv/bin/python tests/infra/test_prometheus_rules.py
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from _infra import K8S, RULES
+
+RULE_FILE = RULES / "tenfold.rules.yml"
+K8S_RULE = K8S / "monitoring" / "prometheus-rules.yaml"
+HEADER = (
+    "# GENERATED from infra/prometheus/rules/tenfold.rules.yml: edit that file, then run\n"
+    "#   .venv/bin/python tests/infra/test_prometheus_rules.py\n"
+    "# (tests/infra checks the two stay identical).\n"
+)
+METRICS = {
+    "http_requests_total",
+    "http_request_duration_seconds_bucket",
+    "cache_requests_total",
+    "fallback_responses_total",
+    "circuit_breaker_state",
+}
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def render_prometheus_rule() -> str:
+    rules = yaml.safe_load(RULE_FILE.read_text())
+    doc: dict[str, Any] = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "tenfold", "namespace": "tenfold", "labels": {"app.kubernetes.io/part-of": "tenfold"}},
+        "spec": {"groups": rules["groups"]},
+    }
+    return HEADER + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=120)
+
+
+def test_k8s_prometheusrule_is_generated_from_the_rule_file() -> None:
+    assert K8S_RULE.read_text() == render_prometheus_rule(), (
+        "run: .venv/bin/python tests/infra/test_prometheus_rules.py"
+    )
+    assert yaml.safe_load(K8S_RULE.read_text())["spec"]["groups"] == yaml.safe_load(RULE_FILE.read_text())["groups"]
+
+
+def test_promtool_accepts_the_rules(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (scripts/setup installs Debian's prometheus package, which ships it)")
+    out = subprocess.run([promtool, "check", "rules", str(RULE_FILE)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stdout + out.stderr
+    broken = tmp_path / "broken.yml"
+    broken.write_text("groups:\n  - name: x\n    rules:\n      - record: a:b\n        expr: sum(rate(x[1m])\n")
+    bad = subprocess.run([promtool, "check", "rules", str(broken)], capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0
+
+
+def test_rules_use_the_designed_metric_names() -> None:
+    text = RULE_FILE.read_text()
+    for metric in METRICS:
+        assert metric in text, metric
+    groups = yaml.safe_load(text)["groups"]
+    alerts = [r for g in groups for r in g["rules"] if "alert" in r]
+    assert alerts and all(r["labels"]["severity"] in {"page", "ticket"} for r in alerts)
+    assert all("summary" in r["annotations"] for r in alerts)
+
+
+if __name__ == "__main__":
+    K8S_RULE.write_text(render_prometheus_rule())
+    print(f"wrote {K8S_RULE}")

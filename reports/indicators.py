@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from reports.runfolder import F64, RunFolder, Series
+from reports.runfolder import F64, RunFolder, Selection, Series
 from reports.slo import Objective
 from reports.windows import Window
 
@@ -31,15 +31,13 @@ def _none(why: str) -> Measurement:
     return Measurement(None, why)
 
 
-def _rows(
-    run: RunFolder, o: Objective, w: Window, priority: str | None = None
-) -> tuple[npt.NDArray[np.bool_], int] | Measurement:
+def _rows(run: RunFolder, o: Objective, w: Window, priority: str | None = None) -> tuple[Selection, int] | Measurement:
     req = run.requests
     if req is None:
         return _none("requests.parquet is missing")
     assert w.start is not None and w.end is not None
-    m = req.mask(w.start, w.end, route=o.route, method=o.method, priority=priority or o.priority)
-    n = int(np.count_nonzero(m))
+    m = req.select(w.start, w.end, route=o.route, method=o.method, priority=priority or o.priority)
+    n = m.count()
     if n == 0:
         return _none("no request rows in the window" + _filters(o, priority))
     return m, n
@@ -59,7 +57,7 @@ def latency(run: RunFolder, o: Objective, w: Window) -> Measurement:
     m, n = got
     req = run.requests
     assert req is not None and o.percentile is not None
-    lat = (req.latency_co if o.measure == "co" else req.latency)[m]
+    lat = m.take(req.latency_co if o.measure == "co" else req.latency)
     lat = lat[np.isfinite(lat)]
     if lat.size == 0:
         return _none("no finite latency in the window")
@@ -75,8 +73,8 @@ def error_ratio(run: RunFolder, o: Objective, w: Window) -> Measurement:
     m, n = got
     req = run.requests
     assert req is not None
-    errors = int(np.count_nonzero(req.error[m]))
-    shed = int(np.count_nonzero(req.shed[m]))
+    errors = m.count_true(req.error)
+    shed = m.count_true(req.shed)
     return Measurement(errors / n, f"{errors} errors (5xx or no response) of {n} requests{_filters(o)}; {shed} shed")
 
 
@@ -87,8 +85,8 @@ def availability(run: RunFolder, o: Objective, w: Window) -> Measurement:
     m, n = got
     req = run.requests
     assert req is not None
-    errors = int(np.count_nonzero(req.error[m]))
-    shed = int(np.count_nonzero(req.shed[m]))
+    errors = m.count_true(req.error)
+    shed = m.count_true(req.shed)
     good = n - errors - shed
     return Measurement(good / n, f"{good} good of {n} requests{_filters(o)} ({errors} errors, {shed} shed)")
 
@@ -100,7 +98,7 @@ def fallback_ratio(run: RunFolder, o: Objective, w: Window) -> Measurement:
     m, n = got
     req = run.requests
     assert req is not None
-    degraded = int(np.count_nonzero(req.degraded[m]))
+    degraded = m.count_true(req.degraded)
     return Measurement(degraded / n, f"{degraded} degraded answers of {n} requests{_filters(o)}")
 
 
@@ -111,7 +109,7 @@ def critical_5xx(run: RunFolder, o: Objective, w: Window) -> Measurement:
     m, n = got
     req = run.requests
     assert req is not None
-    errors = int(np.count_nonzero(req.error[m]))
+    errors = m.count_true(req.error)
     return Measurement(float(errors), f"{errors} 5xx/no-response of {n} {o.priority or 'critical'} requests")
 
 
@@ -123,11 +121,11 @@ def shed_order(run: RunFolder, o: Objective, w: Window) -> Measurement:
     assert w.start is not None and w.end is not None
     stats: dict[str, tuple[float, float, int]] = {}
     for prio in ("best-effort", "critical"):
-        m = req.mask(w.start, w.end, route=o.route, priority=prio)
-        n = int(np.count_nonzero(m))
-        shed = m & req.shed
+        sel = req.select(w.start, w.end, route=o.route, priority=prio)
+        n = sel.count()
+        shed = sel.take(req.shed)
         k = int(np.count_nonzero(shed))
-        first = float(req.intended[shed].min()) if k else math.inf
+        first = float(sel.take(req.intended)[shed].min()) if k else math.inf
         stats[prio] = (first, k / n if n else 0.0, n)
     (be_first, be_share, be_n), (cr_first, cr_share, cr_n) = stats["best-effort"], stats["critical"]
     if be_n == 0 and cr_n == 0:
@@ -326,10 +324,10 @@ def recovery_time(run: RunFolder, o: Objective, w: Window) -> Measurement:
     t0 = exp.injected_at
     later = [e.injected_at for e in man.experiments if e.injected_at is not None and e.injected_at > t0]
     bound = min([*later, man.ended])
-    m = req.mask(t0, bound, route=o.route, priority=o.priority)
-    t, ratio, tot = rolling_error_ratio(req.intended[m], req.error[m], t0, bound, o.sliding_s)
+    m = req.select(t0, bound, route=o.route, priority=o.priority)
+    t, ratio, tot = rolling_error_ratio(m.take(req.intended), m.take(req.error), t0, bound, o.sliding_s)
     bad = np.nonzero((ratio >= o.threshold) & (tot > 0))[0]
-    n = int(np.count_nonzero(m))
+    n = m.count()
     if n == 0:
         return _none("no request rows after the injection")
     if bad.size == 0:

@@ -23,7 +23,9 @@ __all__ = [
     "Phase",
     "Requests",
     "RunFolder",
+    "Selection",
     "Series",
+    "clear_cache",
 ]
 
 F64 = npt.NDArray[np.float64]
@@ -119,8 +121,33 @@ def _f64(table: pa.Table, name: str) -> F64:
     return np.asarray(table.column(name).to_numpy(), dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Rows of a time window (a slice of the time-sorted rows) narrowed by filters (a mask within the slice)."""
+
+    span: slice
+    keep: npt.NDArray[np.bool_] | None = None
+
+    def take(self, column: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        part = column[self.span]
+        return part if self.keep is None else part[self.keep]
+
+    def count_true(self, column: npt.NDArray[np.bool_]) -> int:
+        """Selected rows where a boolean column is true (without materialising the selection)."""
+        part = column[self.span]
+        return int(np.count_nonzero(part if self.keep is None else part & self.keep))
+
+    def count(self) -> int:
+        if self.keep is None:
+            return int(self.span.stop - self.span.start)
+        return int(np.count_nonzero(self.keep))
+
+
 class Requests:
-    """The request rows as numpy columns (one row per request)."""
+    """The request rows as numpy columns (one row per request), sorted by intended start.
+
+    Sorting once lets every window be a slice found by binary search instead of a full-length mask.
+    """
 
     def __init__(self, table: pa.Table) -> None:
         self.n = table.num_rows
@@ -141,25 +168,52 @@ class Requests:
             else self.status == 429
         )
         self.error = ((self.status >= 500) | (self.status == 0)) & ~self.shed
+        if self.n > 1 and not bool(np.all(self.intended[1:] >= self.intended[:-1])):
+            order = np.argsort(self.intended, kind="stable")
+            for name in ("intended", "actual", "latency", "latency_co", "status", "degraded", "route", "method",
+                         "priority", "shed", "error"):  # fmt: skip
+                setattr(self, name, getattr(self, name)[order])
 
     def code_of(self, kind: str, label: str) -> int:
         """The dictionary code of ``label`` in column ``kind`` (-2 if absent: matches nothing)."""
         labels = {"route": self.routes, "method": self.methods, "priority": self.priorities}[kind]
         return labels.index(label) if label in labels else -2
 
+    def select(
+        self, start: float, end: float, *, route: str | None = None, method: str | None = None,
+        priority: str | None = None,
+    ) -> Selection:  # fmt: skip
+        """Rows whose intended start falls in [start, end) and that match the filters."""
+        lo, hi = np.searchsorted(self.intended, [start, end], side="left")
+        span = slice(int(lo), int(hi))
+        keep: npt.NDArray[np.bool_] | None = None
+        for column, code in (
+            (self.route, None if route is None else self.code_of("route", route)),
+            (self.method, None if method is None else self.code_of("method", method.upper())),
+            (self.priority, None if priority is None else self.code_of("priority", priority)),
+        ):
+            if code is not None:
+                eq = column[span] == code
+                keep = eq if keep is None else keep & eq
+        return Selection(span, keep)
+
     def mask(
         self, start: float, end: float, *, route: str | None = None, method: str | None = None,
         priority: str | None = None,
     ) -> npt.NDArray[np.bool_]:  # fmt: skip
-        """Rows whose intended start falls in [start, end) and that match the filters."""
-        m = (self.intended >= start) & (self.intended < end)
-        if route is not None:
-            m &= self.route == self.code_of("route", route)
-        if method is not None:
-            m &= self.method == self.code_of("method", method.upper())
-        if priority is not None:
-            m &= self.priority == self.code_of("priority", priority)
+        """The same rows as ``select`` as a full-length boolean mask."""
+        sel = self.select(start, end, route=route, method=method, priority=priority)
+        m = np.zeros(self.n, dtype=bool)
+        m[sel.span] = True if sel.keep is None else sel.keep
         return m
+
+
+_LAST_REQUESTS: dict[tuple[str, int, int], Requests] = {}  # (path, mtime_ns, size) of the last file read
+
+
+def clear_cache() -> None:
+    """Forget the cached request rows (benchmarks time a cold evaluate + render)."""
+    _LAST_REQUESTS.clear()
 
 
 class RunFolder:
@@ -192,9 +246,18 @@ class RunFolder:
 
     @cached_property
     def requests(self) -> Requests | None:
+        """The request rows; the last file read is kept, so evaluate then render read it once."""
         p = self.path / "requests.parquet"
         if not p.is_file():
             return None
+        st = p.stat()
+        key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+        if key not in _LAST_REQUESTS:
+            _LAST_REQUESTS.clear()
+            _LAST_REQUESTS[key] = self._read_requests(p)
+        return _LAST_REQUESTS[key]
+
+    def _read_requests(self, p: Path) -> Requests:
         table = pq.read_table(p, columns=[*_COLUMNS, *self._optional_columns(p)])  # type: ignore[no-untyped-call]
         return Requests(table)
 

@@ -1,0 +1,68 @@
+"""evaluate + render of a 1M-row run folder, measured against a bare pyarrow read of the same file.
+
+- time of ``evaluate`` + ``render`` (default slo.yaml, all five charts, report.html/summary.json/junit.xml)
+  ÷ time of ``pyarrow.parquet.read_table`` of the same requests.parquet (target ≤ 10x)
+- peak RSS of the process that does it (target ≤ 1.5 GB)
+
+Both timings are warm (the file is in the page cache, libraries imported), best of ``REPEAT``; the request
+cache is cleared before each evaluate + render so every repetition reads and decodes the file itself.
+The measured part runs in a child process so its peak RSS is its own, not the generator's or other benches'.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROWS = 1_000_000
+REPEAT = 3
+_CHILD = """
+import json, resource, sys, time
+import pyarrow.parquet as pq
+from reports.evaluate import evaluate
+from reports.render import render
+from reports.runfolder import clear_cache
+from reports.slo import load_slo
+
+run, slo_path, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
+slo = load_slo(slo_path)
+reads, full, evals = [], [], []
+for _ in range(repeat + 1):  # the first round warms imports, fonts and the page cache
+    t = time.perf_counter(); pq.read_table(run + "/requests.parquet"); reads.append(time.perf_counter() - t)
+    clear_cache()
+    t = time.perf_counter(); summary = evaluate(run, slo); t1 = time.perf_counter(); render(run, summary)
+    full.append(time.perf_counter() - t); evals.append(t1 - t)
+print(json.dumps({"read": min(reads[1:]), "full": min(full[1:]), "evaluate": min(evals[1:]),
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "outcome": summary.outcome, "verdicts": len(summary.verdicts)}))
+"""
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="tenfold-bench-reports-") as tmp:
+        run = Path(tmp) / "run"
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "reports", "synthetic", str(run), "--rows", str(ROWS)], cwd=ROOT,
+                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        print(f"synthetic run folder with {ROWS:,} request rows written in {time.perf_counter() - t:.1f} s")
+        out = subprocess.run([sys.executable, "-c", _CHILD, str(run), str(ROOT / "slo.yaml"), str(REPEAT)], cwd=ROOT,
+                             check=True, capture_output=True, text=True)  # fmt: skip
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        size = (run / "requests.parquet").stat().st_size / 1e6
+        html = (run / "report.html").stat().st_size / 1e6
+    ratio = r["full"] / r["read"]
+    print(f"bare pyarrow read of requests.parquet ({size:.0f} MB): {r['read'] * 1000:.0f} ms")
+    print(f"evaluate ({r['verdicts']} verdicts, outcome {r['outcome']}): {r['evaluate'] * 1000:.0f} ms; "
+          f"evaluate + render (report.html {html:.1f} MB): {r['full'] * 1000:.0f} ms")  # fmt: skip
+    print(f"ratio evaluate+render / bare read: {ratio:.1f}x (target <= 10x) {'ok' if ratio <= 10 else 'OVER'}; "
+          f"evaluate alone: {r['evaluate'] / r['read']:.1f}x")  # fmt: skip
+    print(f"peak RSS: {r['rss_mb']:.0f} MB (target <= 1536 MB) {'ok' if r['rss_mb'] <= 1536 else 'OVER'}")
+
+
+if __name__ == "__main__":
+    main()

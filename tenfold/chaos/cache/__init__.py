@@ -1,0 +1,1 @@
+"""The cache (Redis primary + replica + Sentinel; ElastiCache Multi-AZ on AWS)."""

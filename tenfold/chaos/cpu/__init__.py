@@ -1,0 +1,1 @@
+"""CPU pressure beside a service (a noisy neighbour on the same node)."""

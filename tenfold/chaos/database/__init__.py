@@ -1,0 +1,1 @@
+"""The relational database (PostgreSQL locally, RDS on AWS)."""

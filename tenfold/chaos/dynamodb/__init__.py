@@ -1,0 +1,1 @@
+"""The DynamoDB store (dynalite locally, DynamoDB on AWS)."""

@@ -1,0 +1,1 @@
+"""The gateway as a user sees it: status codes and degraded answers."""

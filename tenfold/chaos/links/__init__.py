@@ -1,0 +1,1 @@
+"""Dependency links (service → cache / postgres / dynamodb), each behind a `tenfold.stack.linkproxy`."""

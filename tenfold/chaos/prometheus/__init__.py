@@ -1,0 +1,1 @@
+"""Prometheus instant queries as probes (the stack's own Prometheus, or any given URL)."""

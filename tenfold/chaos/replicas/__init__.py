@@ -1,0 +1,1 @@
+"""Replicas of a service: kill, freeze and thaw them; count them."""

@@ -1,0 +1,107 @@
+"""Turn per-process part files into the run folder's one record: requests.parquet, ledger.jsonl, load.json.
+
+Each generator process writes ``parts/requests-<i>.parquet``, ``parts/ledger-<i>.jsonl`` and, last,
+``parts/health-<i>.json`` (its "done" marker). Merging needs only the folder, so the master, a later
+post-step or ``tenfold report`` can do it, and workers on other hosts only have to copy their parts in.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ._health import judge
+from ._ledger import merge_ledgers
+from ._recorder import percentile
+from ._scenario import HealthLimits, Phase
+
+__all__ = ["latency_summary", "merge_run", "wait_for_parts"]
+
+
+def wait_for_parts(run_dir: Path, expected: int, timeout_s: float) -> list[Path]:
+    """The health files of finished processes, waiting up to ``timeout_s`` for ``expected`` of them."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = sorted((run_dir / "parts").glob("health-*.json"))
+        if len(found) >= expected or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
+
+
+def latency_summary(lat: np.ndarray[Any, Any]) -> dict[str, float]:
+    return {f"p{q}": round(percentile(lat, q), 6) for q in (50, 90, 95, 99, 99.9)} | {
+        "max": round(float(lat.max()), 6) if lat.size else 0.0
+    }
+
+
+def merge_run(
+    run_dir: Path, *, scenario: str, profile: str, t0: float, phases: list[Phase], limits: HealthLimits,
+    expected_processes: int, target: dict[str, float], host: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Merge the parts in ``run_dir``, write requests.parquet, ledger.jsonl and load.json; return load.json."""
+    parts = run_dir / "parts"
+    healths = [json.loads(p.read_text()) for p in sorted(parts.glob("health-*.json"))]
+    tables = [pq.read_table(p) for p in sorted(parts.glob("requests-*.parquet"))]  # type: ignore[no-untyped-call]
+    if tables:
+        table = pa.concat_tables(tables, promote_options="permissive").combine_chunks()
+        table = table.take(pa.array(np.argsort(table.column("intended_start").to_numpy(), kind="stable")))
+        pq.write_table(table, str(run_dir / "requests.parquet"), compression="zstd")  # type: ignore[no-untyped-call]
+    else:
+        table = None
+    ledger_rows = merge_ledgers(sorted(parts.glob("ledger-*.jsonl")), run_dir / "ledger.jsonl")
+
+    actual = table.column("actual_start").to_numpy() if table is not None else np.empty(0)
+    lat = table.column("latency_s").to_numpy() if table is not None else np.empty(0)
+    lat_co = table.column("latency_co_s").to_numpy() if table is not None else np.empty(0)
+    phase_docs = []
+    achieved: dict[str, float] = {}
+    for p in phases:
+        start, end = t0 + p.start, t0 + p.end
+        n = int(np.count_nonzero((actual >= start) & (actual < end)))
+        achieved[p.name] = round(n / (p.end - p.start), 2) if p.end > p.start else 0.0
+        phase_docs.append({"name": p.name, "start": round(start, 3), "end": round(end, 3),
+                           "target_rps": [p.rate_start, p.rate_end]})  # fmt: skip
+
+    reason: str | None = None
+    for h in healths:
+        v = judge([(float(a), float(b)) for a, b in h["cpu_samples"]], float(h["lag_p99_ms"]), limits)
+        h["valid"], h["invalid_reason"] = v.valid, v.reason
+        if not v.valid and reason is None:
+            reason = f"process {h['worker']}: {v.reason}"
+    if len(healths) < expected_processes:
+        reason = reason or (f"only {len(healths)} of {expected_processes} generator processes reported: a worker "
+                            "died or could not write to the run folder; check locust/locust.log")  # fmt: skip
+    if table is None or table.num_rows == 0:
+        reason = reason or "no requests were recorded: check --host and that the target is up"
+
+    lag = max((float(h["lag_p99_ms"]) for h in healths), default=0.0)
+    doc: dict[str, Any] = {
+        "scenario": scenario,
+        "profile": profile,
+        "host": host,
+        "started": round(t0, 3),
+        "ended": round(t0 + (phases[-1].end if phases else 0.0), 3),
+        "phases": phase_docs,
+        "target_rates": target,
+        "achieved_rates": achieved,
+        "requests": 0 if table is None else table.num_rows,
+        "acknowledged_writes": ledger_rows,
+        "latency_s": {"locust": latency_summary(lat), "co_corrected": latency_summary(lat_co)},
+        "generator": {
+            "processes": healths,
+            "cpu_samples": [s for h in healths for s in h["cpu_samples"]],
+            "start_lag_p99_ms": round(lag, 3),
+            "valid": reason is None,
+            "invalid_reason": reason,
+        },
+        "valid": reason is None,
+        "invalid_reason": reason,
+    }
+    (run_dir / "load.json").write_text(json.dumps(doc, indent=1))
+    return doc

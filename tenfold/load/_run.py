@@ -1,0 +1,69 @@
+"""Run the spike as a headless Locust subprocess (what ``tenfold run`` calls) and read back its verdict.
+
+A subprocess, not an in-process Locust: Locust monkey-patches the interpreter with gevent, and the
+generator must be measurable (and cappable with a cgroup) on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["LoadResult", "locust_command", "run_locust"]
+
+_REPO = Path(__file__).resolve().parents[2]
+LOCUSTFILE = _REPO / "locustfiles" / "spike.py"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    exit_code: int
+    run_dir: Path
+    load: dict[str, Any] | None
+    """load.json as written by the run, None if the run never got that far (see locust/locust.log)."""
+
+    @property
+    def valid(self) -> bool:
+        return self.exit_code != 2 and self.load is not None and bool(self.load.get("valid"))
+
+
+def locust_command(
+    host: str, run_dir: str | Path, *, scenario: str = "spike", profile: str = "default", quick: bool = False,
+    processes: int | None = None, scenario_file: str | Path | None = None, locustfile: str | Path = LOCUSTFILE,
+    extra_args: tuple[str, ...] = (),
+) -> list[str]:  # fmt: skip
+    run = Path(run_dir)
+    cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host,
+           "--run-dir", str(run), "--scenario", scenario, "--load-profile", profile,
+           "--csv", str(run / "locust" / "stats"), "--html", str(run / "locust" / "report.html"),
+           "--only-summary", "--stop-timeout", "5"]  # fmt: skip
+    if quick:
+        cmd.append("--quick")
+    if scenario_file is not None:
+        cmd += ["--scenario-file", str(scenario_file)]
+    if processes and processes > 1:
+        cmd += ["--processes", str(processes)]
+    return cmd + list(extra_args)
+
+
+def run_locust(
+    host: str, run_dir: str | Path, *, scenario: str = "spike", profile: str = "default", quick: bool = False,
+    processes: int | None = None, scenario_file: str | Path | None = None, timeout_s: float | None = None,
+    extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
+) -> LoadResult:  # fmt: skip
+    """Run the scenario to its end; Locust's output goes to ``<run_dir>/locust/locust.log``."""
+    run = Path(run_dir)
+    (run / "locust").mkdir(parents=True, exist_ok=True)
+    cmd = locust_command(host, run, scenario=scenario, profile=profile, quick=quick, processes=processes,
+                         scenario_file=scenario_file, extra_args=extra_args)  # fmt: skip
+    with (run / "locust" / "locust.log").open("wb") as logf:
+        proc = subprocess.run(cmd, stdout=logf, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                              timeout=timeout_s, cwd=_REPO, check=False)  # fmt: skip
+    load_json = run / "load.json"
+    doc = json.loads(load_json.read_text()) if load_json.is_file() else None
+    return LoadResult(proc.returncode, run, doc)

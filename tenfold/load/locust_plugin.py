@@ -1,0 +1,399 @@
+"""The open model inside Locust: one arrival clock per generator process, a greenlet per request.
+
+Locust is closed-model: a user sends its next request only when the last one returned, so a slow
+service slows the load down and hides its own slowness (coordinated omission). Here a single clock per
+process starts each request at its scheduled time; the schedule time is the request's *intended* start,
+and latency measured from it is the one a real viewer would have seen.
+
+Imported only by locustfiles (importing locust monkey-patches the process); ``tenfold.load`` itself
+stays locust-free so the CLI can merge and read run folders.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import gevent
+import gevent.pool
+import orjson
+from locust import FastHttpUser, LoadTestShape, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+from ._health import CpuSampler
+from ._ledger import Ledger
+from ._merge import merge_run, wait_for_parts
+from ._recorder import METHODS, PRIORITIES, Recorder
+from ._scenario import Profile, Scenario, Schedule, load_scenario
+
+__all__ = [
+    "ROUTES",
+    "Call",
+    "Journey",
+    "OpenModelShape",
+    "OpenModelUser",
+    "add_arguments",
+    "call",
+    "install",
+]
+
+log = logging.getLogger("tenfold.load")
+
+ROUTES = (
+    "/api/recommendations/{user_id}",
+    "/api/titles/{id}",
+    "/api/users/{id}",
+    "/api/users/{id}/my-list",
+    "/api/users/{id}/my-list/{title_id}",
+    "/api/events",
+    "/",
+)
+_ROUTE_INDEX = {r: i for i, r in enumerate(ROUTES)}
+_METHOD_INDEX = {m: i for i, m in enumerate(METHODS)}
+_PRIORITY_INDEX = {p: i for i, p in enumerate(PRIORITIES)}
+_HEADERS = {p: {"X-Priority": p} for p in PRIORITIES}
+_JSON_HEADERS = {p: {"X-Priority": p, "Content-Type": "application/json"} for p in PRIORITIES}
+_DRAIN_S = 2.0
+_SCENARIO_FILE = Path(__file__).resolve().parents[2] / "locustfiles" / "scenarios.yaml"
+
+
+class Call(NamedTuple):
+    """One planned request of a journey, ``offset`` seconds after the journey arrived."""
+
+    offset: float
+    method: int
+    path: str
+    route: int
+    priority: int
+    body: bytes | None
+    headers: dict[str, str]
+    ack: tuple[Any, ...] | None
+    """What to put in the write-ledger when acknowledged: ("my-list", user, title, key) / ("event", id, user, title)."""
+
+
+Journey = Callable[[random.Random, Scenario], list[Call]]
+
+
+def call(
+    offset: float, method: str, route: str, path: str, priority: str, *, body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None, ack: tuple[Any, ...] | None = None,
+) -> Call:  # fmt: skip
+    """A planned request; ``route`` is the template the records and Locust's stats group by."""
+    if body is None:
+        h = _HEADERS[priority] if headers is None else {**_HEADERS[priority], **headers}
+        data = None
+    else:
+        h = _JSON_HEADERS[priority] if headers is None else {**_JSON_HEADERS[priority], **headers}
+        data = orjson.dumps(body)
+    return Call(offset, _METHOD_INDEX[method], path, _ROUTE_INDEX[route], _PRIORITY_INDEX[priority], data, h, ack)
+
+
+def add_arguments(parser: Any) -> None:
+    g = parser.add_argument_group("tenfold")
+    g.add_argument("--run-dir", default=os.environ.get("TENFOLD_RUN_DIR") or f"runs/{time.strftime('%Y%m%d-%H%M%S')}",
+                   help="run folder for requests.parquet, ledger.jsonl, load.json (env TENFOLD_RUN_DIR)")  # fmt: skip
+    g.add_argument("--scenario-file", default=str(_SCENARIO_FILE), help="scenario YAML file")
+    g.add_argument("--scenario", default="spike", help="scenario name in the scenario file")
+    g.add_argument("--load-profile", default="default", help="profile of the scenario: rates and phase lengths")
+    g.add_argument("--quick", action="store_true", default=False, help="same as --profile quick (for CI)")
+
+
+def _profile_name(opts: Any) -> str:
+    return "quick" if getattr(opts, "quick", False) else str(opts.load_profile)
+
+
+def _load(opts: Any) -> tuple[Scenario, Profile]:
+    scenario = load_scenario(opts.scenario_file, opts.scenario)
+    name = _profile_name(opts)
+    if name not in scenario.profiles:
+        raise SystemExit(
+            f"scenario {opts.scenario!r} has no profile {name!r} (profiles: {', '.join(scenario.profiles)})"
+        )
+    return scenario, scenario.profiles[name]
+
+
+class _Generator:
+    """Per-process state of a load-generating process (local runner or worker)."""
+
+    def __init__(self, environment: Any, worker: int, share: float) -> None:
+        opts = environment.parsed_options
+        self.environment = environment
+        self.scenario, self.profile = _load(opts)
+        self.schedule = Schedule(self.profile)
+        self.worker = worker
+        self.share = share
+        self.parts = Path(opts.run_dir) / "parts"
+        self.parts.mkdir(parents=True, exist_ok=True)
+        self.recorder = Recorder(ROUTES, worker)
+        self.ledger = Ledger(self.parts / f"ledger-{worker}.jsonl")
+        self.pool = gevent.pool.Pool(self.profile.max_in_flight)
+        self.cpu = CpuSampler()
+        self.t0_perf = time.perf_counter()
+        self.t0_epoch = time.time()
+        self.scheduled = 0
+        self.clock_started = False
+        self.rng = random.Random(0x7E4F01D + worker)
+        self._cpu_greenlet = gevent.spawn(self._sample_cpu)
+
+    def _sample_cpu(self) -> None:
+        while True:
+            gevent.sleep(1.0)
+            self.cpu.sample(time.time())
+
+    def _journey_picker(self, journeys: dict[str, Journey]) -> tuple[Callable[[], Journey], float]:
+        """A weighted chooser over the scenario's journeys and the mean requests per journey."""
+        names = [n for n, w in self.scenario.journeys.items() if w > 0]
+        missing = [n for n in names if n not in journeys]
+        if missing:
+            raise SystemExit(f"scenario journeys not defined by the user class: {', '.join(missing)}")
+        fns = [journeys[n] for n in names]
+        weights = [self.scenario.journeys[n] for n in names]
+        total = sum(weights)
+        cum = [sum(weights[: i + 1]) / total for i in range(len(weights))]
+        probe = random.Random(1)
+        mean = sum(w / total * sum(len(fns[i](probe, self.scenario)) for _ in range(50)) / 50
+                   for i, w in enumerate(weights))  # fmt: skip
+        rng = self.rng
+
+        def pick() -> Journey:
+            x = rng.random()
+            for i, c in enumerate(cum):
+                if x < c:
+                    return fns[i]
+            return fns[-1]
+
+        return pick, mean
+
+    def run_clock(self, client: Any, journeys: dict[str, Journey]) -> None:
+        """Start every request at its scheduled time until the schedule ends; never wait for responses."""
+        self.clock_started = True
+        pick, per_journey = self._journey_picker(journeys)
+        schedule, share, rng = self.schedule, self.share, self.rng
+        poisson = self.profile.arrivals == "poisson"
+        base, e0 = self.t0_perf, self.t0_epoch
+        end = schedule.duration
+        pool = self.pool
+        heap: list[tuple[float, int, Call]] = []
+        seq = 0
+        perf = time.perf_counter
+
+        def gap(t: float) -> float:
+            rate = schedule.rate_at(t) * share / per_journey
+            draw = rng.expovariate(1.0) if poisson else 1.0
+            return draw / rate if rate > 0 else 0.05
+
+        next_journey = perf() - base
+        while True:
+            t = min(next_journey, heap[0][0]) if heap else next_journey
+            if t >= end:
+                break
+            now = perf() - base
+            if t > now:
+                gevent.sleep(t - now)
+            if heap and heap[0][0] <= next_journey:
+                _, _, c = heapq.heappop(heap)
+                todo = [c]
+            else:
+                todo = []
+                for c in pick()(rng, self.scenario):
+                    if c.offset <= 0.0:
+                        todo.append(c)
+                    else:
+                        seq += 1
+                        heapq.heappush(heap, (t + c.offset, seq, c))
+                next_journey = t + gap(t)
+            for c in todo:
+                ready = t
+                if pool.full():
+                    pool.wait_available()
+                    ready = max(t, perf() - base)  # waiting for a free slot is the service's doing, not ours
+                self.scheduled += 1
+                pool.spawn(self._send, client, e0 + t, base + ready, c)
+
+    def _send(self, client: Any, intended: float, ready_perf: float, c: Call) -> None:
+        p0 = time.perf_counter()
+        actual = self.t0_epoch + (p0 - self.t0_perf)
+        r = client.request(METHODS[c.method], c.path, name=ROUTES[c.route], data=c.body, headers=c.headers)
+        latency = time.perf_counter() - p0
+        status = r.status_code or 0
+        h = r.headers
+        degraded = bool(h and h.get("X-Degraded"))
+        shed = status in (429, 503) and bool(h and h.get("Retry-After"))
+        self.recorder.add(intended, actual, latency, p0 - ready_perf, c.route, c.method, c.priority, status,
+                          degraded, shed)  # fmt: skip
+        if c.ack is not None and 200 <= status < 300:
+            self._acknowledge(c, r, status, actual + latency)
+
+    def _acknowledge(self, c: Call, r: Any, status: int, ack: float) -> None:
+        kind = c.ack[0] if c.ack else None
+        if kind == "my-list":
+            _, user, title, key = c.ack  # type: ignore[misc]
+            self.ledger.my_list(user, title, key, status, ack)
+        elif kind == "event" and status == 202:
+            _, event_id, user, title = c.ack  # type: ignore[misc]
+            try:
+                obj = orjson.loads(r.content).get("object")
+            except (orjson.JSONDecodeError, AttributeError):
+                obj = None
+            self.ledger.event(event_id, user, title, obj, status, ack)
+
+    def finish(self) -> None:
+        """Let in-flight requests end (bounded), then write this process's parts; health goes last."""
+        self.pool.join(timeout=_DRAIN_S + self.profile.timeout_s / 4)
+        abandoned = len(self.pool)
+        self.pool.kill(block=False)
+        self._cpu_greenlet.kill(block=False)
+        self.ledger.close()
+        self.recorder.write(self.parts / f"requests-{self.worker}.parquet")
+        health = {
+            "worker": self.worker,
+            "share": self.share,
+            "allowed_cores": self.cpu.allowed,
+            "cpu_samples": self.cpu.samples,
+            "lag_p99_ms": round(self.recorder.lag_p99_ms(), 3),
+            "scheduled": self.scheduled,
+            "recorded": self.recorder.n,
+            "abandoned": abandoned,
+            "acknowledged_writes": self.ledger.count,
+        }
+        tmp = self.parts / f".health-{self.worker}.tmp"
+        tmp.write_text(json.dumps(health))
+        tmp.rename(self.parts / f"health-{self.worker}.json")
+
+
+class _Coordinator:
+    """Process-wide state: the generator (if this process sends load) and what the master must know."""
+
+    generator: _Generator | None = None
+    workers: int = 1
+    t0: float = 0.0
+
+
+_state = _Coordinator()
+
+
+class OpenModelUser(FastHttpUser):
+    """Not a viewer: the arrival clock of one process. Subclasses list the viewers' journeys.
+
+    The shape runs exactly one of these per generator process; its single task drives every
+    request of that process, whatever the users count says.
+    """
+
+    abstract = True
+    journeys: dict[str, Journey] = {}
+
+    def __init__(self, environment: Any) -> None:
+        gen = _state.generator
+        if gen is not None:
+            self.concurrency = gen.profile.max_in_flight
+            self.network_timeout = gen.profile.timeout_s
+            self.connection_timeout = gen.profile.timeout_s
+        super().__init__(environment)
+
+    @task
+    def arrivals(self) -> None:
+        gen = _state.generator
+        if gen is not None and not gen.clock_started:
+            gen.run_clock(self.client, self.journeys)
+        while True:  # the clock is done (or another user owns it): idle until the shape stops the run
+            gevent.sleep(3600)
+
+
+class OpenModelShape(LoadTestShape):
+    """One clock user per generator process for the length of the schedule, then stop."""
+
+    _schedule: Schedule | None = None
+
+    def tick(self) -> tuple[int, float] | None:
+        if self._schedule is None:
+            runner: Any = self.runner
+            _, profile = _load(runner.environment.parsed_options)
+            self._schedule = Schedule(profile)
+        if self.get_run_time() >= self._schedule.duration + _DRAIN_S:  # type: ignore[no-untyped-call]
+            return None
+        n = max(1, int(getattr(self.runner, "worker_count", 1) or 1)) if isinstance(self.runner, MasterRunner) else 1
+        return n, float(n)
+
+
+def _on_test_start(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    _state.t0 = time.time()
+    if not isinstance(runner, WorkerRunner):
+        _clear_parts(Path(environment.parsed_options.run_dir))
+    if isinstance(runner, MasterRunner):
+        _state.workers = max(1, runner.worker_count)
+        runner.send_message("tenfold_workers", {"workers": _state.workers})
+        return
+    if isinstance(runner, WorkerRunner):
+        share = 1.0 / max(1, _state.workers or int(getattr(environment.parsed_options, "expect_workers", 1)))
+        _state.generator = _Generator(environment, max(0, runner.worker_index), share)
+    else:
+        _state.generator = _Generator(environment, 0, 1.0)
+
+
+def _clear_parts(run_dir: Path) -> None:
+    """Parts of an earlier run in the same folder would be merged into this one."""
+    parts = run_dir / "parts"
+    if parts.is_dir():
+        for p in parts.iterdir():
+            p.unlink()
+
+
+def _on_workers(environment: Any, msg: Any, **_: Any) -> None:
+    _state.workers = int(msg.data["workers"])
+
+
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    gen, _state.generator = _state.generator, None
+    if gen is not None:
+        gen.finish()
+
+
+def _on_init(environment: Any, runner: Any, **_: Any) -> None:
+    if isinstance(runner, WorkerRunner):
+        runner.register_message("tenfold_workers", _on_workers)
+    opts = environment.parsed_options
+    if opts is not None and not getattr(opts, "html_file", None) and not isinstance(runner, WorkerRunner):
+        opts.html_file = str(Path(opts.run_dir) / "locust" / "report.html")
+
+
+def _on_quitting(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner) or not _state.t0:
+        return
+    opts = environment.parsed_options
+    run_dir = Path(opts.run_dir)
+    scenario, profile = _load(opts)
+    schedule = Schedule(profile)
+    expected = _state.workers if isinstance(runner, MasterRunner) else 1
+    wait_for_parts(run_dir, expected, timeout_s=30.0)
+    doc = merge_run(
+        run_dir, scenario=opts.scenario, profile=_profile_name(opts), t0=_state.t0, phases=schedule.phases,
+        limits=scenario.health, expected_processes=expected, host=environment.host,
+        target={"baseline_rps": schedule.baseline_rps, "peak_rps": schedule.peak_rps,
+                "expected_requests": math.floor(schedule.expected_requests())},
+    )  # fmt: skip
+    if doc["valid"]:
+        environment.process_exit_code = 0  # failures are the SLO evaluation's business, not the generator's
+        log.info("tenfold: %d requests recorded in %s", doc["requests"], run_dir)
+    else:
+        environment.process_exit_code = 2
+        log.error("tenfold: RUN INVALID: %s", doc["invalid_reason"])
+
+
+def install() -> None:
+    """Hook the open model into Locust's events; a locustfile calls this once at import."""
+    ev: Any = events
+    ev.init_command_line_parser.add_listener(add_arguments)
+    ev.init.add_listener(_on_init)
+    ev.test_start.add_listener(_on_test_start)
+    ev.test_stop.add_listener(_on_test_stop)
+    ev.quitting.add_listener(_on_quitting)

@@ -55,7 +55,7 @@ module "alb" {
       port     = 80
       protocol = "HTTP"
       fixed_response = {
-        content_type = "application/problem+json"
+        content_type = "application/json"
         message_body = "{\"title\":\"Not Found\",\"status\":404}"
         status_code  = "404"
       }

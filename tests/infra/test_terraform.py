@@ -189,6 +189,15 @@ def test_edge_chain_cloudfront_apigw_vpclink_alb() -> None:
     alb, api, cdn = MODULES["alb"], MODULES["api_gateway"], MODULES["cdn"]
     assert alb["internal"] is True
     assert alb["drop_invalid_header_fields"] is True
+    fixed = alb["listeners"]["http"]["fixed_response"]
+    # ALB accepts only these content types for fixed responses.
+    assert fixed["content_type"] in {
+        "text/plain",
+        "text/css",
+        "text/html",
+        "application/javascript",
+        "application/json",
+    }
     (route,) = api["routes"].values()
     integration = route["integration"]
     assert integration["connection_type"] == "VPC_LINK"

@@ -138,6 +138,8 @@ def _by_service(series: list[Series] | None) -> dict[str, Series]:
 
 def _replicas(run: RunFolder, t0: float) -> Chart | None:
     ready, desired = _by_service(run.metric("replicas_ready")), _by_service(run.metric("replicas_desired"))
+    ready = {k: v for k, v in ready.items() if v.ts.size}
+    desired = {k: v for k, v in desired.items() if v.ts.size}
     if not ready and not desired:
         return None
     cpu = _by_service(run.metric("cpu_utilization"))
@@ -152,6 +154,8 @@ def _replicas(run: RunFolder, t0: float) -> Chart | None:
             d = desired[svc]
             ax.step(d.ts - t0, d.values, where="post", color=c, linewidth=1, linestyle="--", label=f"{svc} desired")
     ax.set_ylabel("replicas")
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.set_ylim(bottom=0, top=max([*(float(s.values.max()) for s in [*ready.values(), *desired.values()]), 1.0]) + 1)
     ax.legend(fontsize=7, ncol=4, loc="upper left")
     if cpu:
         ax2 = ax.twinx()

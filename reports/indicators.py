@@ -180,6 +180,9 @@ def _cpu_target(run: RunFolder, svc: str) -> float | None:
     return t / 100.0 if t > 1.0 else t
 
 
+_HPA_TOLERANCE = 0.1
+
+
 def scale_out_reaction(run: RunFolder, o: Objective, w: Window) -> Measurement:
     """From the trigger (window start for ``spike``, first CPU crossing of the HPA target for ``cpu``) to more Ready."""
     ready = run.metric("replicas_ready")
@@ -201,7 +204,9 @@ def scale_out_reaction(run: RunFolder, o: Objective, w: Window) -> Measurement:
             if target is None or c is None:
                 continue
             ts, vals = _in(c, w.start, w.end)
-            over = np.nonzero(vals > target)[0]
+            # HPA acts only beyond its 10% tolerance; two samples in a row so one noisy scrape is no trigger
+            high = vals > target * (1 + _HPA_TOLERANCE)
+            over = np.nonzero(high[:-1] & high[1:])[0]
             if over.size == 0:
                 continue
             t0 = float(ts[over[0]])

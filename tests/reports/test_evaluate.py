@@ -132,3 +132,15 @@ def test_summary_table_and_dict(runs: Callable[[str], Path], slo: SloFile) -> No
     assert rec["measured"] is None and rec["measured_text"] == "never" and rec["status"] == "fail"
     assert d["outcome"] == "fail" and d["exit_code"] == 1
     assert "FAIL" in summary.table() and "outcome: fail" in summary.table()
+
+
+def test_one_noisy_cpu_sample_is_no_trigger(run_copy: Callable[[str], Path], slo: SloFile) -> None:
+    """A single scrape over the target in the baseline must not start the reaction clock."""
+    run = run_copy("default")
+    path = run / "metrics" / "cpu_utilization.json"
+    doc = json.loads(path.read_text())
+    for series in doc["data"]["result"]:
+        series["values"][5][1] = "0.99"
+    path.write_text(json.dumps(doc))
+    v = next(v for v in evaluate(run, slo).verdicts if v.objective == "scale-out-reaction")
+    assert v.status == "pass" and "+22.0s" in v.evidence, v.evidence

@@ -69,7 +69,7 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         for k in ("measured", "target_value"):
-            if d[k] is not None and math.isinf(d[k]):
+            if d[k] is not None and not math.isfinite(d[k]):
                 d[k] = None  # JSON has no infinity; the *_text fields say "never" / the target
         return d
 

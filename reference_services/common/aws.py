@@ -15,12 +15,13 @@ import os
 import ssl
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httptools
 import orjson
 
-__all__ = ["AwsError", "AwsHttp", "Credentials", "sign_v4"]
+__all__ = ["AwsError", "AwsHttp", "CredentialSource", "Credentials", "credential_source", "sign_v4"]
 
 
 class AwsError(Exception):
@@ -38,12 +39,40 @@ class Credentials:
 
     @classmethod
     def from_env(cls) -> Credentials:
-        """Emulators accept anything; on AWS the usual variables (e.g. from IRSA) are set."""
+        """Static keys from the environment; emulators accept anything."""
         return cls(
             os.environ.get("AWS_ACCESS_KEY_ID", "tenfold"),
             os.environ.get("AWS_SECRET_ACCESS_KEY", "tenfold"),
             os.environ.get("AWS_SESSION_TOKEN"),
         )
+
+
+CredentialSource = Callable[[], Credentials]
+
+
+def credential_source() -> CredentialSource:
+    """Static keys when the environment has them (local stack, CI); otherwise botocore's provider chain.
+
+    On EKS the pods get IRSA web-identity tokens and on EC2 instance-profile keys, both short-lived: botocore
+    refreshes them. It is imported only in that case, so local replicas don't pay its memory.
+    """
+    if "AWS_ACCESS_KEY_ID" in os.environ or not (
+        "AWS_WEB_IDENTITY_TOKEN_FILE" in os.environ or "AWS_CONTAINER_CREDENTIALS_FULL_URI" in os.environ
+        or "AWS_PROFILE" in os.environ or os.environ.get("TENFOLD_AWS_CREDENTIAL_CHAIN") == "1"
+    ):  # fmt: skip
+        static = Credentials.from_env()
+        return lambda: static
+    import botocore.session
+
+    resolved = botocore.session.get_session().get_credentials()
+    if resolved is None:
+        raise RuntimeError("no AWS credentials found: set AWS_ACCESS_KEY_ID or use IRSA / an instance profile")
+
+    def current() -> Credentials:
+        frozen = resolved.get_frozen_credentials()  # refreshes when close to expiry
+        return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+    return current
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
@@ -124,7 +153,7 @@ class AwsHttp:
     """
 
     def __init__(
-        self, endpoint: str, *, service: str, region: str, creds: Credentials | None = None, pool: int = 32
+        self, endpoint: str, *, service: str, region: str, creds: CredentialSource | None = None, pool: int = 32
     ) -> None:
         url = urllib.parse.urlsplit(endpoint or f"https://{service}.{region}.amazonaws.com")
         self.tls = url.scheme == "https"
@@ -133,7 +162,7 @@ class AwsHttp:
         self.host = url.netloc
         self.service = service
         self.region = region
-        self.creds = creds or Credentials.from_env()
+        self.creds = creds or credential_source()
         self.pool_max = pool
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self._ssl = ssl.create_default_context() if self.tls else None
@@ -145,7 +174,7 @@ class AwsHttp:
         hdrs.update(
             sign_v4(
                 method=method, host=self.host, path=path, query=query, headers=hdrs, body=body,
-                service=self.service, region=self.region, creds=self.creds,
+                service=self.service, region=self.region, creds=self.creds(),
             )
         )  # fmt: skip
         target = urllib.parse.quote(path, safe="/-_.~") + (f"?{query}" if query else "")

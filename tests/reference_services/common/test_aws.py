@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from botocore.auth import SigV4Auth
@@ -56,3 +57,25 @@ async def test_dynamodb_and_s3_calls_against_the_emulators(stores: dict[str, str
         await s3.s3("HEAD", "no-such-bucket")
     await dyn.close()
     await s3.close()
+
+
+def test_credentials_come_from_botocores_chain_when_no_static_keys(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """IRSA/instance-profile style: no static keys in the environment → botocore's chain, refreshed per call."""
+    from reference_services.common.aws import credential_source
+
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.setenv("TENFOLD_AWS_CREDENTIAL_CHAIN", "1")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(RuntimeError, match="no AWS credentials found"):
+        credential_source()
+    shared = tmp_path / "credentials"
+    shared.write_text("[default]\naws_access_key_id = AKIDCHAIN\naws_secret_access_key = s\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(shared))
+    assert credential_source()().access_key == "AKIDCHAIN"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDSTATIC")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    assert credential_source()().access_key == "AKIDSTATIC"

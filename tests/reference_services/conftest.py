@@ -69,7 +69,11 @@ class Server:
         return self
 
     def wait_port(self, timeout: float = 15.0) -> Server:
-        wait_for(lambda: self.alive() and port_open(self.port), timeout, f"{self.name} on port {self.port}")
+        try:
+            wait_for(lambda: self.alive() and port_open(self.port), timeout, f"{self.name} on port {self.port}")
+        except BaseException:
+            self.kill()  # never leave a half-started server behind
+            raise
         return self
 
     def alive(self) -> bool:
@@ -156,12 +160,16 @@ def service(name: str, env: dict[str, str], *, ready: bool = True, log: Path | N
 @pytest.fixture(scope="session")
 def stores() -> Iterator[dict[str, str]]:
     """One seeded set of stores shared by tests that do not break them (small data for speed)."""
-    r = redis()
-    pg, dsn = postgres()
-    dyn = dynalite()
-    s3 = moto()
-    servers = [r, pg, dyn, s3]
+    servers: list[Server] = []
     try:
+        r = redis()
+        servers.append(r)
+        pg, dsn = postgres()
+        servers.append(pg)
+        dyn = dynalite()
+        servers.append(dyn)
+        s3 = moto()
+        servers.append(s3)
         subprocess.run(
             [sys.executable, "-m", "reference_services.seed", "--postgres-dsn", dsn, "--dynamodb-endpoint", dyn.url,
              "--s3-endpoint", s3.url, "--titles", "300", "--users", "500"],

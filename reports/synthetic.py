@@ -25,7 +25,7 @@ _ROUTE_SERVICE = ("catalog", "recommendations", "users", "events")
 # phase name, start offset, end offset, rate multiplier
 _PHASES = (("baseline", 0.0, 20.0, 1.0), ("ramp", 20.0, 30.0, 5.5), ("peak", 30.0, 70.0, 10.0),
            ("cooldown", 70.0, 100.0, 1.0))  # fmt: skip
-_CHAOS = (40.0, 50.0)  # cache-loss injected / recovered (offsets)
+_CHAOS = (40.0, 50.0)  # cache-lost-30s injected / recovered (offsets)
 
 
 @dataclass(frozen=True)
@@ -170,12 +170,13 @@ def make_run(path: str | Path, knobs: Knobs | None = None) -> Path:
     if k.with_chaos:
         inj, rec = T0 + _CHAOS[0], T0 + _CHAOS[1]
         experiments.append({
-            "name": "cache-loss", "file": "experiments/local/cache-loss.json", "scheduled_offset_s": _CHAOS[0] - 1,
+            "name": "cache-lost-30s", "file": "experiments/local/cache-lost-30s.json",
+            "scheduled_offset_s": _CHAOS[0] - 1,
             "start": inj - 1, "end": rec + 2, "injected_at": inj, "recovered_at": None if k.never_recover else rec,
             "status": "completed", "rollback_ok": True,
         })  # fmt: skip
         (out / "chaos").mkdir(exist_ok=True)
-        (out / "chaos" / "cache-loss.journal.json").write_text(json.dumps({
+        (out / "chaos" / "cache-lost-30s.journal.json").write_text(json.dumps({
             "status": "completed", "start": "2025-10-09T08:53:59", "end": "2025-10-09T08:54:12", "deviated": False,
             "run": [{"activity": {"name": "lose-the-cache"}, "status": "succeeded"}],
             "rollbacks": [{"activity": {"name": "restore-the-cache"}, "status": "succeeded"}],

@@ -46,5 +46,5 @@ def test_lost_fallbacks_regress_errors_and_objectives(
     result = compare(a, b)
     metrics = {(r.metric, r.scope) for r in result.regressions}
     assert ("error ratio", "all") in metrics and ("availability", "critical") in metrics
-    assert ("objective chaos-fallbacks", "chaos:cache-loss") in metrics
+    assert ("objective cache-loss-fallbacks", "chaos:cache-lost-30s") in metrics
     assert result.to_dict()["regressed"] is True

@@ -33,7 +33,7 @@ BREAKS = [
     ("no_autoscaling", "peak-latency-p95-locust"),  # latency, Locust-style
     ("no_autoscaling", "scale-out-reaction"),
     ("no_fallbacks", "run-error-ratio"),
-    ("no_fallbacks", "chaos-fallbacks"),
+    ("no_fallbacks", "cache-loss-fallbacks"),
     ("no_fallbacks", "chaos-zero-critical-5xx"),
     ("shed_critical_first", "critical-availability"),
     ("shed_critical_first", "shed-best-effort-first"),
@@ -86,7 +86,7 @@ def test_invalid_beats_failed(run_copy: Callable[[str], Path], slo: SloFile) -> 
     (run / "manifest.json").write_text(json.dumps(man))
     summary = evaluate(run, slo)
     assert summary.outcome == "invalid"
-    assert summary.invalid_reasons == ["catalog never became ready", "experiment 'cache-loss' could not roll back"]
+    assert summary.invalid_reasons == ["catalog never became ready", "experiment 'cache-lost-30s' could not roll back"]
 
 
 def test_missing_evidence_is_no_data_not_pass(run_copy: Callable[[str], Path], slo: SloFile) -> None:
@@ -115,11 +115,11 @@ objectives:
   - {name: b, indicator: fallback_ratio, window: "chaos:*", target: "> 0"}
   - {name: c, indicator: latency, percentile: 50, route: "/api/titles/{id}", window: baseline, target: "<= 50ms"}
   - {name: d, indicator: latency, percentile: 50, route: "/api/nope", window: baseline, target: "<= 50ms"}
-  - {name: e, indicator: error_ratio, priority: critical, window: chaos:cache-loss, target: "<= 1%"}
+  - {name: e, indicator: error_ratio, priority: critical, window: chaos:cache-lost-30s, target: "<= 1%"}
 """)
     vs = {v.objective: v for v in evaluate(runs("default"), slo).verdicts}
     assert vs["a"].status == "no-data" and "chaos:nope" in vs["a"].evidence
-    assert vs["b"].window == "chaos:cache-loss" and vs["b"].status == "pass"
+    assert vs["b"].window == "chaos:cache-lost-30s" and vs["b"].status == "pass"
     assert vs["c"].status == "pass" and "route=/api/titles/{id}" in vs["c"].evidence
     assert vs["d"].status == "no-data"
     assert vs["e"].status == "pass"

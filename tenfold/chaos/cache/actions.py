@@ -9,21 +9,29 @@ from tenfold.chaos._controller import wait_until
 
 __all__ = ["kill_cache_primary", "start_cache", "stop_cache", "wait_for_cache_failover"]
 
+# Chaos Toolkit cannot pass one activity's output to the next, so the primary we killed is remembered here
+# (one `chaos run` is one process) for `wait_for_cache_failover` to compare against.
+_last_killed: dict[str, str] = {}
+
 
 def kill_cache_primary(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
     """SIGKILL the Redis node Sentinel currently calls primary; Sentinel then promotes the replica.
 
     The local twin of ElastiCache's test-failover. The controller brings the old primary back as a replica.
     Returns the controller's answer (which node was killed)."""
-    return set_component("cache-primary", "kill", configuration)
+    before = str(component_state("cache", configuration).get("primary") or "")
+    answer = set_component("cache-primary", "kill", configuration)
+    _last_killed["primary"] = str(answer.get("killed") or before)
+    return answer
 
 
 def wait_for_cache_failover(
     old_primary: str = "", timeout_s: float = 30.0, configuration: Configuration = None, secrets: Secrets = None
 ) -> float:
-    """Wait until Sentinel names a primary other than `old_primary` (or any primary, when empty).
+    """Wait until Sentinel names a primary other than `old_primary` (default: the one `kill_cache_primary` killed).
 
     Returns the seconds it took: the failover time the SLO's recovery window depends on."""
+    old_primary = old_primary or _last_killed.get("primary", "")
 
     def promoted() -> bool:
         primary = str(component_state("cache", configuration).get("primary") or "")

@@ -19,14 +19,17 @@ import numpy as np
 import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import Collection
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from reports.runfolder import F64, RunFolder, Series
 
 I64 = npt.NDArray[np.int64]
 
-__all__ = ["Chart", "make_charts"]
+__all__ = ["Chart", "LegendItem", "make_charts"]
 
 _LO, _HI, _NBUCKETS = 1e-4, 120.0, 400  # latency buckets: log-spaced, ~1.8% wide
 _K = _NBUCKETS / math.log(_HI / _LO)
@@ -36,11 +39,35 @@ _DPI = 72
 
 
 @dataclass(frozen=True)
+class LegendItem:
+    label: str
+    colour: str  # #rrggbb
+    style: str  # solid | dashed | dotted | area
+
+
+@dataclass(frozen=True)
 class Chart:
+    """A chart's PNG; its legend is drawn by the HTML (a matplotlib legend costs more than the plot)."""
+
     name: str
     title: str
     caption: str
     png: bytes
+    legend: tuple[LegendItem, ...] = ()
+
+
+def _legend(*axes: Axes) -> tuple[LegendItem, ...]:
+    items = []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if isinstance(handle, Line2D):
+                ls = handle.get_linestyle()
+                style = {"--": "dashed", ":": "dotted"}.get(str(ls), "solid")
+                items.append(LegendItem(label, to_hex(handle.get_color()), style))
+            elif isinstance(handle, Collection):
+                r, g, b, _ = (float(v) for v in np.asarray(handle.get_facecolor(), dtype=float).reshape(-1, 4)[0])
+                items.append(LegendItem(label, to_hex((r, g, b)), "area"))
+    return tuple(items)
 
 
 def _figure(height: float = 2.9) -> tuple[Figure, Axes]:
@@ -77,8 +104,9 @@ def _bands(ax: Axes, run: RunFolder, t0: float) -> None:
         if e.injected_at is None:
             continue
         end = e.recovered_at if e.recovered_at is not None else (e.end or man.ended)
-        ax.axvspan(e.injected_at - t0, end - t0, facecolor="none", edgecolor="#d62728", hatch="///", alpha=0.5,
-                   zorder=1, linewidth=0.8, label=f"chaos: {e.name}")  # fmt: skip
+        ax.axvspan(e.injected_at - t0, end - t0, facecolor="#d62728", alpha=0.12, zorder=1, linewidth=0)
+        ax.text(e.injected_at - t0, 0.98, f" {e.name}", transform=ax.get_xaxis_transform(), ha="left", va="top",
+                fontsize=7, color="#b71c1c")  # fmt: skip
 
 
 def _latency(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
@@ -104,10 +132,9 @@ def _latency(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_ylabel("latency (ms)")
-    ax.legend(fontsize=7, ncol=4, loc="upper left")
     return Chart("latency", "Latency p50 / p95 / p99 over time",
                  "Solid: from intended start (coordinated-omission corrected); dotted: from actual send, as Locust "
-                 "reports. Background: phases; red hatching: chaos windows.", _png(fig))  # fmt: skip
+                 "reports. Background: phases; red band: chaos windows.", _png(fig), _legend(ax))  # fmt: skip
 
 
 def _throughput(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
@@ -127,9 +154,8 @@ def _throughput(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
     deg = np.bincount(sec[req.degraded], minlength=nb)
     ax.plot(np.arange(nb) + 0.5, deg, color="black", linewidth=1, label="degraded (200 + X-Degraded)", zorder=3)
     ax.set_ylabel("requests / s")
-    ax.legend(fontsize=7, ncol=3, loc="upper left")
     return Chart("throughput", "Throughput by status", "Requests per second by answer class, by intended start.",
-                 _png(fig))  # fmt: skip
+                 _png(fig), _legend(ax))  # fmt: skip
 
 
 def _by_service(series: list[Series] | None) -> dict[str, Series]:
@@ -156,7 +182,6 @@ def _replicas(run: RunFolder, t0: float) -> Chart | None:
     ax.set_ylabel("replicas")
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     ax.set_ylim(bottom=0, top=max([*(float(s.values.max()) for s in [*ready.values(), *desired.values()]), 1.0]) + 1)
-    ax.legend(fontsize=7, ncol=4, loc="upper left")
     if cpu:
         ax2 = ax.twinx()
         for i, svc in enumerate(sorted(cpu)):
@@ -166,7 +191,7 @@ def _replicas(run: RunFolder, t0: float) -> Chart | None:
     return Chart("replicas", "Replicas desired / ready against CPU",
                  "Solid: Ready replicas; dashed: desired (autoscaler); "
                  "dotted, right axis: CPU utilisation of the limit.",
-                 _png(fig))  # fmt: skip
+                 _png(fig), _legend(ax))  # fmt: skip
 
 
 def _sum(series: list[Series], label: str | None = None, value: str | None = None) -> tuple[F64, F64] | None:
@@ -189,19 +214,20 @@ def _cache(run: RunFolder, t0: float) -> Chart | None:
         ax.plot(total[0] - t0, ratio * 100, color="#1f77b4", linewidth=1.4, label="cache hit ratio %")
     ax.set_ylabel("cache hit ratio %")
     ax.set_ylim(0, 105)
-    ax.legend(fontsize=7, loc="upper left")
+    axes = [ax]
     fb = _sum(fallback)
     if fb is not None:
         ax2 = ax.twinx()
         ax2.plot(fb[0] - t0, fb[1], color="#ff7f0e", linewidth=1.4, label="fallbacks / s")
         ax2.set_ylabel("fallbacks / s")
         ax2.set_ylim(bottom=0)
-        ax2.legend(fontsize=7, loc="upper right")
+        axes.append(ax2)
     return Chart(
         "cache",
         "Cache hit ratio and fallback rate",
         "From Prometheus: cache_requests_total by result and fallback_responses_total (rates).",
         _png(fig),
+        _legend(*axes),
     )
 
 
@@ -217,10 +243,9 @@ def _budget(run: RunFolder, t0: float, nb: int, sec: I64, allowed: float) -> Cha
     ax.axhline(100, color="black", linewidth=0.8, linestyle="--")
     ax.set_ylabel("% of budget")
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7, loc="upper left")
     return Chart("budget", "Error budget burn",
                  f"Cumulative errors (5xx, no response) over the run's budget of {allowed:.2%} of {req.n} requests; "
-                 "above the dashed line the budget is spent.", _png(fig))  # fmt: skip
+                 "above the dashed line the budget is spent.", _png(fig), _legend(ax))  # fmt: skip
 
 
 def make_charts(run: RunFolder, error_budget: float = 0.01) -> list[Chart]:

@@ -66,7 +66,13 @@ def render(run_dir: str | Path, summary: Summary) -> Path:
         "duration": (man.ended - man.started) if man else None,
         "load": run.load or {},
         "charts": [
-            {"title": c.title, "caption": c.caption, "name": c.name, "b64": base64.b64encode(c.png).decode("ascii")}
+            {
+                "title": c.title,
+                "caption": c.caption,
+                "name": c.name,
+                "legend": c.legend,
+                "b64": base64.b64encode(c.png).decode("ascii"),
+            }
             for c in charts
         ],
         "experiments": man.experiments if man else [],

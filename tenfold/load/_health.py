@@ -42,7 +42,11 @@ def allowed_cores(pid: int | None = None) -> float:
 
 @dataclass
 class CpuSampler:
-    """Once-a-second CPU use of this process as a fraction of what it is allowed."""
+    """Once-a-second CPU use of this process as a fraction of what it is allowed.
+
+    The allowance is re-read every sample: an operator (or a test) may move a running generator into a
+    capped cgroup, and ``allowed`` keeps the smallest allowance seen.
+    """
 
     allowed: float = field(default_factory=allowed_cores)
     samples: list[tuple[float, float]] = field(default_factory=list)
@@ -60,7 +64,9 @@ class CpuSampler:
         cpu = self._cpu()
         t = time.monotonic()
         dt = max(t - self._last_t, 1e-6)
-        frac = (cpu - self._last) / dt / self.allowed
+        allowed = allowed_cores()
+        self.allowed = min(self.allowed, allowed)
+        frac = (cpu - self._last) / dt / allowed
         self._last, self._last_t = cpu, t
         self.samples.append((round(now_epoch, 3), round(frac, 4)))
         return frac

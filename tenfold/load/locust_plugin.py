@@ -61,7 +61,7 @@ _METHOD_INDEX = {m: i for i, m in enumerate(METHODS)}
 _PRIORITY_INDEX = {p: i for i, p in enumerate(PRIORITIES)}
 _HEADERS = {p: {"X-Priority": p} for p in PRIORITIES}
 _JSON_HEADERS = {p: {"X-Priority": p, "Content-Type": "application/json"} for p in PRIORITIES}
-_DRAIN_S = 2.0
+_DRAIN_S = 1.0
 _SCENARIO_FILE = Path(__file__).resolve().parents[2] / "locustfiles" / "scenarios.yaml"
 
 

@@ -1,0 +1,104 @@
+"""A tiny keep-alive HTTP/1.1 server speaking the gateway's API shapes, run in a thread of the test.
+
+Fast enough for a few thousand rps, and it can stall once for a second — the coordinated-omission
+test needs a server whose slowness blocks a closed-model client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Server:
+    stall_at: int | None = None
+    """Stall for ``stall_s`` when this many requests have been answered (once)."""
+    stall_s: float = 1.0
+    port: int = 0
+    count: int = 0
+    stalled_at: float | None = None
+    posts: list[dict[str, object]] = field(default_factory=list)
+    unprioritised: int = 0
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            srv = loop.run_until_complete(asyncio.start_server(self._conn, "127.0.0.1", 0, backlog=1024))
+            self.port = srv.sockets[0].getsockname()[1]
+            ready.set()
+            loop.run_forever()
+            srv.close()
+            loop.run_until_complete(srv.wait_closed())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        ready.wait(5)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(5)
+
+    async def _conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {k.lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+                n = int(headers.get("content-length", "0"))
+                body = await reader.readexactly(n) if n else b""
+                self.count += 1
+                if headers.get("x-priority") not in ("critical", "degraded", "best-effort"):
+                    self.unprioritised += 1
+                if self.stall_at is not None and self.count == self.stall_at:
+                    self.stalled_at = time.time()
+                    await asyncio.sleep(self.stall_s)
+                status, extra, payload = self._answer(method, path, body)
+                out = (f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+                       f"{extra}\r\n").encode() + payload  # fmt: skip
+                writer.write(out)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    def _answer(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+        if path.startswith("/api/recommendations/"):
+            user = int(path.rsplit("/", 1)[1])
+            degraded = user % 2 == 0
+            extra = "X-Degraded: fallback\r\n" if degraded else ""
+            return 200, extra, json.dumps({"user_id": user, "rows": [], "degraded": degraded}).encode()
+        if path == "/api/events" and method == "POST":
+            doc = json.loads(body)
+            self.posts.append(doc)
+            return (
+                202,
+                "",
+                json.dumps({"event_id": doc["event_id"], "object": f"events/{doc['event_id']}.json"}).encode(),
+            )
+        if path.endswith("/my-list") and method == "POST":
+            self.posts.append(json.loads(body))
+            return 201, "", b"{}"
+        if method == "DELETE":
+            return 204, "", b""
+        if path.startswith("/shed"):
+            return 429, "Retry-After: 1\r\n", b"{}"
+        return 200, "", b'{"ok": true}'

@@ -1,0 +1,135 @@
+"""The locustfile end to end, as a Locust subprocess against a local server (never anything but 127.0.0.1)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from tenfold.load import run_locust
+from tenfold.load._run import locust_command
+
+from ._server import Server
+from .conftest import scenario_file
+
+
+def _locust_p99_s(run_dir: Path) -> float:
+    with (run_dir / "locust" / "stats_stats.csv").open() as f:
+        row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
+    return float(row["99%"]) / 1000.0
+
+
+def test_co_corrected_p99_shows_a_stall_that_locusts_p99_hides(tmp_path: Path) -> None:
+    srv = Server(stall_at=300, stall_s=1.0).start()
+    try:
+        sf = scenario_file(tmp_path, {"static": 1}, rps=200, phases={"baseline": 4}, max_in_flight=1)
+        res = run_locust(srv.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
+    finally:
+        srv.stop()
+    assert srv.stalled_at is not None, "the server never stalled"
+    assert res.exit_code == 0, (tmp_path / "run" / "locust" / "locust.log").read_text()[-2000:]
+    assert res.load is not None and res.valid, res.load
+    lat = res.load["latency_s"]
+    assert lat["locust"]["p99"] < 0.1  # one slow request among ~800 vanishes from the p99
+    assert _locust_p99_s(tmp_path / "run") < 0.1  # and Locust's own stats agree
+    assert lat["co_corrected"]["p99"] > 0.5  # the ~200 requests that should have started during the stall
+    assert lat["locust"]["max"] > 0.9
+
+
+def test_achieved_rate_is_within_5_percent_of_target(server: Server, tmp_path: Path) -> None:
+    sf = scenario_file(tmp_path, {"static": 1}, rps=600, phases={"baseline": 4})
+    res = run_locust(server.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
+    assert res.exit_code == 0 and res.load is not None and res.valid, res.load
+    assert res.load["achieved_rates"]["baseline"] == pytest.approx(600, rel=0.05)
+    assert res.load["requests"] == pytest.approx(2400, rel=0.05)
+    assert server.unprioritised == 0
+
+
+def test_two_processes_give_one_merged_record(server: Server, tmp_path: Path) -> None:
+    sf = scenario_file(tmp_path, {"static": 1}, rps=400, phases={"baseline": 3})
+    res = run_locust(server.url, tmp_path / "run", scenario="t", scenario_file=sf, processes=2, timeout_s=90)
+    assert res.exit_code == 0 and res.load is not None and res.valid, res.load
+    t = pq.read_table(tmp_path / "run" / "requests.parquet")
+    assert sorted(set(t.column("worker").to_pylist())) == [0, 1]
+    assert t.num_rows == pytest.approx(1200, rel=0.05)
+    assert [p["share"] for p in res.load["generator"]["processes"]] == [0.5, 0.5]
+    assert res.load["achieved_rates"]["baseline"] == pytest.approx(400, rel=0.06)
+
+
+def test_journeys_record_templates_priorities_degraded_and_ledger(server: Server, tmp_path: Path) -> None:
+    sf = scenario_file(tmp_path, {"home": 3, "open_title": 2, "playback": 2, "my_list": 2, "browse": 1}, rps=150,
+                       phases={"baseline": 3}, arrivals="poisson",
+                       playback={"heartbeat_interval_s": 0.3, "heartbeats": 2})  # fmt: skip
+    res = run_locust(server.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
+    assert res.exit_code == 0 and res.load is not None and res.valid, res.load
+    t = pq.read_table(tmp_path / "run" / "requests.parquet")
+    route = np.array(t.column("route").to_pylist())
+    method = np.array(t.column("method").to_pylist())
+    priority = np.array(t.column("priority").to_pylist())
+    status = t.column("status").to_numpy()
+    degraded = t.column("degraded").to_numpy(zero_copy_only=False)
+    assert set(route) <= {
+        "/api/recommendations/{user_id}", "/api/titles/{id}", "/api/users/{id}/my-list",
+        "/api/users/{id}/my-list/{title_id}", "/api/events",
+    }  # fmt: skip
+    recs = route == "/api/recommendations/{user_id}"
+    assert 0 < degraded[recs].sum() < recs.sum()
+    assert not degraded[route == "/api/titles/{id}"].any()
+    posts = (route == "/api/users/{id}/my-list") & (method == "POST")
+    assert set(priority[posts]) == {"critical"} and set(status[posts]) == {201}
+    events = route == "/api/events"
+    assert set(priority[events]) == {"critical", "degraded"}
+    assert server.unprioritised == 0
+    ledger = [json.loads(x) for x in (tmp_path / "run" / "ledger.jsonl").read_text().splitlines()]
+    kinds = {r["kind"] for r in ledger}
+    assert kinds == {"my-list", "event"}
+    acked_events = {r["event_id"] for r in ledger if r["kind"] == "event"}
+    assert len(acked_events) == (status[events] == 202).sum()
+    assert acked_events <= {p["event_id"] for p in server.posts if "event_id" in p}
+    assert all(r["object"] == f"events/{r['event_id']}.json" for r in ledger if r["kind"] == "event")
+    assert sum(r["kind"] == "my-list" for r in ledger) == posts.sum()
+    assert res.load["acknowledged_writes"] == len(ledger)
+
+
+_CG = Path("/sys/fs/cgroup/cpu")
+
+
+@pytest.mark.skipif(not os.access(_CG, os.W_OK), reason="needs a writable cgroup v1 cpu controller")
+def test_starved_generator_marks_the_run_invalid(server: Server, tmp_path: Path) -> None:
+    sf = scenario_file(tmp_path, {"static": 1}, rps=1500, phases={"baseline": 8})
+    run = tmp_path / "run"
+    (run / "locust").mkdir(parents=True)
+    group = _CG / f"tenfold-test-load-{os.getpid()}"
+    group.mkdir()
+    (group / "cpu.cfs_period_us").write_text("100000")
+    (group / "cpu.cfs_quota_us").write_text("10000")  # 10% of a core
+    cmd = locust_command(server.url, run, scenario="t", scenario_file=sf)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        out = []
+        for line in proc.stdout:  # starve it only once it runs: startup under 10% would take most of a minute
+            out.append(line)
+            if "All users spawned" in line:
+                (group / "cgroup.procs").write_text(str(proc.pid))
+                break
+        rest, _ = proc.communicate(timeout=90)
+        out.append(rest)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        time.sleep(0.1)
+        group.rmdir()
+    text = "".join(out)
+    assert proc.returncode == 2, text[-2000:]
+    assert "RUN INVALID" in text and "--processes" in text
+    load = json.loads((run / "load.json").read_text())
+    assert load["valid"] is False and load["generator"]["processes"][0]["allowed_cores"] == pytest.approx(0.1)

@@ -49,9 +49,10 @@ def test_schedule_is_piecewise_linear() -> None:
 def test_bad_scenario_names_the_field(tmp_path: Path) -> None:
     p = tmp_path / "s.yaml"
     p.write_text(
-        "x:\n  journeys: {home: 1}\n  profiles:\n    default: {baseline_rps: -1, phases: {baseline: 1, ramp: 0, peak: 0, cooldown: 0}}\n"
+        "x:\n  journeys: {home: 1}\n  profiles:\n    default:\n      baseline_rps: -1\n"
+        "      phases: {baseline: 1, ramp: 0, peak: 0, cooldown: 0}\n"
     )
-    with pytest.raises(ConfigError, match="x.profiles.default.baseline_rps"):
+    with pytest.raises(ConfigError, match=r"x\.profiles\.default\.baseline_rps"):
         load_scenario(p, "x")
     with pytest.raises(ConfigError, match="no scenario named 'y'"):
         load_scenario(p, "y")

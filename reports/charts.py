@@ -20,22 +20,25 @@ import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import Collection
-from matplotlib.colors import to_hex
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from reports.runfolder import F64, RunFolder, Series
 
 I64 = npt.NDArray[np.int64]
 
-__all__ = ["Chart", "LegendItem", "make_charts"]
+__all__ = ["Chart", "LegendItem", "band_legend", "make_charts"]
 
 _LO, _HI, _NBUCKETS = 1e-4, 120.0, 400  # latency buckets: log-spaced, ~1.8% wide
 _K = _NBUCKETS / math.log(_HI / _LO)
 _UPPER = _LO * np.exp((np.arange(_NBUCKETS) + 1) / _K)  # upper edge of each bucket
 _PHASE_COLOURS = {"baseline": "#f2f2f2", "ramp": "#fff3d6", "peak": "#ffe0cc", "cooldown": "#e3f0ff"}
 _DPI = 72
+_CHAOS_COLOUR, _CHAOS_ALPHA = "#d62728", 0.12
+_r, _g, _b = (1 - _CHAOS_ALPHA * (1 - c) for c in to_rgb(_CHAOS_COLOUR))
+_CHAOS_BAND = to_hex((_r, _g, _b))  # the band as seen over white
 
 
 @dataclass(frozen=True)
@@ -92,21 +95,35 @@ def _png(fig: Figure) -> bytes:
 
 
 def _bands(ax: Axes, run: RunFolder, t0: float) -> None:
-    """Phase bands as background colour, chaos windows as red hatched bands."""
+    """Phase bands as background colour, chaos windows as red bands (named in the HTML's band legend)."""
     man = run.manifest
     if man is None:
         return
     for p in man.phases:
         ax.axvspan(p.start - t0, p.end - t0, color=_PHASE_COLOURS.get(p.name, "#f7f7f7"), zorder=0, linewidth=0)
-        ax.text((p.start + p.end) / 2 - t0, 1.0, p.name, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
-                fontsize=8, color="#555")  # fmt: skip
     for e in man.experiments:
         if e.injected_at is None:
             continue
         end = e.recovered_at if e.recovered_at is not None else (e.end or man.ended)
-        ax.axvspan(e.injected_at - t0, end - t0, facecolor="#d62728", alpha=0.12, zorder=1, linewidth=0)
-        ax.text(e.injected_at - t0, 0.98, f" {e.name}", transform=ax.get_xaxis_transform(), ha="left", va="top",
-                fontsize=7, color="#b71c1c")  # fmt: skip
+        ax.axvspan(e.injected_at - t0, end - t0, facecolor=_CHAOS_COLOUR, alpha=_CHAOS_ALPHA, zorder=1, linewidth=0)
+
+
+def band_legend(run: RunFolder) -> tuple[LegendItem, ...]:
+    """What the background bands of every chart mean: phases with their time ranges, then chaos windows."""
+    man = run.manifest
+    if man is None:
+        return ()
+    items = [
+        LegendItem(f"{p.name} {p.start - man.started:.0f}-{p.end - man.started:.0f} s",
+                   _PHASE_COLOURS.get(p.name, "#f7f7f7"), "area")
+        for p in man.phases
+    ]  # fmt: skip
+    for e in man.experiments:
+        if e.injected_at is not None:
+            end = e.recovered_at if e.recovered_at is not None else (e.end or man.ended)
+            when = f"{e.injected_at - man.started:.0f}-{end - man.started:.0f} s"
+            items.append(LegendItem(f"chaos: {e.name} {when}", _CHAOS_BAND, "area"))
+    return tuple(items)
 
 
 def _latency(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
@@ -129,12 +146,13 @@ def _latency(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
             ax.plot(x, y, style, color=colour, linewidth=1.3, label=f"p{round(q * 100)} {label}")
     ax.set_yscale("log")
     # plain numbers, no minor labels: log axes otherwise typeset every tick with mathtext (slow)
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_ylabel("latency (ms)")
     return Chart("latency", "Latency p50 / p95 / p99 over time",
                  "Solid: from intended start (coordinated-omission corrected); dotted: from actual send, as Locust "
-                 "reports. Background: phases; red band: chaos windows.", _png(fig), _legend(ax))  # fmt: skip
+                 "reports.", _png(fig), _legend(ax))  # fmt: skip
 
 
 def _throughput(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
@@ -202,7 +220,7 @@ def _sum(series: list[Series], label: str | None = None, value: str | None = Non
     return ts, np.sum([np.interp(ts, s.ts, s.values) for s in chosen], axis=0)
 
 
-def _cache(run: RunFolder, t0: float) -> Chart | None:
+def _cache(run: RunFolder, t0: float, per_sec: F64 | None) -> Chart | None:
     cache, fallback = run.metric("cache_requests") or [], run.metric("fallback_rate") or []
     if not cache and not fallback:
         return None
@@ -212,11 +230,17 @@ def _cache(run: RunFolder, t0: float) -> Chart | None:
     if total is not None and hit is not None:
         ratio = np.divide(np.interp(total[0], *hit), total[1], out=np.full(total[1].shape, np.nan), where=total[1] > 0)
         ax.plot(total[0] - t0, ratio * 100, color="#1f77b4", linewidth=1.4, label="cache hit ratio %")
-    ax.set_ylabel("cache hit ratio %")
+    ax.set_ylabel("%")
     ax.set_ylim(0, 105)
     axes = [ax]
     fb = _sum(fallback)
-    if fb is not None:
+    if fb is not None and per_sec is not None and per_sec.size:
+        # fallbacks as a share of all requests, so both lines share one axis (a second axis costs a second set of ticks)
+        sent = np.interp(fb[0] - t0, np.arange(per_sec.size) + 0.5, per_sec)
+        share = np.divide(fb[1], sent, out=np.zeros_like(fb[1]), where=sent > 0)
+        ax.plot(fb[0] - t0, np.minimum(share, 1.0) * 100, color="#ff7f0e", linewidth=1.4,
+                label="fallback answers, % of requests")  # fmt: skip
+    elif fb is not None:
         ax2 = ax.twinx()
         ax2.plot(fb[0] - t0, fb[1], color="#ff7f0e", linewidth=1.4, label="fallbacks / s")
         ax2.set_ylabel("fallbacks / s")
@@ -225,7 +249,7 @@ def _cache(run: RunFolder, t0: float) -> Chart | None:
     return Chart(
         "cache",
         "Cache hit ratio and fallback rate",
-        "From Prometheus: cache_requests_total by result and fallback_responses_total (rates).",
+        "From Prometheus: cache_requests_total by result; fallback_responses_total over the requests sent per second.",
         _png(fig),
         _legend(*axes),
     )
@@ -266,7 +290,7 @@ def make_charts(run: RunFolder, error_budget: float = 0.01) -> list[Chart]:
         _latency(run, t0, nb, sec),
         _throughput(run, t0, nb, sec),
         _replicas(run, t0),
-        _cache(run, t0),
+        _cache(run, t0, np.bincount(sec, minlength=nb).astype(np.float64) if sec.size else None),
         _budget(run, t0, nb, sec, error_budget),
     ]
     return [c for c in charts if c is not None]

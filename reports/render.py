@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from reports.charts import make_charts
+from reports.charts import band_legend, make_charts
 from reports.evaluate import Summary
 from reports.junit import write_junit
 from reports.runfolder import RunFolder
@@ -75,6 +75,7 @@ def render(run_dir: str | Path, summary: Summary) -> Path:
             }
             for c in charts
         ],
+        "bands": band_legend(run),
         "experiments": man.experiments if man else [],
         "generated": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(summary.generated)),
     }

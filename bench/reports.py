@@ -4,8 +4,10 @@
   ÷ time of ``pyarrow.parquet.read_table`` of the same requests.parquet (target ≤ 10x)
 - peak RSS of the process that does it (target ≤ 1.5 GB)
 
-Both timings are warm (the file is in the page cache, libraries imported), best of ``REPEAT``; the request
-cache is cleared before each evaluate + render so every repetition reads and decodes the file itself.
+Both timings are warm (the file is in the page cache, libraries imported), best of ``REPEAT``, interleaved
+so machine load hits both alike; the request cache is cleared before each evaluate + render so every
+repetition reads and decodes the file itself. On a machine with two or more cores, render draws two of
+the five charts in a forked child (reports/charts.py); its RSS is not in the figure below.
 The measured part runs in a child process so its peak RSS is its own, not the generator's or other benches'.
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 1_000_000
-REPEAT = 3
+REPEAT = 5
 _CHILD = """
 import json, resource, sys, time
 import pyarrow.parquet as pq

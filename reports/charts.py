@@ -3,12 +3,22 @@
 Charts bin the request rows per second with ``np.bincount`` over log-spaced latency buckets rather
 than sorting per bin, so a million rows cost tens of milliseconds; the percentiles in charts are
 therefore bucket-accurate (±3%), while verdicts use exact percentiles.
+
+Drawing is matplotlib's fixed cost (~40 ms a chart, mostly ticks and text), so for large runs on a
+multi-core machine a forked child draws two of the five charts while this process draws the rest
+(``_Forked``); any trouble in the child (error, timeout) and the parent draws them itself.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import os
+import pickle
+import select
+import signal
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import matplotlib
@@ -272,8 +282,68 @@ def _budget(run: RunFolder, t0: float, nb: int, sec: I64, allowed: float) -> Cha
                  "above the dashed line the budget is spent.", _png(fig), _legend(ax))  # fmt: skip
 
 
-def make_charts(run: RunFolder, error_budget: float = 0.01) -> list[Chart]:
-    """Every chart the evidence allows (a chart whose evidence is missing is left out)."""
+_PARALLEL_ROWS = 200_000  # below this, forking costs more than it saves
+_CHILD_TIMEOUT_S = 60.0
+Builder = Callable[[], "Chart | None"]
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) > 1
+
+
+class _Forked:
+    """Builders run in a forked child; ``result()`` returns their charts, or None if the child failed.
+
+    The child only draws with matplotlib and numpy on arrays it inherited, writes pickled charts to a
+    pipe and leaves with ``os._exit`` (no atexit handlers, no destructors of the parent's objects).
+    """
+
+    def __init__(self, builders: Sequence[Builder]) -> None:
+        self.count = len(builders)
+        read, write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # child
+            code = 1
+            try:
+                os.close(read)
+                data = pickle.dumps([b() for b in builders])
+                with os.fdopen(write, "wb") as out:
+                    out.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self.fd = read
+
+    def result(self) -> list[Chart | None] | None:
+        chunks: list[bytes] = []
+        deadline = time.monotonic() + _CHILD_TIMEOUT_S
+        timed_out = False
+        try:
+            while True:
+                ready, _, _ = select.select([self.fd], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    timed_out = True
+                    os.kill(self.pid, signal.SIGKILL)
+                    break
+                chunk = os.read(self.fd, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(self.fd)
+            _, status = os.waitpid(self.pid, 0)
+        if timed_out or status != 0:
+            return None
+        charts = pickle.loads(b"".join(chunks))
+        return charts if isinstance(charts, list) and len(charts) == self.count else None
+
+
+def make_charts(run: RunFolder, error_budget: float = 0.01, *, parallel: bool | None = None) -> list[Chart]:
+    """Every chart the evidence allows (a chart whose evidence is missing is left out).
+
+    ``parallel``: draw some charts in a forked child; by default when the run is large and there are cores.
+    """
     man = run.manifest
     req = run.requests
     if man is not None:
@@ -286,11 +356,23 @@ def make_charts(run: RunFolder, error_budget: float = 0.01) -> list[Chart]:
     sec = np.zeros(0, dtype=np.int64)
     if req is not None:
         sec = np.clip((req.intended - t0).astype(np.int64), 0, nb - 1)  # truncation = floor for t >= t0
-    charts = [
-        _latency(run, t0, nb, sec),
-        _throughput(run, t0, nb, sec),
-        _replicas(run, t0),
-        _cache(run, t0, np.bincount(sec, minlength=nb).astype(np.float64) if sec.size else None),
-        _budget(run, t0, nb, sec, error_budget),
+    per_sec = np.bincount(sec, minlength=nb).astype(np.float64) if sec.size else None
+    builders: list[Builder] = [
+        lambda: _latency(run, t0, nb, sec),
+        lambda: _throughput(run, t0, nb, sec),
+        lambda: _replicas(run, t0),
+        lambda: _cache(run, t0, per_sec),
+        lambda: _budget(run, t0, nb, sec, error_budget),
     ]
+    if parallel is None:
+        parallel = req is not None and req.n >= _PARALLEL_ROWS and _can_fork()
+    child_part = {1, 2}  # throughput + replicas in the child, the rest here: about half the drawing each
+    forked = _Forked([builders[i] for i in sorted(child_part)]) if parallel else None
+    mine = {i: builders[i]() for i in range(len(builders)) if forked is None or i not in child_part}
+    theirs = forked.result() if forked is not None else None
+    if forked is not None:
+        if theirs is None:
+            theirs = [builders[i]() for i in sorted(child_part)]
+        mine.update(zip(sorted(child_part), theirs, strict=True))
+    charts = [mine[i] for i in range(len(builders))]
     return [c for c in charts if c is not None]

@@ -94,3 +94,34 @@ def test_report_renders_in_headless_chromium(run_copy: Callable[[str], Path], sl
     keep = os.environ.get("TENFOLD_KEEP_SCREENSHOT")
     if keep:
         shutil.copy(shot, keep)
+
+
+def test_charts_drawn_in_a_forked_child_are_the_same(runs: Callable[[str], Path]) -> None:
+    from reports.charts import make_charts
+    from reports.runfolder import RunFolder
+
+    run = RunFolder(runs("default"))
+    serial = make_charts(run, parallel=False)
+    forked = make_charts(run, parallel=True)
+    assert [c.name for c in forked] == [c.name for c in serial] == ["latency", "throughput", "replicas", "cache",
+                                                                     "budget"]  # fmt: skip
+    assert [c.png for c in forked] == [c.png for c in serial]
+    assert [c.legend for c in forked] == [c.legend for c in serial]
+
+
+def test_a_failing_child_falls_back_to_drawing_here(
+    runs: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reports.charts as charts
+    from reports.runfolder import RunFolder
+
+    parent, draw = os.getpid(), charts._replicas
+
+    def only_here(*args: object) -> object:
+        if os.getpid() != parent:
+            raise RuntimeError("the child breaks")
+        return draw(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(charts, "_replicas", only_here)
+    got = charts.make_charts(RunFolder(runs("default")), parallel=True)
+    assert [c.name for c in got] == ["latency", "throughput", "replicas", "cache", "budget"]

@@ -50,6 +50,15 @@ def _filters(o: Objective, priority: str | None = None) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def _percentile(values: F64, q: float) -> float:
+    """numpy's default (linear) percentile via one partition of a copy: about twice as fast as np.percentile."""
+    pos = (values.size - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, values.size - 1)
+    part = np.partition(values, (lo, hi))
+    return float(part[lo] + (part[hi] - part[lo]) * (pos - lo))
+
+
 def latency(run: RunFolder, o: Objective, w: Window) -> Measurement:
     got = _rows(run, o, w)
     if isinstance(got, Measurement):
@@ -62,7 +71,7 @@ def latency(run: RunFolder, o: Objective, w: Window) -> Measurement:
     if lat.size == 0:
         return _none("no finite latency in the window")
     kind = "CO-corrected (from intended start)" if o.measure == "co" else "Locust-style (from actual start)"
-    value = float(np.percentile(lat, o.percentile))
+    value = _percentile(lat, o.percentile)
     return Measurement(value, f"p{o.percentile:g} of {n} requests{_filters(o)}, {kind}")
 
 

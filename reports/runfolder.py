@@ -113,7 +113,8 @@ def _codes(col: pa.ChunkedArray) -> tuple[I32, list[str]]:
         col = col.dictionary_encode()
     arr = col.unify_dictionaries().combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     assert isinstance(arr, pa.DictionaryArray)
-    codes = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    indices = arr.indices.fill_null(-1) if arr.indices.null_count else arr.indices
+    codes = indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     return codes, [str(x) for x in arr.dictionary.to_pylist()]
 
 

@@ -8,18 +8,20 @@ post-step or ``tenfold report`` can do it, and workers on other hosts only have 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.parquet as _pq_typed
 
 from ._health import judge
 from ._ledger import merge_ledgers
-from ._recorder import percentile
+from ._recorder import DICTIONARY_COLUMNS
 from ._scenario import HealthLimits, Phase
+
+pq: Any = _pq_typed  # pyarrow.parquet is only partly annotated
 
 __all__ = ["latency_summary", "merge_run", "wait_for_parts"]
 
@@ -34,10 +36,35 @@ def wait_for_parts(run_dir: Path, expected: int, timeout_s: float) -> list[Path]
         time.sleep(0.1)
 
 
+def _concat_parquet(parts: list[Path], out: Path) -> int:
+    """Stream every row group of every part into one file: memory stays at one row group, not the run."""
+    if len(parts) == 1:
+        shutil.copyfile(parts[0], out)
+        return int(pq.ParquetFile(out).metadata.num_rows)
+    writer = None
+    rows = 0
+    for p in parts:
+        f = pq.ParquetFile(p)
+        for i in range(f.num_row_groups):
+            t = f.read_row_group(i)
+            if writer is None:
+                writer = pq.ParquetWriter(str(out), t.schema, compression="zstd", use_dictionary=DICTIONARY_COLUMNS)
+            writer.write_table(t)
+            rows += t.num_rows
+    if writer is not None:
+        writer.close()
+    return rows
+
+
+_QS = (50, 90, 95, 99, 99.9)
+
+
 def latency_summary(lat: np.ndarray[Any, Any]) -> dict[str, float]:
-    return {f"p{q}": round(percentile(lat, q), 6) for q in (50, 90, 95, 99, 99.9)} | {
-        "max": round(float(lat.max()), 6) if lat.size else 0.0
-    }
+    """Percentiles in one pass (one copy of the column, not one per percentile)."""
+    if lat.size == 0:
+        return {f"p{q}": 0.0 for q in _QS} | {"max": 0.0}
+    values = np.percentile(lat, _QS)
+    return {f"p{q}": round(float(v), 6) for q, v in zip(_QS, values, strict=True)} | {"max": round(float(lat.max()), 6)}
 
 
 def merge_run(
@@ -47,18 +74,19 @@ def merge_run(
     """Merge the parts in ``run_dir``, write requests.parquet, ledger.jsonl and load.json; return load.json."""
     parts = run_dir / "parts"
     healths = [json.loads(p.read_text()) for p in sorted(parts.glob("health-*.json"))]
-    tables = [pq.read_table(p) for p in sorted(parts.glob("requests-*.parquet"))]  # type: ignore[no-untyped-call]
-    if tables:
-        table = pa.concat_tables(tables, promote_options="permissive").combine_chunks()
-        table = table.take(pa.array(np.argsort(table.column("intended_start").to_numpy(), kind="stable")))
-        pq.write_table(table, str(run_dir / "requests.parquet"), compression="zstd")  # type: ignore[no-untyped-call]
-    else:
-        table = None
+    part_files = sorted(parts.glob("requests-*.parquet"))
+    rows = _concat_parquet(part_files, run_dir / "requests.parquet")
+
+    def column(name: str) -> np.ndarray[Any, Any]:
+        """One column at a time: three full columns at once would double the merge's memory."""
+        if not rows:
+            return np.empty(0)
+        t = pq.read_table(run_dir / "requests.parquet", columns=[name])
+        return np.asarray(t.column(0).to_numpy())
+
     ledger_rows = merge_ledgers(sorted(parts.glob("ledger-*.jsonl")), run_dir / "ledger.jsonl")
 
-    actual = table.column("actual_start").to_numpy() if table is not None else np.empty(0)
-    lat = table.column("latency_s").to_numpy() if table is not None else np.empty(0)
-    lat_co = table.column("latency_co_s").to_numpy() if table is not None else np.empty(0)
+    actual = column("actual_start")
     phase_docs = []
     achieved: dict[str, float] = {}
     for p in phases:
@@ -68,6 +96,8 @@ def merge_run(
         phase_docs.append({"name": p.name, "start": round(start, 3), "end": round(end, 3),
                            "target_rps": [p.rate_start, p.rate_end]})  # fmt: skip
 
+    del actual
+    latency = {"locust": latency_summary(column("latency_s")), "co_corrected": latency_summary(column("latency_co_s"))}
     reason: str | None = None
     for h in healths:
         v = judge([(float(a), float(b)) for a, b in h["cpu_samples"]], float(h["lag_p99_ms"]), limits)
@@ -77,7 +107,7 @@ def merge_run(
     if len(healths) < expected_processes:
         reason = reason or (f"only {len(healths)} of {expected_processes} generator processes reported: a worker "
                             "died or could not write to the run folder; check locust/locust.log")  # fmt: skip
-    if table is None or table.num_rows == 0:
+    if rows == 0:
         reason = reason or "no requests were recorded: check --host and that the target is up"
 
     lag = max((float(h["lag_p99_ms"]) for h in healths), default=0.0)
@@ -90,9 +120,9 @@ def merge_run(
         "phases": phase_docs,
         "target_rates": target,
         "achieved_rates": achieved,
-        "requests": 0 if table is None else table.num_rows,
+        "requests": rows,
         "acknowledged_writes": ledger_rows,
-        "latency_s": {"locust": latency_summary(lat), "co_corrected": latency_summary(lat_co)},
+        "latency_s": latency,
         "generator": {
             "processes": healths,
             "cpu_samples": [s for h in healths for s in h["cpu_samples"]],

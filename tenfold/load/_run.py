@@ -41,7 +41,7 @@ def locust_command(
     cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host,
            "--run-dir", str(run), "--scenario", scenario, "--load-profile", profile,
            "--csv", str(run / "locust" / "stats"), "--html", str(run / "locust" / "report.html"),
-           "--only-summary", "--stop-timeout", "5"]  # fmt: skip
+           "--only-summary"]  # fmt: skip
     if quick:
         cmd.append("--quick")
     if scenario_file is not None:

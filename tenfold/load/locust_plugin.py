@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import gevent
-import gevent.pool
+import gevent.event
 import orjson
+from gevent.hub import Waiter, get_hub
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -134,7 +135,14 @@ class _Generator:
         self.parts.mkdir(parents=True, exist_ok=True)
         self.recorder = Recorder(ROUTES, worker)
         self.ledger = Ledger(self.parts / f"ledger-{worker}.jsonl")
-        self.pool = gevent.pool.Pool(self.profile.max_in_flight)
+        self.cap = self.profile.max_in_flight
+        self.in_flight = 0
+        self.closed = False
+        self._slot_free = gevent.event.Event()
+        self._clock_waiting = False
+        self._idle = gevent.event.Event()
+        self._idle.set()
+        self._parked: list[Any] = []  # Waiters of sender greenlets with nothing to do
         self.cpu = CpuSampler()
         self.t0_perf = time.perf_counter()
         self.t0_epoch = time.time()
@@ -180,7 +188,11 @@ class _Generator:
         poisson = self.profile.arrivals == "poisson"
         base, e0 = self.t0_perf, self.t0_epoch
         end = schedule.duration
-        pool = self.pool
+        cap = self.cap
+        spawn = gevent.spawn_raw
+        sender = self._sender
+        parked = self._parked
+        run_callback = get_hub().loop.run_callback
         heap: list[tuple[float, int, Call]] = []
         seq = 0
         perf = time.perf_counter
@@ -198,6 +210,8 @@ class _Generator:
             now = perf() - base
             if t > now:
                 gevent.sleep(t - now)
+            elif now >= end:
+                break  # so far behind that the schedule is over: what was not sent is not sent late
             if heap and heap[0][0] <= next_journey:
                 _, _, c = heapq.heappop(heap)
                 todo = [c]
@@ -212,17 +226,51 @@ class _Generator:
                 next_journey = t + gap(t)
             for c in todo:
                 ready = t
-                if pool.full():
-                    pool.wait_available()
+                if self.in_flight >= cap:
+                    self._clock_waiting = True
+                    while self.in_flight >= cap:
+                        self._slot_free.clear()
+                        self._slot_free.wait()
+                    self._clock_waiting = False
                     ready = max(t, perf() - base)  # waiting for a free slot is the service's doing, not ours
                 self.scheduled += 1
-                pool.spawn(self._send, client, e0 + t, base + ready, c)
+                self.in_flight += 1
+                self._idle.clear()
+                job = (e0 + t, base + ready, c)
+                if parked:
+                    run_callback(parked.pop().switch, job)
+                else:
+                    spawn(sender, client, job)
 
-    def _send(self, client: Any, intended: float, ready_perf: float, c: Call) -> None:
+    def _sender(self, client: Any, job: tuple[float, float, Call]) -> None:
+        """A sender greenlet: sends a job, parks, repeats. Handing a job to a parked greenlet costs ~1 µs,
+        spawning a greenlet per request ~9 µs — the difference between 0.8x and 0.9x of bare Locust."""
+        parked = self._parked
+        while True:
+            try:
+                self._send_one(client, *job)
+            except Exception:  # a bug must not silently shrink the generator
+                log.exception("tenfold: request failed inside the generator")
+            self.in_flight -= 1
+            if self._clock_waiting:
+                self._slot_free.set()
+            if self.in_flight == 0:
+                self._idle.set()
+            if self.closed:
+                return
+            w = Waiter()
+            parked.append(w)
+            job = w.get()
+            if job is None:
+                return
+
+    def _send_one(self, client: Any, intended: float, ready_perf: float, c: Call) -> None:
         p0 = time.perf_counter()
         actual = self.t0_epoch + (p0 - self.t0_perf)
         r = client.request(METHODS[c.method], c.path, name=ROUTES[c.route], data=c.body, headers=c.headers)
         latency = time.perf_counter() - p0
+        if self.closed:
+            return  # finished after this process's record was written
         status = r.status_code or 0
         h = r.headers
         degraded = bool(h and h.get("X-Degraded"))
@@ -247,9 +295,12 @@ class _Generator:
 
     def finish(self) -> None:
         """Let in-flight requests end (bounded), then write this process's parts; health goes last."""
-        self.pool.join(timeout=_DRAIN_S + self.profile.timeout_s / 4)
-        abandoned = len(self.pool)
-        self.pool.kill(block=False)
+        self._idle.wait(timeout=_DRAIN_S + self.profile.timeout_s / 4)
+        abandoned = self.in_flight
+        self.closed = True  # stragglers end on their own network timeout, unrecorded
+        hub = get_hub()
+        while self._parked:
+            hub.loop.run_callback(self._parked.pop().switch, None)
         self._cpu_greenlet.kill(block=False)
         self.ledger.close()
         self.recorder.write(self.parts / f"requests-{self.worker}.parquet")

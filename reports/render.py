@@ -33,6 +33,23 @@ def _env() -> jinja2.Environment:
     return env
 
 
+_MAX_EVENTS = 60
+
+
+def _journal_summary(journal: dict[str, Any]) -> str:
+    """Status, deviation and rollbacks of a Chaos Toolkit journal in a few words."""
+    parts = [str(journal.get("status", "?"))]
+    if journal.get("deviated"):
+        parts.append("deviated")
+    after = (journal.get("steady_states") or {}).get("after") or {}
+    if "steady_state_met" in after:
+        parts.append("steady state after: " + ("met" if after["steady_state_met"] else "NOT met"))
+    rollbacks = journal.get("rollbacks") or []
+    failed = [r for r in rollbacks if isinstance(r, dict) and r.get("status") not in (None, "succeeded")]
+    parts.append(f"{len(rollbacks)} rollback(s)" + (f", {len(failed)} failed" if failed else ""))
+    return "; ".join(parts)
+
+
 def _error_budget(summary: Summary) -> float:
     """The run's allowed error ratio, from the first error-ratio / availability objective over the run."""
     for v in summary.verdicts:
@@ -77,6 +94,10 @@ def render(run_dir: str | Path, summary: Summary) -> Path:
         ],
         "bands": band_legend(run),
         "experiments": man.experiments if man else [],
+        "journals": {name: _journal_summary(j) for name, j in run.journals.items()},
+        "events": [e for e in run.events if e.get("kind") != "ready"][:_MAX_EVENTS],
+        "events_total": len(run.events),
+        "t0": man.started if man else None,
         "generated": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(summary.generated)),
     }
     html = _env().get_template("report.html.j2").render(**context)

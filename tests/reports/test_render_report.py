@@ -39,6 +39,7 @@ def test_render_writes_every_file(run_copy: Callable[[str], Path], slo: SloFile)
     # self-contained: nothing fetched, no JavaScript
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html) and "<script" not in html
     assert "chaos-zero-critical-5xx" in html and "s-fail" in html and "fallbacks OFF" in html
+    assert "Controller events" in html and "steady state after: met; 1 rollback(s)" in html
     d = json.loads((run / "summary.json").read_text())
     assert d["outcome"] == "fail" and len(d["verdicts"]) == len(summary.verdicts)
 

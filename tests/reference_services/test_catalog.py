@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import Server, service
+from servers import Server, service
 
 
 def metric(url: str, name: str, **labels: str) -> float:

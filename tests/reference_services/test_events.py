@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import httpx
 import pytest
-from conftest import Server, moto, service
+from servers import Server, moto, service
 
 
 def _event(**overrides: object) -> dict[str, object]:

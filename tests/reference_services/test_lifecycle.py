@@ -8,7 +8,7 @@ import sys
 import time
 
 import httpx
-from conftest import free_port, service, wait_for
+from servers import free_port, service, wait_for
 
 
 def test_sigterm_drains_then_exits_zero(stores: dict[str, str]) -> None:

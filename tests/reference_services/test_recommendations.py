@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import Server, dynalite, redis, service, wait_for
+from servers import Server, dynalite, redis, service, wait_for
 from test_catalog import metric
 
 FAST = {"TENFOLD_NEAR_CACHE_SECONDS": "0", "TENFOLD_STORE_TIMEOUT": "0.3", "TENFOLD_BREAKER_FAIL_MAX": "3",

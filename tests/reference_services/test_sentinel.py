@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 
 import httpx
-from conftest import Server, _tmpdir, free_port, redis, service, wait_for
+from servers import Server, free_port, redis, service, tmpdir, wait_for
 from test_catalog import metric
 
 
 def _sentinel(primary_port: int) -> Server:
     port = free_port()
-    d = _tmpdir("sentinel")
+    d = tmpdir("sentinel")
     conf = d / "sentinel.conf"
     conf.write_text(
         f"port {port}\nbind 127.0.0.1\ndir {d}\n"

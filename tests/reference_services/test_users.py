@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import Server, postgres, service
+from servers import Server, postgres, service
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Real servers as fixtures, each in its own temp dir on a free loopback port, stopped by pid afterwards."""
+"""Real servers for tests, each in its own temp dir on a free loopback port, stopped by pid afterwards."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DYNALITE = ROOT / "tools" / "node_modules" / ".bin" / "dynalite"
 MOTO = Path(sys.executable).parent / "moto_server"
@@ -96,7 +95,7 @@ class Server:
         self.stop(signal.SIGKILL)
 
 
-def _tmpdir(prefix: str, owner: str | None = None) -> Path:
+def tmpdir(prefix: str, owner: str | None = None) -> Path:
     path = Path(tempfile.mkdtemp(prefix=f"tenfold-{prefix}-", dir="/tmp"))
     if owner:
         shutil.chown(path, owner, owner)
@@ -105,14 +104,14 @@ def _tmpdir(prefix: str, owner: str | None = None) -> Path:
 
 def redis(tmp: Path | None = None) -> Server:
     port = free_port()
-    d = tmp or _tmpdir("redis")
+    d = tmp or tmpdir("redis")
     argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", str(d)]  # fmt: skip
     return Server("redis", argv, port).start().wait_port()
 
 
 def postgres() -> tuple[Server, str]:
-    d = _tmpdir("pg", "postgres")
+    d = tmpdir("pg", "postgres")
     data = d / "data"
     subprocess.run(
         ["runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "--auth=trust", "--no-sync", "-U", "tenfold",
@@ -155,32 +154,3 @@ def service(name: str, env: dict[str, str], *, ready: bool = True, log: Path | N
     if ready:
         wait_for(lambda: httpx.get(s.url + "/readyz").status_code == 200, 20, f"{name} ready")
     return s
-
-
-@pytest.fixture(scope="session")
-def stores() -> Iterator[dict[str, str]]:
-    """One seeded set of stores shared by tests that do not break them (small data for speed)."""
-    servers: list[Server] = []
-    try:
-        r = redis()
-        servers.append(r)
-        pg, dsn = postgres()
-        servers.append(pg)
-        dyn = dynalite()
-        servers.append(dyn)
-        s3 = moto()
-        servers.append(s3)
-        subprocess.run(
-            [sys.executable, "-m", "reference_services.seed", "--postgres-dsn", dsn, "--dynamodb-endpoint", dyn.url,
-             "--s3-endpoint", s3.url, "--titles", "300", "--users", "500"],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
-        yield {
-            "TENFOLD_REDIS_URL": f"redis://127.0.0.1:{r.port}/0",
-            "TENFOLD_POSTGRES_DSN": dsn,
-            "TENFOLD_DYNAMODB_ENDPOINT": dyn.url,
-            "TENFOLD_S3_ENDPOINT": s3.url,
-        }
-    finally:
-        for s in servers:
-            s.stop()

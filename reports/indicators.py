@@ -357,6 +357,8 @@ def writes_lost(run: RunFolder, o: Objective, w: Window) -> Measurement:
     d = run.durability
     if d is None:
         return _none("durability.json is missing (no ledger reconciliation)")
+    if d.get("unchecked"):
+        return _none(f"acknowledged {', '.join(d['unchecked'])} writes could not be checked (no store access)")
     ack = d.get("acknowledged") or {}
     total = sum(int(v) for v in ack.values()) if isinstance(ack, dict) else int(ack)
     missing = d.get("missing") or []

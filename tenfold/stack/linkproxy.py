@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import random
@@ -37,12 +38,11 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from typing import Any, cast
 
 __all__ = ["Faults", "LinkProxy", "LinkStats", "main", "parse_hostport"]
 
-_CHUNK = 65536
 _MAX_QUEUED_CHUNKS = 256
 
 
@@ -110,23 +110,89 @@ class _Bucket:
             await asyncio.sleep(delay)
 
 
+class _Side(asyncio.Protocol):
+    """One TCP endpoint of a proxied connection. What it receives goes to its peer's transport.
+
+    Callbacks, not streams: on a clean link a chunk is forwarded inside ``data_received`` with no task switch,
+    which is most of the proxy's cost. Only delayed or paced chunks go through a queue and a sender task.
+    Backpressure: when the peer's send buffer fills, this side stops reading (and vice versa)."""
+
+    def __init__(self, proxy: LinkProxy, conn: _Conn, direction: str) -> None:
+        self.proxy = proxy
+        self.conn = conn
+        self.direction = direction  # direction of the bytes this side *receives*: "up" (from client) or "down"
+        self.transport: asyncio.Transport | None = None
+        self.peer: _Side | None = None
+        self.queue: collections.deque[tuple[float, bytes]] = collections.deque()
+        self.last_due = 0.0
+        self.sender: asyncio.Task[None] | None = None
+        self.eof = False
+        self.writable = asyncio.Event()
+        self.writable.set()
+
+    # transport callbacks
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.direction == "up":
+            self.proxy._accepted(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.proxy._forward(self, data)
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        if not self.queue:
+            self._send_eof()
+        return True  # keep our sending half open: the peer may still answer
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.proxy._drop(self.conn, reset=exc is not None)
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+        if self.peer is not None and self.peer.transport is not None and not self.peer.queue_full():
+            self.peer.transport.resume_reading()
+
+    # helpers
+    def queue_full(self) -> bool:
+        return len(self.queue) >= _MAX_QUEUED_CHUNKS
+
+    def _send_eof(self) -> None:
+        peer = self.peer.transport if self.peer is not None else None
+        if peer is not None and not peer.is_closing() and peer.can_write_eof():
+            with contextlib.suppress(OSError, RuntimeError):
+                peer.write_eof()
+        if self.peer is not None and self.peer.eof:
+            self.proxy._drop(self.conn, reset=False)  # both halves done
+
+
 @dataclass(eq=False)
 class _Conn:
-    client: asyncio.StreamWriter
-    upstream: asyncio.StreamWriter | None = None
+    client: _Side | None = None
+    upstream: _Side | None = None
     tainted: bool = False  # lost bytes to a blackhole: must be reset when the blackhole lifts
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    swallow: bool = False  # accepted during a blackhole: no upstream, ever
+    connecting: asyncio.Task[None] | None = None
 
 
-def _rst(writer: asyncio.StreamWriter | None) -> None:
+def _rst(side: _Side | None) -> None:
     """Close with SO_LINGER 0 so the peer sees a TCP RST (ECONNRESET), not a polite FIN."""
-    if writer is None:
+    if side is None or side.transport is None:
         return
-    sock = writer.get_extra_info("socket")
+    sock = side.transport.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
+    side.transport.abort()
 
 
 class LinkProxy:
@@ -146,7 +212,8 @@ class LinkProxy:
     # ----------------------------------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        self._servers.append(await asyncio.start_server(self._accept, *self.listen, limit=_CHUNK))
+        loop = asyncio.get_running_loop()
+        self._servers.append(await loop.create_server(lambda: _Side(self, _Conn(), "up"), *self.listen))
         if self.control is not None:
             self._servers.append(await asyncio.start_server(self._control, *self.control))
 
@@ -200,6 +267,89 @@ class LinkProxy:
 
     # -------------------------------------------------------------------------------------- data path
 
+    def _accepted(self, client: _Side) -> None:
+        conn = client.conn
+        conn.client = client
+        self._conns.add(conn)
+        self.stats.connections_total += 1
+        self.stats.connections_open += 1
+        if self.faults.reset:
+            self._drop(conn, reset=True)
+        elif self.faults.blackhole:
+            conn.tainted = conn.swallow = True  # accept and swallow: no upstream, so everything read is dropped
+        else:
+            # bytes that arrive before the upstream connection exists wait in the side's queue (see _forward)
+            conn.connecting = asyncio.get_running_loop().create_task(self._connect(conn))
+
+    async def _connect(self, conn: _Conn) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            _, upstream = await loop.create_connection(lambda: _Side(self, conn, "down"), *self.upstream)
+        except OSError:
+            self._drop(conn, reset=True)  # upstream down: the caller sees a reset, as a refused connect would
+            return
+        if conn not in self._conns or conn.client is None or conn.client.transport is None:
+            _rst(upstream)  # the caller went away (or was reset) while we were connecting
+            return
+        conn.upstream = upstream
+        upstream.peer, conn.client.peer = conn.client, upstream
+        client = conn.client
+        if client.queue and (client.sender is None or client.sender.done()):
+            client.sender = loop.create_task(self._send(client))
+        elif client.eof:
+            client._send_eof()  # the caller half-closed before the upstream connection existed
+
+    def _forward(self, side: _Side, data: bytes) -> None:
+        """Drop, forward now, or queue for later: the one decision per chunk."""
+        faults = self.faults
+        peer = side.peer
+        if faults.blackhole or side.conn.swallow:
+            side.conn.tainted = True
+            self.stats.bytes_dropped += len(data)
+            return
+        if peer is not None and peer.transport is not None and not side.queue and not faults.delayed():
+            peer.transport.write(data)  # fast path: a clean link costs one write
+            self._count(side.direction, len(data))
+            return
+        delay = faults.latency_ms / 1000.0
+        if faults.jitter_ms:
+            delay += self._rng.uniform(-faults.jitter_ms, faults.jitter_ms) / 1000.0
+        side.last_due = max(side.last_due, time.monotonic() + max(0.0, delay))
+        side.queue.append((side.last_due, data))
+        if side.queue_full() and side.transport is not None:
+            side.transport.pause_reading()
+        if peer is not None and (side.sender is None or side.sender.done()):
+            side.sender = asyncio.get_running_loop().create_task(self._send(side))
+
+    async def _send(self, side: _Side) -> None:
+        """Deliver a side's queued chunks at their due times, paced by the bandwidth bucket, in order."""
+        peer = side.peer
+        assert peer is not None and peer.transport is not None
+        while side.queue:
+            due, data = side.queue[0]
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            rate = self.faults.bandwidth_bytes_per_s
+            if rate > 0:
+                await self._buckets[side.direction].take(len(data), rate)
+            await peer.writable.wait()
+            side.queue.popleft()
+            if peer.transport.is_closing():
+                return
+            peer.transport.write(data)
+            self._count(side.direction, len(data))
+            if len(side.queue) < _MAX_QUEUED_CHUNKS // 2 and peer.writable.is_set() and side.transport is not None:
+                side.transport.resume_reading()
+        if side.eof:
+            side._send_eof()
+
+    def _count(self, direction: str, nbytes: int) -> None:
+        if direction == "up":
+            self.stats.bytes_upstream += nbytes
+        else:
+            self.stats.bytes_downstream += nbytes
+
     def _drop(self, conn: _Conn, *, reset: bool) -> None:
         if conn not in self._conns:
             return
@@ -207,117 +357,17 @@ class LinkProxy:
         self.stats.connections_open -= 1
         if reset:
             self.stats.connections_reset += 1
-            _rst(conn.client)
-            _rst(conn.upstream)
-        else:
-            conn.client.transport.abort()
-            if conn.upstream is not None:
-                conn.upstream.transport.abort()
-        current = asyncio.current_task()
-        for task in conn.tasks:
-            if task is not current:
-                task.cancel()
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = _Conn(client=writer)
-        self._conns.add(conn)
-        self.stats.connections_total += 1
-        self.stats.connections_open += 1
-        if self.faults.reset:
-            self._drop(conn, reset=True)
-            return
-        if self.faults.blackhole:
-            # Accept and swallow: the caller's connect succeeds and then nothing ever comes back.
-            conn.tainted = True
-            await self._swallow(conn, reader)
-            return
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.upstream, limit=_CHUNK)
-        except OSError:
-            self._drop(conn, reset=True)  # upstream down: the caller sees a refused-like reset, as it would directly
-            return
-        conn.upstream = up_writer
-        if conn not in self._conns:  # reset while we were connecting
-            _rst(up_writer)
-            return
-        for sock_writer in (writer, up_writer):
-            sock = sock_writer.get_extra_info("socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        up = asyncio.create_task(self._pump(conn, reader, up_writer, "up"))
-        down = asyncio.create_task(self._pump(conn, up_reader, writer, "down"))
-        conn.tasks = [up, down]
-        await asyncio.gather(up, down, return_exceptions=True)
-        self._drop(conn, reset=False)
-
-    async def _swallow(self, conn: _Conn, reader: asyncio.StreamReader) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            conn.tasks.append(task)
-        with contextlib.suppress(asyncio.CancelledError, OSError):
-            while data := await reader.read(_CHUNK):
-                self.stats.bytes_dropped += len(data)
-        self._drop(conn, reset=False)
-
-    async def _pump(
-        self, conn: _Conn, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: str
-    ) -> None:
-        """Read → (drop | delay | pace) → write, keeping order: delayed chunks go through one queue per direction."""
-        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(_MAX_QUEUED_CHUNKS)
-        pending = 0
-        last_due = 0.0
-
-        async def deliver() -> None:
-            nonlocal pending
-            try:
-                while (item := await queue.get()) is not None:
-                    due, data = item
-                    delay = due - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    await self._write(writer, data, direction)
-                    pending -= 1
-            except (ConnectionError, OSError):
-                self._drop(conn, reset=True)
-
-        sender = asyncio.create_task(deliver())
-        conn.tasks.append(sender)
-        try:
-            while data := await reader.read(_CHUNK):
-                faults = self.faults
-                if faults.blackhole:
-                    conn.tainted = True
-                    self.stats.bytes_dropped += len(data)
-                    continue
-                if not faults.delayed() and pending == 0:
-                    await self._write(writer, data, direction)  # fast path: a clean link costs one copy
-                    continue
-                delay = faults.latency_ms / 1000.0
-                if faults.jitter_ms:
-                    delay += self._rng.uniform(-faults.jitter_ms, faults.jitter_ms) / 1000.0
-                last_due = max(last_due, time.monotonic() + max(0.0, delay))
-                pending += 1
-                await queue.put((last_due, data))
-            await queue.put(None)
-            await sender
-            if writer.can_write_eof():
-                writer.write_eof()
-        except (ConnectionError, OSError):
-            self._drop(conn, reset=True)
-        finally:
-            sender.cancel()
-
-    async def _write(self, writer: asyncio.StreamWriter, data: bytes, direction: str) -> None:
-        rate = self.faults.bandwidth_bytes_per_s
-        if rate > 0:
-            await self._buckets[direction].take(len(data), rate)
-        writer.write(data)
-        await writer.drain()
-        if direction == "up":
-            self.stats.bytes_upstream += len(data)
-        else:
-            self.stats.bytes_downstream += len(data)
+        if conn.connecting is not None and conn.connecting is not asyncio.current_task():
+            conn.connecting.cancel()
+        for side in (conn.client, conn.upstream):
+            if side is None:
+                continue
+            if side.sender is not None and side.sender is not asyncio.current_task():
+                side.sender.cancel()
+            if reset:
+                _rst(side)
+            elif side.transport is not None:
+                side.transport.close()
 
     # ------------------------------------------------------------------------------------ control API
 

@@ -151,6 +151,22 @@ def test_latency_is_really_added_and_off_removes_it(link: Link) -> None:
     assert _median_ping_ms(link.client()) < base + 20
 
 
+def test_jitter_never_reorders_bytes(link: Link) -> None:
+    link.put(latency_ms=20, jitter_ms=15)
+    with socket.create_connection(("127.0.0.1", link.proxy_port), timeout=5) as raw:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(40):  # separate chunks, each with its own jitter, many in flight at once
+            raw.sendall(f"ECHO {i}\r\n".encode())
+            time.sleep(0.002)
+        expected = b"".join(f"${len(str(i))}\r\n{i}\r\n".encode() for i in range(40))
+        got = b""
+        while len(got) < len(expected):
+            chunk = raw.recv(65536)
+            assert chunk, "connection closed early"
+            got += chunk
+    assert got == expected  # redis saw (and answered) the commands in the order they were sent
+
+
 def test_reset_resets_existing_and_new_connections(link: Link) -> None:
     old = socket.create_connection(("127.0.0.1", link.proxy_port), timeout=2)
     old.sendall(b"PING\r\n")

@@ -1,0 +1,248 @@
+"""The controller's loopback control API (HTTP JSON); routes and bodies are documented in docs/control-api.md."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Generator
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from tenfold.stack.controller import Controller
+from tenfold.stack.ports import HOST
+
+__all__ = ["build_app", "serve"]
+
+_PG_STOP = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
+_CACHE = ("redis-0", "redis-1")
+
+
+def _error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    data = await request.json()
+    return data if isinstance(data, dict) else {}
+
+
+def _signal(name: Any) -> int:
+    text = str(name or "SIGKILL").upper()
+    if not text.startswith("SIG"):
+        text = "SIG" + text
+    return int(signal.Signals[text])
+
+
+def build_app(ctl: Controller) -> Starlette:
+    def service_or_404(name: str) -> JSONResponse | None:
+        if name not in ctl.deployments:
+            return _error(404, f"unknown service {name!r}; valid: {', '.join(sorted(ctl.deployments))}")
+        return None
+
+    async def status(request: Request) -> Response:
+        return JSONResponse(ctl.status())
+
+    async def replicas(request: Request) -> Response:
+        service = request.query_params.get("service")
+        rows = [r.as_dict() for d in ctl.deployments.values() if service in (None, d.name) for r in d.replicas]
+        return JSONResponse({"replicas": rows})
+
+    async def events(request: Request) -> Response:
+        limit = int(request.query_params.get("limit", "100"))
+        return JSONResponse({"events": ctl.events[-limit:]})
+
+    async def metrics(request: Request) -> Response:
+        lines = [
+            "# HELP tenfold_replicas Replicas of a service by state.",
+            "# TYPE tenfold_replicas gauge",
+        ]
+        for name, d in ctl.deployments.items():
+            counts = dict.fromkeys(("ready", "starting", "frozen", "dead", "terminating"), 0)
+            for r in d.replicas:
+                counts[r.state] = counts.get(r.state, 0) + 1
+            lines += [f'tenfold_replicas{{service="{name}",state="{s}"}} {n}' for s, n in counts.items()]
+        lines += [
+            "# HELP tenfold_desired_replicas Replicas the controller wants.",
+            "# TYPE tenfold_desired_replicas gauge",
+        ]
+        lines += [f'tenfold_desired_replicas{{service="{n}"}} {d.desired}' for n, d in ctl.deployments.items()]
+        lines += [
+            "# HELP tenfold_hpa_desired_replicas What the HPA algorithm asked for (also when autoscaling is off).",
+            "# TYPE tenfold_hpa_desired_replicas gauge",
+        ]
+        lines += [f'tenfold_hpa_desired_replicas{{service="{n}"}} {v}' for n, v in ctl.desired_by_hpa.items()]
+        lines += [
+            "# HELP tenfold_replica_cpu_seconds_total CPU time used by a replica's cgroup.",
+            "# TYPE tenfold_replica_cpu_seconds_total counter",
+        ]
+        util_lines = []
+        for name, d in ctl.deployments.items():
+            for r in d.replicas:
+                cpu = r.cpu_seconds()
+                if cpu is not None:
+                    lines.append(f'tenfold_replica_cpu_seconds_total{{service="{name}",replica="{r.id}"}} {cpu:.6f}')
+            if ctl._metrics is not None:
+                util = [u for u in ctl._metrics.cpu_utilization(d, 5.0).values() if u is not None]
+                if util:
+                    util_lines.append(f'tenfold_cpu_utilization{{service="{name}"}} {sum(util) / len(util):.4f}')
+        lines += [
+            "# HELP tenfold_cpu_utilization Mean CPU of ready replicas as a fraction of the CPU limit (5 s).",
+            "# TYPE tenfold_cpu_utilization gauge",
+            *util_lines,
+            "# TYPE tenfold_autoscaling_enabled gauge",
+            f"tenfold_autoscaling_enabled {int(ctl.autoscaling)}",
+        ]
+        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+    async def service_action(request: Request) -> Response:
+        name, verb = request.path_params["name"], request.path_params["verb"]
+        if (missing := service_or_404(name)) is not None:
+            return missing
+        body = await _body(request)
+        d = ctl.deployments[name]
+        if verb == "scale":
+            if "replicas" not in body:
+                return _error(400, 'body needs {"replicas": N}')
+            return JSONResponse({"service": name, "desired": ctl.scale(name, int(body["replicas"]))})
+        chosen = d.replicas if verb == "thaw" else []
+        if verb in ("kill", "freeze"):
+            if body.get("replica"):
+                chosen = [r for r in d.replicas if r.id == body["replica"]]
+            else:
+                chosen = ctl.pick(name, int(body.get("count", 1)))
+            if not chosen:
+                return _error(409, f"no running replica of {name} to {verb}")
+        done = []
+        for r in chosen:
+            if verb == "kill":
+                try:
+                    ctl.kill_replica(r, _signal(body.get("signal")))
+                except KeyError:
+                    return _error(400, f"unknown signal {body.get('signal')!r}")
+                done.append(r.id)
+            elif verb == "freeze":
+                if d.freeze(r):
+                    ctl.event("replica_frozen", name, r.id, None, "control API")
+                    done.append(r.id)
+            elif verb == "thaw":
+                if d.thaw(r):
+                    ctl.event("replica_thawed", name, r.id, None, "control API")
+                    done.append(r.id)
+            else:
+                return _error(404, f"unknown verb {verb!r}; valid: kill, freeze, thaw, scale")
+        if verb == "freeze" and not done:
+            return _error(409, f"could not freeze {name}: cgroups are not available ({ctl.cgroups.reason})")
+        await ctl._sync_gateway()
+        return JSONResponse({"service": name, "replicas": done})
+
+    async def component_action(request: Request) -> Response:
+        name, verb = request.path_params["name"], request.path_params["verb"]
+        body = await _body(request)
+        if verb not in ("stop", "start", "kill", "restart"):
+            return _error(404, f"unknown verb {verb!r}; valid: stop, start, kill, restart")
+        if name == "cache-primary":
+            if verb != "kill":
+                return _error(400, "cache-primary only supports kill (Sentinel then promotes the replica)")
+            primary = ctl.cache_primary
+            node = next((ctl.components[n] for n in _CACHE if ctl.components[n].extra["address"] == primary), None)
+            if node is None:
+                return _error(409, f"Sentinel names no known primary ({primary!r})")
+            node.kill()
+            ctl.event("component_killed", node.name, primary, None, "cache primary, control API")
+            return JSONResponse({"component": "cache-primary", "killed": primary, "node": node.name})
+        names = list(_CACHE) if name == "cache" else [name]
+        if any(n not in ctl.components for n in names):
+            valid = sorted([*ctl.components, "cache", "cache-primary"])
+            return _error(404, f"unknown component {name!r}; valid: {', '.join(valid)}")
+        comps = [ctl.components[n] for n in names]
+        sig = _PG_STOP.get(str(body.get("mode", "fast")), signal.SIGINT) if name == "postgres" else None
+        if verb in ("stop", "restart"):
+            await asyncio.gather(*(asyncio.to_thread(c.stop, sig) for c in comps))
+            ctl.event("component_stopped", name, None, None, f"control API {body.get('mode', '')}".strip())
+        if verb == "kill":
+            for c in comps:
+                c.kill()
+            ctl.event("component_killed", name, None, None, "control API")
+        if verb in ("start", "restart"):
+            for c in comps:
+                c.start()
+            ctl.event("component_started", name, None, None, "control API")
+        return JSONResponse({"component": name, "state": comps[0].state, "verb": verb})
+
+    async def autoscaling(request: Request) -> Response:
+        if request.method == "POST":
+            body = await _body(request)
+            ctl.autoscaling = bool(body.get("enabled", True))
+            ctl.event("autoscaling", "", None, ctl.autoscaling, "control API")
+        return JSONResponse({"enabled": ctl.autoscaling})
+
+    async def hogs(request: Request) -> Response:
+        if request.method == "POST":
+            body = await _body(request)
+            beside = str(body.get("beside", ""))
+            if (missing := service_or_404(beside)) is not None:
+                return missing
+            hog = ctl.start_hog(beside, float(body.get("cores", 1.0)), float(body.get("duration_s", 60.0)))
+            return JSONResponse({"id": hog})
+        if request.method == "DELETE":
+            wanted = request.path_params.get("hog")
+            stopped = 0
+            for hog_id, (proc, _) in list(ctl.hogs.items()):
+                if wanted in (None, hog_id):
+                    await asyncio.to_thread(proc.stop, 0.5, signal.SIGKILL)
+                    del ctl.hogs[hog_id]
+                    stopped += 1
+            return JSONResponse({"stopped": stopped})
+        now = time.time()
+        return JSONResponse(
+            {"hogs": [{"id": h, "pid": p.pid, "remaining_s": max(0.0, u - now)} for h, (p, u) in ctl.hogs.items()]}
+        )
+
+    async def shutdown(request: Request) -> Response:
+        ctl.request_stop()
+        return JSONResponse({"stopping": True})
+
+    routes = [
+        Route("/status", status),
+        Route("/replicas", replicas),
+        Route("/events", events),
+        Route("/metrics", metrics),
+        Route("/services/{name}/{verb}", service_action, methods=["POST"]),
+        Route("/components/{name}/{verb}", component_action, methods=["POST"]),
+        Route("/autoscaling", autoscaling, methods=["GET", "POST"]),
+        Route("/cpu-hogs", hogs, methods=["GET", "POST", "DELETE"]),
+        Route("/cpu-hogs/{hog}", hogs, methods=["DELETE"]),
+        Route("/shutdown", shutdown, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
+
+
+class _Server(uvicorn.Server):
+    """Leaves signals to the controller (it must stop the whole tree, not just the API)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def serve(ctl: Controller, port: int) -> uvicorn.Server:
+    config = uvicorn.Config(build_app(ctl), host=HOST, port=port, log_level="warning", access_log=False, lifespan="off")
+    server = _Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError(f"control API did not start on {HOST}:{port}")
+        await asyncio.sleep(0.01)
+    ctl.serve_task = task  # type: ignore[attr-defined]
+    return server

@@ -1,0 +1,509 @@
+"""The local controller: parent of every process of the stack, Deployment + HPA + readiness gating.
+
+Run by ``tenfold up`` as ``python -m tenfold.stack.controller --home DIR --port-base N`` in its own session;
+it writes ``state.json`` (phase, pids, endpoints) and serves the control API. SIGTERM/SIGINT stop everything;
+a SIGKILL of the controller takes the children with it (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tenfold.autoscaler import Autoscaler
+from tenfold.errors import StackError, TenfoldError
+from tenfold.stack import emulators, postgres, prometheus, redis
+from tenfold.stack.cgroups import CgroupRoot
+from tenfold.stack.component import Component
+from tenfold.stack.haproxy import ROUTES, Backend, RuntimeApi, haproxy
+from tenfold.stack.manifests import DEFAULT_MANIFESTS, DEFAULT_OVERLAY, load_overlay, load_services
+from tenfold.stack.metrics import MetricsSource
+from tenfold.stack.ports import HOST, SLOTS_PER_SERVICE, Ports
+from tenfold.stack.procs import Proc
+from tenfold.stack.replicas import Deployment, Replica
+from tenfold.stack.state import write_state
+
+__all__ = ["Controller", "main"]
+
+_EVENTS = "events.jsonl"
+
+
+class Controller:
+    def __init__(
+        self,
+        home: Path,
+        ports: Ports,
+        *,
+        autoscaling: bool = True,
+        manifests: Path = DEFAULT_MANIFESTS,
+        overlay: Path = DEFAULT_OVERLAY,
+        rate_limit: int = 5000,
+        seed: bool = True,
+    ) -> None:
+        self.home = home
+        self.ports = ports
+        self.autoscaling = autoscaling
+        self.overlay = load_overlay(overlay)
+        self.specs = load_services(manifests, self.overlay)
+        self.rate_limit = rate_limit
+        self.seed = seed
+        self.phase = "starting"
+        self.error = ""
+        self.started = time.time()
+        self.cgroups = CgroupRoot(f"tenfold-{ports.base}")
+        self.components: dict[str, Component] = {}
+        self.deployments: dict[str, Deployment] = {}
+        self.autoscalers: dict[str, Autoscaler] = {}
+        self.desired_by_hpa: dict[str, int] = {}
+        self.cache_primary: str | None = None
+        self.events: list[dict[str, Any]] = []
+        self.hogs: dict[str, tuple[Proc, float]] = {}
+        self._hog_serial = 0
+        self._stop = asyncio.Event()
+        self._runtime: RuntimeApi | None = None
+        self._metrics: MetricsSource | None = None
+        self._gateway_restarts = 0
+
+    # ------------------------------------------------------------------------------------------ events
+
+    def event(self, kind: str, service: str = "", frm: Any = None, to: Any = None, reason: str = "") -> None:
+        row = {"ts": time.time(), "kind": kind, "service": service, "from": frm, "to": to, "reason": reason}
+        self.events.append(row)
+        del self.events[:-500]
+        with (self.home / _EVENTS).open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    # ----------------------------------------------------------------------------------------- startup
+
+    def _build_infra(self) -> None:
+        p, h = self.ports, self.home
+        shutil.rmtree(h / "redis", ignore_errors=True)
+        comps = [
+            postgres.postgres(h, p.postgres),
+            redis.node(h, 0, p.redis[0], None),
+            redis.node(h, 1, p.redis[1], p.redis[0]),
+            *(redis.sentinel(h, i, port, p.redis[0]) for i, port in enumerate(p.sentinels)),
+            emulators.dynamodb(h, p.dynamodb),
+            emulators.s3(h, p.s3),
+            prometheus.prometheus(h, p.prometheus),
+        ]
+        for c in comps:
+            self.components[c.name] = c
+        for node in ("redis-0", "redis-1"):
+            address = self.components[node].extra["address"]
+            self.components[node].hold = lambda a=address: self._holds_primary(a)
+
+    def _holds_primary(self, address: str) -> bool:
+        """A killed primary stays down until Sentinel has promoted someone else (at most ≈15 s)."""
+        return self.cache_primary == address
+
+    def _service_env(self) -> dict[str, str]:
+        p = self.ports
+        env = dict(os.environ)
+        env.update(
+            {
+                "TENFOLD_HOST": HOST,
+                "TENFOLD_POSTGRES_DSN": postgres.dsn(p.postgres),
+                "TENFOLD_REDIS_SENTINELS": ",".join(f"{HOST}:{s}" for s in p.sentinels),
+                "TENFOLD_REDIS_MASTER": redis.MASTER,
+                "TENFOLD_REDIS_URL": f"redis://{HOST}:{p.redis[0]}/0",
+                "TENFOLD_DYNAMODB_ENDPOINT": f"http://{HOST}:{p.dynamodb}",
+                "TENFOLD_S3_ENDPOINT": f"http://{HOST}:{p.s3}",
+                "TENFOLD_S3_BUCKET": "tenfold-events",
+                "AWS_ACCESS_KEY_ID": "tenfold",
+                "AWS_SECRET_ACCESS_KEY": "tenfold",
+                "AWS_DEFAULT_REGION": "us-east-1",
+            }
+        )
+        return env
+
+    def _build_services(self) -> None:
+        base_env = self._service_env()
+        backends = []
+        for index, spec in enumerate(self.specs):
+            slots = min(SLOTS_PER_SERVICE, max(spec.replicas, spec.hpa.max_replicas if spec.hpa else 0) + 2)
+            ports = [self.ports.replica(index, s) for s in range(slots)]
+            env = base_env | {k: v for k, v in spec.env.items() if k not in ("TENFOLD_HOST", "TENFOLD_PORT")}
+            env |= self.overlay.env
+            self.deployments[spec.name] = Deployment(spec, ports, self.home, self.cgroups, env)
+            if spec.hpa is not None:
+                self.autoscalers[spec.name] = Autoscaler(spec.hpa)
+            backends.append(Backend(spec.name, ROUTES.get(spec.name, f"/api/{spec.name}"), spec.readiness_path, ports))
+        gw = haproxy(
+            self.home,
+            gateway_port=self.ports.gateway,
+            stats_port=self.ports.haproxy_stats,
+            backends=backends,
+            rate_limit=self.rate_limit,
+        )
+        self.components[gw.name] = gw
+        self._runtime = RuntimeApi(Path(gw.extra["socket"]))
+
+    async def _wait_ready(self, names: list[str], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = list(names)
+        while pending:
+            results = await asyncio.gather(*(self.components[n].probe() for n in pending))
+            dead = [n for n in pending if any(not p.alive() for p in self.components[n].procs)]
+            if dead:
+                c = self.components[dead[0]]
+                raise StackError(
+                    f"{dead[0]} exited during start; its log ({c.procs[0].log}) ends:\n{c.procs[0].tail()}"
+                )
+            pending = [n for n, ok in zip(pending, results, strict=True) if not ok]
+            if pending and time.monotonic() > deadline:
+                raise StackError(
+                    f"not ready after {timeout_s:g} s: {', '.join(pending)} (logs in {self.home / 'logs'})"
+                )
+            if pending:
+                await asyncio.sleep(0.05)
+            self.write_state()
+
+    async def _seed(self) -> None:
+        p = self.ports
+        argv = [
+            sys.executable, "-m", "reference_services.seed",
+            "--postgres-dsn", postgres.dsn(p.postgres),
+            "--dynamodb-endpoint", f"http://{HOST}:{p.dynamodb}",
+            "--s3-endpoint", f"http://{HOST}:{p.s3}",
+        ]  # fmt: skip
+        if self.overlay.seed_users:
+            argv += ["--users", str(self.overlay.seed_users)]
+        if self.overlay.seed_titles:
+            argv += ["--titles", str(self.overlay.seed_titles)]
+        seed_proc = Proc("seed", argv, env=self._service_env(), log=self.home / "logs" / "seed.log")
+        seed_proc.start()
+        assert seed_proc.popen is not None
+        while seed_proc.popen.poll() is None:  # noqa: ASYNC110 (a Popen has no awaitable exit)
+            await asyncio.sleep(0.1)
+        if seed_proc.popen.returncode != 0:
+            raise StackError(f"seeding failed (exit {seed_proc.popen.returncode}); log ends:\n{seed_proc.tail()}")
+
+    async def start(self) -> None:
+        t0 = time.monotonic()
+        self._build_infra()
+        self._build_services()
+        if not self.cgroups.available:
+            self.event("cgroups_unavailable", reason=self.cgroups.reason)
+        for c in self.components.values():
+            if c.name != "gateway":
+                c.start()
+        self.write_state()
+        await self._wait_ready([n for n in self.components if n != "gateway"], 30.0)
+        await postgres.ensure_database(self.ports.postgres)
+        self.components["gateway"].start()
+        seeding = asyncio.create_task(self._seed()) if self.seed else None
+        for d in self.deployments.values():
+            d.reconcile(time.monotonic())
+        self._write_targets()
+        await self._wait_ready(["gateway"], 10.0)
+        if seeding is not None:
+            await seeding
+        deadline = time.monotonic() + 45
+        while any(d.ready_count() < d.desired for d in self.deployments.values()):
+            await self._tick_fast()
+            if time.monotonic() > deadline:
+                waiting = {d.name: f"{d.ready_count()}/{d.desired}" for d in self.deployments.values()}
+                raise StackError(f"replicas not ready after 45 s: {waiting} (logs in {self.home / 'logs'})")
+            await asyncio.sleep(0.1)
+        self.cache_primary = await redis.sentinel_primary(self.ports.sentinels)
+        self.phase = "ready"
+        self.event("stack_ready", reason=f"{time.monotonic() - t0:.1f}s")
+        self.write_state()
+
+    # ------------------------------------------------------------------------------------------- loops
+
+    async def _tick_fast(self) -> None:
+        now = time.monotonic()
+        for d in self.deployments.values():
+            for kind, r in d.reconcile(now):
+                self.event(kind, d.name, r.id, r.pid, f"restarts={r.restarts}")
+        await asyncio.gather(*(d.probe() for d in self.deployments.values()))
+        await self._sync_gateway()
+        self._write_targets()
+
+    async def _sync_gateway(self) -> None:
+        gw = self.components.get("gateway")
+        if self._runtime is None or gw is None or gw.state != "running":
+            return
+        if gw.restarts != self._gateway_restarts:
+            self._gateway_restarts = gw.restarts
+            self._runtime.forget()
+        try:
+            for d in self.deployments.values():
+                in_rotation = {r.slot for r in d.replicas if r.state == "ready"}
+                for slot in range(len(d.ports)):
+                    await self._runtime.set_slot(d.name, slot, slot in in_rotation)
+        except (OSError, TimeoutError):
+            self._runtime.forget()
+
+    def _write_targets(self) -> None:
+        groups = [
+            {"targets": [f"{HOST}:{r.port}"], "labels": {"service": d.name, "replica": r.id}}
+            for d in self.deployments.values()
+            for r in d.replicas
+            if r.state == "ready"
+        ]
+        prometheus.write_targets(self.home, "services", groups)
+        prometheus.write_targets(self.home, "controller", [{"targets": [f"{HOST}:{self.ports.control}"]}])
+        prometheus.write_targets(self.home, "haproxy", [{"targets": [f"{HOST}:{self.ports.haproxy_stats}"]}])
+
+    async def _supervise(self) -> None:
+        now = time.monotonic()
+        self.cache_primary = await redis.sentinel_primary(self.ports.sentinels) or self.cache_primary
+        for c in self.components.values():
+            if c.supervise(now):
+                self.event("component_restarted", c.name, reason=f"restarts={c.restarts}")
+        await asyncio.gather(*(c.probe() for c in self.components.values() if c.wanted))
+        for hog_id, (proc, until) in list(self.hogs.items()):
+            if not proc.alive() or time.time() > until:
+                proc.stop(0.5)
+                del self.hogs[hog_id]
+
+    async def _autoscale(self) -> None:
+        assert self._metrics is not None
+        now = time.monotonic()
+        for name, scaler in self.autoscalers.items():
+            d = self.deployments[name]
+            wanted = {m.name for m in scaler.spec.metrics}
+            samples = await self._metrics.samples(d, self.overlay.sync_period_s, wanted)
+            current = d.desired
+            decision = scaler.step(now, current, samples)
+            self.desired_by_hpa[name] = decision.desired
+            if self.autoscaling and decision.desired != current:
+                d.desired = decision.desired
+                self.event("scale", name, current, decision.desired, decision.reason)
+
+    async def run(self) -> None:
+        self._metrics = MetricsSource(f"http://{HOST}:{self.ports.prometheus}", self.overlay.cpu_basis)
+        last_slow = last_scale = last_cpu = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            await self._tick_fast()
+            if now - last_cpu >= 1.0:
+                last_cpu = now
+                self._metrics.sample_cpu(list(self.deployments.values()))
+            if now - last_slow >= 0.5:
+                last_slow = now
+                await self._supervise()
+                self.write_state()
+            if now - last_scale >= self.overlay.sync_period_s:
+                last_scale = now
+                await self._autoscale()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 0.25)
+        await self._metrics.close()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def shutdown(self) -> None:
+        """Stop everything: replicas (drain), gateway, then the dependencies; remove the cgroups."""
+        self.phase = "stopping"
+        self.write_state()
+        for proc, _ in self.hogs.values():
+            proc.stop(0.5, signal.SIGKILL)
+        for d in self.deployments.values():
+            d.stop_all()
+        for name in ("gateway", "prometheus"):
+            if name in self.components:
+                self.components[name].stop(timeout_s=3.0)
+        for c in self.components.values():
+            c.stop(timeout_s=5.0)
+        self.cgroups.cleanup()
+        self.phase = "stopped"
+        self.write_state()
+
+    # --------------------------------------------------------------------------------------- actions
+
+    def replica(self, rid: str) -> tuple[Deployment, Replica]:
+        for d in self.deployments.values():
+            for r in d.replicas:
+                if r.id == rid:
+                    return d, r
+        raise KeyError(rid)
+
+    def pick(self, service: str, count: int, states: tuple[str, ...] = ("ready", "starting")) -> list[Replica]:
+        d = self.deployments[service]
+        candidates = [r for r in d.replicas if r.state in states]
+        candidates.sort(key=lambda r: (r.state != "ready", r.id))
+        return candidates[:count]
+
+    def kill_replica(self, r: Replica, sig: int) -> None:
+        d = self.deployments[r.service]
+        if sig == signal.SIGTERM:
+            r.proc.signal(signal.SIGTERM)
+        else:
+            if r.group is not None:
+                r.group.freeze(False)
+            r.proc.signal(sig)
+        self.event("replica_killed", d.name, r.id, signal.Signals(sig).name, "control API")
+
+    def scale(self, service: str, replicas: int, reason: str = "control API") -> int:
+        d = self.deployments[service]
+        target = max(0, min(replicas, len(d.ports)))
+        if target != d.desired:
+            self.event("scale", service, d.desired, target, reason)
+            scaler = self.autoscalers.get(service)
+            if scaler is not None:
+                scaler.record_external(time.monotonic(), d.desired, target)
+            d.desired = target
+        return target
+
+    def start_hog(self, beside: str, cores: float, duration_s: float) -> str:
+        d = self.deployments[beside]
+        self._hog_serial += 1
+        hog_id = f"hog-{self._hog_serial}"
+        group = self.cgroups.group(f"{hog_id}-{beside}")
+        if group is not None:
+            group.set_cpu_limit(cores)
+        code = (
+            "import time,multiprocessing as m\n"
+            "def burn(t):\n"
+            "    while time.time()<t: pass\n"
+            f"t=time.time()+{duration_s}\n"
+            f"ps=[m.Process(target=burn,args=(t,)) for _ in range({max(1, int(cores + 0.999))})]\n"
+            "[p.start() for p in ps];[p.join() for p in ps]\n"
+        )
+        proc = Proc(hog_id, [sys.executable, "-c", code], log=self.home / "logs" / f"{hog_id}.log", group=group)
+        proc.start()
+        self.hogs[hog_id] = (proc, time.time() + duration_s)
+        self.event("cpu_hog_started", d.name, None, cores, f"{hog_id} for {duration_s:g}s")
+        return hog_id
+
+    # ----------------------------------------------------------------------------------------- status
+
+    def pids(self) -> list[int]:
+        out = [os.getpid()]
+        for c in self.components.values():
+            out += c.pids
+        for d in self.deployments.values():
+            out += [r.pid for r in d.replicas if r.pid is not None]
+        out += [p.pid for p, _ in self.hogs.values() if p.pid is not None]
+        return out
+
+    def status(self) -> dict[str, Any]:
+        p = self.ports
+        services = {}
+        for name, d in self.deployments.items():
+            states: dict[str, int] = {}
+            for r in d.replicas:
+                states[r.state] = states.get(r.state, 0) + 1
+            services[name] = {
+                "replicas": len(d.live()),
+                "ready": d.ready_count(),
+                "desired": d.desired,
+                "hpa_desired": self.desired_by_hpa.get(name),
+                "states": states,
+                "cpu_limit": d.spec.cpu_limit,
+                "min": d.spec.hpa.min_replicas if d.spec.hpa else None,
+                "max": d.spec.hpa.max_replicas if d.spec.hpa else None,
+                "route": ROUTES.get(name),
+            }
+        components: dict[str, dict[str, Any]] = {
+            n: {"state": c.state, "pids": c.pids, "restarts": c.restarts, **c.extra} for n, c in self.components.items()
+        }
+        cache_nodes = [self.components[n] for n in ("redis-0", "redis-1") if n in self.components]
+        if cache_nodes:
+            any_wanted = any(c.wanted for c in cache_nodes)
+            primary_up = any(c.ready and c.extra.get("address") == self.cache_primary for c in cache_nodes)
+            components["cache"] = {
+                "state": "running" if primary_up else ("stopped" if not any_wanted else "down"),
+                "primary": self.cache_primary,
+                "nodes": [c.extra["address"] for c in cache_nodes],
+            }
+            components["cache-primary"] = {"state": components["cache"]["state"], "address": self.cache_primary}
+        return {
+            "phase": self.phase,
+            "error": self.error,
+            "pid": os.getpid(),
+            "port_base": p.base,
+            "home": str(self.home),
+            "control": f"http://{HOST}:{p.control}",
+            "gateway": f"http://{HOST}:{p.gateway}",
+            "prometheus": f"http://{HOST}:{p.prometheus}",
+            "haproxy_stats": f"http://{HOST}:{p.haproxy_stats}/stats",
+            "postgres": postgres.dsn(p.postgres),
+            "redis": {"sentinels": [f"{HOST}:{s}" for s in p.sentinels], "master": redis.MASTER},
+            "dynamodb": f"http://{HOST}:{p.dynamodb}",
+            "s3": f"http://{HOST}:{p.s3}",
+            "autoscaling": self.autoscaling,
+            "cgroups": self.cgroups.available,
+            "cgroups_reason": self.cgroups.reason,
+            "services": services,
+            "components": components,
+            "links": {},
+            "pids": self.pids(),
+            "events": str(self.home / _EVENTS),
+        }
+
+    def write_state(self) -> None:
+        write_state(self.home, self.status())
+
+
+async def _amain(args: argparse.Namespace) -> int:
+    from tenfold.stack.api import serve
+
+    home = Path(args.home)
+    ctl = Controller(
+        home,
+        Ports(args.port_base),
+        autoscaling=not args.no_autoscaling,
+        rate_limit=args.rate_limit,
+        seed=not args.no_seed,
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(sig, ctl.request_stop)
+    server = await serve(ctl, args.port_base)
+    code = 0
+    try:
+        starting = asyncio.create_task(ctl.start())
+        stopper = asyncio.create_task(ctl._stop.wait())
+        done, _ = await asyncio.wait({starting, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if starting in done:
+            starting.result()
+            await ctl.run()
+        else:
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TenfoldError):
+                await starting
+    except TenfoldError as exc:
+        ctl.error = str(exc)
+        ctl.phase = "failed"
+        ctl.event("stack_failed", reason=str(exc))
+        ctl.write_state()
+        print(f"tenfold controller: {exc}", file=sys.stderr)
+        code = 1
+    finally:
+        stopper.cancel()
+        server.should_exit = True
+        ctl.shutdown()
+        if ctl.error:
+            ctl.phase = "failed"
+            ctl.write_state()
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tenfold.stack.controller")
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--port-base", type=int, required=True)
+    parser.add_argument("--no-autoscaling", action="store_true")
+    parser.add_argument("--no-seed", action="store_true")
+    parser.add_argument("--rate-limit", type=int, default=5000)
+    args = parser.parse_args(argv)
+    return asyncio.run(_amain(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -156,8 +156,8 @@ class _Generator:
             gevent.sleep(1.0)
             self.cpu.sample(time.time())
 
-    def _journey_picker(self, journeys: dict[str, Journey]) -> tuple[Callable[[], Journey], float]:
-        """A weighted chooser over the scenario's journeys and the mean requests per journey."""
+    def _journey_picker(self, journeys: dict[str, Journey]) -> tuple[Callable[[], Journey], float, float]:
+        """A weighted chooser over the scenario's journeys, the mean requests per journey and the longest one."""
         names = [n for n, w in self.scenario.journeys.items() if w > 0]
         missing = [n for n in names if n not in journeys]
         if missing:
@@ -167,6 +167,7 @@ class _Generator:
         total = sum(weights)
         cum = [sum(weights[: i + 1]) / total for i in range(len(weights))]
         probe = random.Random(1)
+        horizon = max(c.offset for f in fns for _ in range(20) for c in f(probe, self.scenario))
         mean = sum(w / total * sum(len(fns[i](probe, self.scenario)) for _ in range(50)) / 50
                    for i, w in enumerate(weights))  # fmt: skip
         rng = self.rng
@@ -178,12 +179,12 @@ class _Generator:
                     return fns[i]
             return fns[-1]
 
-        return pick, mean
+        return pick, mean, horizon
 
     def run_clock(self, client: Any, journeys: dict[str, Journey]) -> None:
         """Start every request at its scheduled time until the schedule ends; never wait for responses."""
         self.clock_started = True
-        pick, per_journey = self._journey_picker(journeys)
+        pick, per_journey, horizon = self._journey_picker(journeys)
         schedule, share, rng = self.schedule, self.share, self.rng
         poisson = self.profile.arrivals == "poisson"
         base, e0 = self.t0_perf, self.t0_epoch
@@ -198,11 +199,13 @@ class _Generator:
         perf = time.perf_counter
 
         def gap(t: float) -> float:
-            rate = schedule.rate_at(t) * share / per_journey
+            rate = schedule.rate_at(max(t, 0.0)) * share / per_journey
             draw = rng.expovariate(1.0) if poisson else 1.0
             return draw / rate if rate > 0 else 0.05
 
-        next_journey = perf() - base
+        # Warm start: journeys "begun" during the last `horizon` seconds before t=0 contribute their later
+        # requests, so the baseline starts at its steady request rate instead of filling up for seconds.
+        next_journey = perf() - base - horizon
         while True:
             t = min(next_journey, heap[0][0]) if heap else next_journey
             if t >= end:
@@ -218,6 +221,8 @@ class _Generator:
             else:
                 todo = []
                 for c in pick()(rng, self.scenario):
+                    if t + c.offset < 0.0:
+                        continue  # before the run began
                     if c.offset <= 0.0:
                         todo.append(c)
                     else:

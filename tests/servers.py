@@ -154,3 +154,19 @@ def service(name: str, env: dict[str, str], *, ready: bool = True, log: Path | N
     if ready:
         wait_for(lambda: httpx.get(s.url + "/readyz").status_code == 200, 20, f"{name} ready")
     return s
+
+
+def prometheus(targets: list[str], interval: str = "1s") -> Server:
+    """A real Prometheus scraping ``targets`` (host:port) every ``interval``."""
+    d = tmpdir("prometheus")
+    port = free_port()
+    (d / "prometheus.yml").write_text(
+        f"global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n"
+        "scrape_configs:\n  - job_name: services\n    static_configs:\n"
+        f"      - targets: [{', '.join(repr(t) for t in targets)}]\n"
+    )
+    argv = ["prometheus", f"--config.file={d / 'prometheus.yml'}", f"--storage.tsdb.path={d / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}"]  # fmt: skip
+    server = Server("prometheus", argv, port, log=d / "prometheus.log").start().wait_port()
+    wait_for(lambda: httpx.get(f"{server.url}/-/ready").status_code == 200, what="prometheus ready")
+    return server

@@ -430,6 +430,8 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     scenario, profile = _load(opts)
     schedule = Schedule(profile)
     expected = _state.workers if isinstance(runner, MasterRunner) else 1
+    if not getattr(opts, "csv_prefix", None):
+        _write_locust_csv(environment, run_dir / "locust")
     wait_for_parts(run_dir, expected, timeout_s=30.0)
     doc = merge_run(
         run_dir, scenario=opts.scenario, profile=_profile_name(opts), t0=_state.t0, phases=schedule.phases,
@@ -443,6 +445,19 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     else:
         environment.process_exit_code = 2
         log.error("tenfold: RUN INVALID: %s", doc["invalid_reason"])
+
+
+def _write_locust_csv(environment: Any, out: Path) -> None:
+    """Locust's own stats as CSV even when ``--csv`` was not given (Locust wires that before plugins load)."""
+    import csv
+
+    from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
+
+    out.mkdir(parents=True, exist_ok=True)
+    stats_csv = StatsCSV(environment, PERCENTILES_TO_REPORT)
+    for name, fn in (("stats", stats_csv.requests_csv), ("failures", stats_csv.failures_csv)):
+        with (out / f"stats_{name}.csv").open("w", newline="") as f:
+            fn(csv.writer(f))
 
 
 def install() -> None:

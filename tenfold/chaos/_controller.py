@@ -1,8 +1,7 @@
 """The one place the extension talks to the local controller (and to link proxies, Prometheus, the gateway).
 
 Every activity goes through here, never through process names, so the faults are exactly the ones the
-controller knows how to undo, and switching to another transport (the controller's own Python client) is a
-change to this module alone.
+controller knows how to undo, and a change of the controller's API is a change to this module alone.
 
 Where things are, first match wins:
 
@@ -12,29 +11,22 @@ Where things are, first match wins:
 - a link's fault proxy: configuration ``tenfold_links`` (``{"cache": "http://127.0.0.1:C"}``), else the
   controller's status (``links``)
 
-Controller endpoints assumed until ``docs/control-api.md`` lands (all JSON)::
-
-    GET  /status                                 {"gateway", "prometheus", "services": {NAME: {"replicas", "ready"}},
-                                                  "components": {NAME: {"state"}}, "links": {NAME: {"control"}}}
-    POST /services/{name}/kill      {"count", "signal"} → {"replicas": [ids]}
-    POST /services/{name}/freeze    {"count"}           → {"replicas": [ids]}
-    POST /services/{name}/thaw      {}                  → {"replicas": [ids]}
-    POST /components/{name}/{stop|start|kill|restart} {"mode"?} → {"component", "state", ...}
-         components: cache (primary + replica together), cache-primary (whichever node Sentinel calls primary
-         now; killing it makes Sentinel fail over), postgres, dynamodb
-    POST /cpu-hogs                  {"beside", "cores", "duration_s"} → {"id"}
-    DELETE /cpu-hogs/{id} · DELETE /cpu-hogs · GET /cpu-hogs
+The controller's routes are documented in docs/control-api.md; this module calls them through
+``tenfold.stack.client.ControlClient`` and turns its ``StackError`` into ``ActivityFailed``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import httpx
 from chaoslib.exceptions import ActivityFailed
+
+from tenfold.errors import StackError
+from tenfold.stack.client import ControlClient
 
 __all__ = [
     "DEFAULT_CONTROL_URL",
@@ -47,7 +39,6 @@ __all__ = [
 ]
 
 DEFAULT_CONTROL_URL = "http://127.0.0.1:7000"
-_TIMEOUT = httpx.Timeout(10.0, connect=2.0)
 
 Configuration = Mapping[str, Any] | None
 
@@ -57,35 +48,20 @@ def _config(configuration: Configuration, key: str) -> Any:
 
 
 class Controller:
-    """A thin HTTP client for the controller's loopback control API; errors become ActivityFailed."""
+    """The controller's own client, with names checked against its status and errors as ActivityFailed."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
+        self.client = ControlClient(self.base_url)
 
     def request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        url = f"{self.base_url}{path}"
-        try:
-            response = httpx.request(method, url, json=body, timeout=_TIMEOUT)
-        except httpx.TransportError as exc:
-            raise ActivityFailed(
-                f"the local stack is not running: nothing answers at {self.base_url} ({exc.__class__.__name__}). "
-                "Start it with `tenfold up`, or point `tenfold_control_url` in the experiment's configuration "
-                "(or TENFOLD_CONTROL_URL) at the controller."
-            ) from exc
-        if response.status_code >= 400:
-            try:
-                detail = response.json()
-                detail = detail.get("detail") or detail.get("error") or detail
-            except ValueError:
-                detail = response.text[:300]
-            raise ActivityFailed(f"the controller refused {method} {path}: {response.status_code} {detail}")
-        return response.json() if response.content else None
+        """Routes the client has no method for (e.g. ``GET /cpu-hogs``)."""
+        with _as_activity_failed():
+            return self.client._call(method, path, dict(body) if body is not None else None)
 
     def status(self) -> dict[str, Any]:
-        status = self.request("GET", "/status")
-        if not isinstance(status, dict):
-            raise ActivityFailed(f"the controller at {self.base_url} returned a malformed status: {status!r}")
-        return status
+        with _as_activity_failed():
+            return self.client.status()
 
     # -------------------------------------------------------------------------------- names, checked
 
@@ -108,13 +84,41 @@ class Controller:
 
     def replicas_action(self, service: str, verb: str, body: Mapping[str, Any]) -> list[str]:
         self.service(service)
-        result = self.request("POST", f"/services/{service}/{verb}", body) or {}
-        return [str(r) for r in result.get("replicas", [])]
+        with _as_activity_failed():
+            if verb == "kill":
+                return self.client.kill(service, int(body.get("count", 1)), str(body.get("signal", "SIGKILL")))
+            if verb == "freeze":
+                return self.client.freeze(service, int(body.get("count", 1)))
+            if verb == "thaw":
+                return self.client.thaw(service)
+        raise ActivityFailed(f"unknown replica verb {verb!r}; valid: kill, freeze, thaw")
 
     def component_action(self, component: str, verb: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
         self.component(component)
-        result = self.request("POST", f"/components/{component}/{verb}", body or {})
-        return dict(result or {})
+        mode = (body or {}).get("mode")
+        with _as_activity_failed():
+            return self.client.component(component, verb, str(mode) if mode else None)
+
+    def start_cpu_hog(self, beside: str, cores: float, duration_s: float) -> str:
+        self.service(beside)
+        with _as_activity_failed():
+            return self.client.start_cpu_hog(beside, cores, duration_s)
+
+    def stop_cpu_hogs(self) -> int:
+        with _as_activity_failed():
+            return self.client.stop_cpu_hogs()
+
+
+@contextlib.contextmanager
+def _as_activity_failed() -> Iterator[None]:
+    """The client says what went wrong; Chaos Toolkit needs it as ActivityFailed to record a failed activity."""
+    try:
+        yield
+    except StackError as exc:
+        text = str(exc)
+        if text.startswith("no controller answers"):
+            text = f"the local stack is not running: {text} Start it with `tenfold up`, or set tenfold_control_url."
+        raise ActivityFailed(text) from exc
 
 
 def controller(configuration: Configuration = None) -> Controller:

@@ -1,7 +1,5 @@
 """A CPU hog beside a service, run by the controller in that service's CPU group so it competes for its quota."""
 
-from typing import Any
-
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
@@ -24,15 +22,9 @@ def start_cpu_hog(
         raise ActivityFailed(f"cores must be in (0, 4], got {cores}")
     if not 0 < duration_s <= 600:
         raise ActivityFailed(f"duration_s must be in (0, 600] so a forgotten hog dies on its own, got {duration_s}")
-    ctl = controller(configuration)
-    ctl.service(beside)
-    answer: dict[str, Any] = ctl.request(
-        "POST", "/cpu-hogs", {"beside": beside, "cores": cores, "duration_s": duration_s}
-    )
-    return str(answer.get("id", ""))
+    return controller(configuration).start_cpu_hog(beside, cores, duration_s)
 
 
 def stop_cpu_hogs(configuration: Configuration = None, secrets: Secrets = None) -> int:
     """Stop every CPU hog (a rollback; harmless when none runs); returns how many were stopped."""
-    answer = controller(configuration).request("DELETE", "/cpu-hogs") or {}
-    return int(answer.get("stopped", 0))
+    return controller(configuration).stop_cpu_hogs()

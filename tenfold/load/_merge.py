@@ -23,7 +23,7 @@ from ._scenario import HealthLimits, Phase
 
 pq: Any = _pq_typed  # pyarrow.parquet is only partly annotated
 
-__all__ = ["latency_summary", "merge_run", "wait_for_parts"]
+__all__ = ["latency_summary", "merge_run", "record_phases_in_manifest", "wait_for_parts"]
 
 
 def wait_for_parts(run_dir: Path, expected: int, timeout_s: float) -> list[Path]:
@@ -134,4 +134,30 @@ def merge_run(
         "invalid_reason": reason,
     }
     (run_dir / "load.json").write_text(json.dumps(doc, indent=1))
+    record_phases_in_manifest(run_dir, doc)
     return doc
+
+
+def record_phases_in_manifest(run_dir: Path, load: dict[str, Any]) -> None:
+    """Put the phase times into manifest.json: replace its ``phases`` if the orchestrator wrote one, else
+    write a minimal manifest, so a bare ``locust -f locustfiles/spike.py`` run can still be reported."""
+    path = run_dir / "manifest.json"
+    phases = [{"name": p["name"], "start": p["start"], "end": p["end"]} for p in load["phases"]]
+    if path.is_file():
+        try:
+            manifest = json.loads(path.read_text())
+        except ValueError:
+            return  # not ours to repair
+        if not isinstance(manifest, dict):
+            return
+        manifest["phases"] = phases
+    else:
+        reasons = [] if load["valid"] else [f"load generator: {load['invalid_reason']}"]
+        manifest = {
+            "id": run_dir.name, "scenario": load["scenario"], "profile": load["profile"], "target": load["host"],
+            "started": load["started"], "ended": load["ended"], "phases": phases, "experiments": [],
+            "written_by": "tenfold.load (no orchestrator)", "validity": {"valid": load["valid"], "reasons": reasons},
+        }  # fmt: skip
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=1))
+    tmp.replace(path)

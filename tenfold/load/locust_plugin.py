@@ -384,6 +384,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     _state.t0 = time.time()
     if not isinstance(runner, WorkerRunner):
         _clear_parts(Path(environment.parsed_options.run_dir))
+        _write_plan(environment)
     if isinstance(runner, MasterRunner):
         _state.workers = max(1, runner.worker_count)
         runner.send_message("tenfold_workers", {"workers": _state.workers})
@@ -393,6 +394,19 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         _state.generator = _Generator(environment, max(0, runner.worker_index), share)
     else:
         _state.generator = _Generator(environment, 0, 1.0)
+
+
+def _write_plan(environment: Any) -> None:
+    """``load-plan.json`` at the start: the phases' planned epoch times, for an orchestrator that injects
+    faults at phase offsets while the run is still going."""
+    opts = environment.parsed_options
+    run_dir = Path(opts.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _, profile = _load(opts)
+    phases = [{"name": p.name, "start": round(_state.t0 + p.start, 3), "end": round(_state.t0 + p.end, 3),
+               "target_rps": [p.rate_start, p.rate_end]} for p in Schedule(profile).phases]  # fmt: skip
+    plan = {"scenario": opts.scenario, "profile": _profile_name(opts), "started": round(_state.t0, 3), "phases": phases}
+    (run_dir / "load-plan.json").write_text(json.dumps(plan, indent=1))
 
 
 def _clear_parts(run_dir: Path) -> None:

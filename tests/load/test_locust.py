@@ -49,6 +49,9 @@ def test_achieved_rate_is_within_5_percent_of_target(server: Server, tmp_path: P
     assert res.exit_code == 0 and res.load is not None and res.valid, res.load
     assert res.load["achieved_rates"]["baseline"] == pytest.approx(600, rel=0.05)
     assert res.load["requests"] == pytest.approx(2400, rel=0.05)
+    plan = json.loads((tmp_path / "run" / "load-plan.json").read_text())
+    assert plan["phases"] == [{k: p[k] for k in ("name", "start", "end", "target_rps")} for p in res.load["phases"]]
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["phases"][0]["name"] == "baseline"
     assert server.unprioritised == 0
 
 

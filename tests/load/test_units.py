@@ -121,3 +121,20 @@ def test_merge_combines_parts_into_one_record(tmp_path: Path) -> None:
     doc = merge_run(tmp_path, scenario="static", profile="default", t0=1000.0, phases=sched.phases,
                     limits=HealthLimits(), expected_processes=3, target={})  # fmt: skip
     assert not doc["valid"] and "2 of 3" in doc["invalid_reason"]
+
+
+def test_phases_go_into_the_manifest(tmp_path: Path) -> None:
+    from reports.runfolder import RunFolder
+
+    (tmp_path / "parts").mkdir()
+    sched = Schedule(load_scenario(REPO / "locustfiles" / "scenarios.yaml", "spike").profiles["quick"])
+    kw = {"scenario": "spike", "profile": "quick", "t0": 1000.0, "phases": sched.phases, "limits": HealthLimits(),
+          "expected_processes": 0, "target": {}}  # fmt: skip
+    merge_run(tmp_path, **kw)  # type: ignore[arg-type]
+    man = RunFolder(tmp_path).manifest
+    assert man is not None and [p.name for p in man.phases] == ["baseline", "ramp", "peak", "cooldown"]
+    assert man.phases[1].start == pytest.approx(1010.0) and not man.valid  # no requests: invalid, and says so
+    (tmp_path / "manifest.json").write_text(json.dumps({"id": "x", "phases": [], "experiments": [{"name": "e"}]}))
+    merge_run(tmp_path, **kw)  # type: ignore[arg-type]
+    doc = json.loads((tmp_path / "manifest.json").read_text())
+    assert doc["experiments"] == [{"name": "e"}] and len(doc["phases"]) == 4

@@ -1,0 +1,372 @@
+"""One verification run: stack → load + chaos → collect → evaluate → render (``tenfold run``).
+
+The load runs as a Locust child process; experiments are injected at their scheduled offsets by the
+:class:`~tenfold.injector.Injector`; evidence is collected into ``runs/<id>/`` while the stack is up;
+evaluation and rendering read only that folder. Ctrl-C (or SIGTERM) stops the load, lets the experiments
+roll back, and still writes a report of what happened, marked invalid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reports.collect import collect_metrics, write_controller_events
+from reports.durability import write_durability
+from reports.evaluate import Summary, evaluate
+from reports.render import render
+from reports.slo import SloFile, load_slo
+from tenfold.errors import UsageError
+from tenfold.injector import Injector
+from tenfold.load import load_scenario
+from tenfold.load._run import locust_command
+from tenfold.schedule import PHASES, ScheduledExperiment, default_plan, phase_offsets, plan_for_files
+
+__all__ = ["REPO", "RunOptions", "check_target", "execute"]
+
+REPO = Path(__file__).resolve().parent.parent
+SCENARIOS = REPO / "locustfiles" / "scenarios.yaml"
+Say = Callable[[str], None]
+
+
+@dataclass
+class RunOptions:
+    scenario: str = "spike"
+    quick: bool = False
+    experiments: list[Path] | None = None  # None: the profile's default plan; []: no chaos
+    slo: Path = REPO / "slo.yaml"
+    target: str | None = None
+    allow_remote: bool = False
+    disable: frozenset[str] = frozenset()
+    runs_dir: Path = REPO / "runs"
+    home: str | None = None
+    keep_stack: bool = False
+    processes: int | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def profile(self) -> str:
+        return "quick" if self.quick else "default"
+
+
+def check_target(url: str, allow_remote: bool) -> None:
+    """Load goes to loopback unless the user explicitly allows a remote target."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--target must be an http(s) URL like http://127.0.0.1:8080, not {url!r}")
+    host = parts.hostname
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not allow_remote:
+        raise UsageError(
+            f"--target {url} is not a loopback address; add --allow-remote if you mean to load that system"
+        )
+
+
+@dataclass
+class _Stack:
+    status: dict[str, Any]
+    started_here: bool
+
+
+def _flags_file(home: Path) -> Path:
+    return home / "run-flags.json"
+
+
+def _ensure_stack(opts: RunOptions, say: Say) -> _Stack:
+    from tenfold.stack.client import ControlClient
+    from tenfold.stack.lifecycle import down, running_state, up
+    from tenfold.stack.state import state_dir
+
+    home = state_dir(opts.home)
+    autoscaling = "autoscaling" not in opts.disable
+    fallbacks = "fallbacks" not in opts.disable
+    state = running_state(home)
+    if state is not None:
+        flags = json.loads(_flags_file(home).read_text()) if _flags_file(home).is_file() else {"fallbacks": True}
+        if flags.get("fallbacks", True) != fallbacks:
+            say(f"restarting the local stack with fallbacks {'enabled' if fallbacks else 'disabled'}")
+            down(opts.home)
+            state = None
+    if state is None:
+        say("starting the local stack (tenfold up) …")
+        started = time.monotonic()
+        env_before = os.environ.get("TENFOLD_DISABLE_FALLBACKS")
+        os.environ["TENFOLD_DISABLE_FALLBACKS"] = "0" if fallbacks else "1"  # replicas inherit it
+        try:
+            state = up(opts.home, autoscaling=autoscaling)
+        finally:
+            if env_before is None:
+                os.environ.pop("TENFOLD_DISABLE_FALLBACKS", None)
+            else:
+                os.environ["TENFOLD_DISABLE_FALLBACKS"] = env_before
+        _flags_file(home).write_text(json.dumps({"fallbacks": fallbacks}))
+        say(f"stack ready in {time.monotonic() - started:.1f} s: gateway {state['gateway']}")
+        started_here = True
+    else:
+        say(f"using the running stack: gateway {state['gateway']}")
+        started_here = False
+    client = ControlClient(state["control"])
+    client.autoscaling(autoscaling)
+    status = client.status()
+    if not autoscaling:
+        for name, svc in status["services"].items():
+            if svc.get("min") and svc["replicas"] != svc["min"]:
+                client.scale(name, int(svc["min"]))
+        say("control run: autoscaling is off, replicas stay at their initial count")
+    return _Stack(status, started_here)
+
+
+def _new_run_dir(opts: RunOptions) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    suffix = "".join(f"-no-{d}" for d in sorted(opts.disable))
+    run_dir = opts.runs_dir / f"{stamp}-{opts.scenario}-{opts.profile}{suffix}"
+    n = 1
+    while run_dir.exists():
+        n += 1
+        run_dir = run_dir.with_name(f"{run_dir.name}-{n}")
+    run_dir.mkdir(parents=True)
+    latest = opts.runs_dir / "latest"
+    with contextlib.suppress(FileNotFoundError):
+        latest.unlink()
+    latest.symlink_to(run_dir.name)
+    return run_dir
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("tenfold", "locust", "chaostoolkit", "chaostoolkit-lib"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[dist] = metadata.version(dist)
+    return out
+
+
+def _git_sha() -> str | None:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5)
+        if r.returncode == 0:
+            return r.stdout.strip()
+    return None
+
+
+def _hpa() -> dict[str, dict[str, Any]]:
+    """The HPA bounds and CPU target from infra/k8s (the same files the controller read)."""
+    from tenfold.stack.manifests import load_services
+
+    out: dict[str, dict[str, Any]] = {}
+    with contextlib.suppress(Exception):
+        for spec in load_services():
+            if spec.hpa is not None:
+                cpu = next((m.target for m in spec.hpa.metrics if m.name == "cpu"), None)
+                out[spec.name] = {"min": spec.hpa.min_replicas, "max": spec.hpa.max_replicas,
+                                  "target_cpu_utilization": cpu}  # fmt: skip
+    return out
+
+
+class _LiveStatus:
+    """A line every few seconds: phase, request rate, ready replicas (from Prometheus, best effort)."""
+
+    def __init__(self, prometheus: str | None, say: Say, phase_starts: dict[str, float], t0: float) -> None:
+        self.prometheus = prometheus
+        self.say = say
+        self.phase_starts = phase_starts
+        self.t0 = t0
+
+    def line(self, injector: Injector) -> str:
+        elapsed = time.time() - self.t0
+        phase = next((p for p in reversed(PHASES) if elapsed >= self.phase_starts[p]), "baseline")
+        parts = [f"+{elapsed:5.0f}s {phase:<8}"]
+        if self.prometheus:
+            with contextlib.suppress(Exception):
+                rate = self._q("sum(rate(http_requests_total[5s]))")
+                parts.append(f"{rate[0][1]:7.0f} req/s" if rate else "      - req/s")
+                ready = self._q('sum by (service) (tenfold_replicas{state="ready"})')
+                parts.append(" ".join(f"{m.get('service', '?')[:4]}={v:.0f}" for m, v in sorted(
+                    ready, key=lambda x: x[0].get("service", ""))))  # fmt: skip
+        active = [r.name for r in injector.records if r.start and not r.end]
+        if active:
+            parts.append("chaos: " + ", ".join(active))
+        return "  ".join(parts)
+
+    def _q(self, query: str) -> list[tuple[dict[str, str], float]]:
+        assert self.prometheus is not None
+        body = httpx.get(f"{self.prometheus}/api/v1/query", params={"query": query}, timeout=2).json()
+        return [(r["metric"], float(r["value"][1])) for r in body["data"]["result"]]
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM takes the same careful path as Ctrl-C: stop the load, roll back, keep the evidence."""
+
+    def raise_interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
+    """Run it all; returns the summary and the run folder (the CLI prints and picks the exit code)."""
+    slo = load_slo(opts.slo)
+    scenario = load_scenario(SCENARIOS, opts.scenario)
+    if opts.profile not in scenario.profiles:
+        raise UsageError(f"scenario {opts.scenario!r} has no {opts.profile!r} profile")
+    lengths = scenario.profiles[opts.profile].phases.model_dump()
+    if opts.target is not None:
+        check_target(opts.target, opts.allow_remote)
+    if opts.experiments is None:
+        plan: list[ScheduledExperiment] = [] if opts.target else default_plan(opts.profile)
+    else:
+        plan = plan_for_files(opts.experiments)
+    stack = None if opts.target else _ensure_stack(opts, say)
+    try:
+        return _run_with(opts, slo, stack, plan, lengths, say)
+    finally:
+        if stack is not None and stack.started_here and not opts.keep_stack:
+            from tenfold.stack.lifecycle import down
+
+            say("stopping the local stack (it was started for this run; --keep-stack leaves it up)")
+            down(opts.home)
+
+
+def _run_with(
+    opts: RunOptions, slo: SloFile, stack: _Stack | None, plan: list[ScheduledExperiment],
+    lengths: dict[str, float], say: Say,
+) -> tuple[Summary, Path]:  # fmt: skip
+    status = stack.status if stack else {}
+    host = opts.target or status["gateway"]
+    run_dir = _new_run_dir(opts)
+    shutil.copyfile(opts.slo, run_dir / "slo.yaml")
+    say(f"run folder {run_dir}")
+    total = sum(lengths.values())
+    say(f"{opts.scenario} ({opts.profile}): " + " → ".join(f"{p} {lengths[p]:g}s" for p in PHASES)
+        + f" = {total:g}s; experiments: " + (", ".join(f"{e.name} at {e.phase}+{e.offset_s:g}s" for e in plan)
+                                             or "none"))  # fmt: skip
+    cmd = locust_command(host, run_dir, scenario=opts.scenario, profile=opts.profile, processes=opts.processes)
+    env = {**os.environ, **opts.extra_env}
+    injector = Injector(run_dir, {"TENFOLD_CONTROL_URL": status.get("control", "")} if status else {})
+    interrupted: str | None = None
+    t_launch = time.time()
+    log = (run_dir / "locust").joinpath("locust.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    starts = phase_offsets(lengths)
+    with log.open("wb") as out, _sigterm_as_interrupt():
+        locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        try:
+            t0 = t_launch + 1.5  # Locust's start-up; the manifest uses the phases load.json records
+            injector.schedule(plan, t0, starts)
+            live = _LiveStatus(status.get("prometheus"), say, starts, t0)
+            deadline = time.time() + total + 120
+            while locust.poll() is None:
+                if time.time() > deadline:
+                    raise TimeoutError("the load generator ran 2 minutes past its schedule")
+                time.sleep(1.0)
+                if int(time.time() - t_launch) % 5 == 0:
+                    say(live.line(injector))
+            injector.cancel_pending()
+            running = [r.name for r in injector.records if r.start and not r.end]
+            if running:
+                say(f"load finished; waiting for {', '.join(running)} to end and roll back")
+            injector.wait(max([e.recovery_timeout_s for e in plan] + [30]) + 60)
+        except (KeyboardInterrupt, TimeoutError) as exc:
+            interrupted = "interrupted by the user" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            say(f"{interrupted}: stopping the load, rolling back experiments …")
+            injector.interrupt()
+            if locust.poll() is None:
+                locust.send_signal(signal.SIGINT)
+            try:
+                locust.wait(60)
+            except subprocess.TimeoutExpired:
+                locust.kill()
+                locust.wait()
+            injector.wait(90)
+    load = _read_json(run_dir / "load.json")
+    started = float(load.get("started", t_launch)) if load else t_launch
+    ended = float(load.get("ended", time.time())) if load else time.time()
+    last = max([ended] + [r.end for r in injector.records if r.end])
+    if status:
+        say("collecting metrics, controller events and write reconciliation …")
+        time.sleep(2.0)  # one more scrape of the last second
+        collect_metrics(status["prometheus"], run_dir, started - 5, last + 2)
+        from tenfold.stack.client import ControlClient
+
+        with contextlib.suppress(Exception):
+            write_controller_events(ControlClient(status["control"]).events(limit=100_000), run_dir, started - 5,
+                                    last + 2)  # fmt: skip
+        with contextlib.suppress(Exception):
+            write_durability(run_dir, postgres_dsn=status.get("postgres"), s3_endpoint=status.get("s3"))
+    _write_manifest(run_dir, opts, status, load, injector, started, last, interrupted)
+    summary = evaluate(run_dir, slo)
+    render(run_dir, summary)
+    return summary, run_dir
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _write_manifest(
+    run_dir: Path, opts: RunOptions, status: dict[str, Any], load: dict[str, Any] | None, injector: Injector,
+    started: float, ended: float, interrupted: str | None,
+) -> None:  # fmt: skip
+    reasons: list[str] = []
+    if interrupted:
+        reasons.append(interrupted)
+    if load is None:
+        reasons.append("the load generator wrote no load.json (see locust/locust.log)")
+    elif not load.get("valid", False):
+        reasons.append(f"load generator: {load.get('invalid_reason') or 'marked invalid'}")
+    for rec in injector.records:
+        if rec.rollback_ok is False:
+            reasons.append(f"experiment {rec.name}: rollback failed ({'; '.join(rec.problems)})")
+        elif rec.start is not None and rec.rollback_ok is None:
+            reasons.append(f"experiment {rec.name}: no journal, rollback unknown")
+    manifest = {
+        "id": run_dir.name,
+        "scenario": opts.scenario,
+        "profile": opts.profile,
+        "target": opts.target or status.get("gateway"),
+        "started": started,
+        "ended": ended,
+        "phases": (load or {}).get("phases", []),
+        "experiments": [r.to_dict() for r in injector.records],
+        "controls": {"autoscaling": "autoscaling" not in opts.disable, "fallbacks": "fallbacks" not in opts.disable},
+        "hpa": _hpa(),
+        "validity": {"valid": not reasons, "reasons": reasons},
+        "versions": _versions(),
+        "git_sha": _git_sha(),
+        "host": {"name": platform.node(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "cgroups_limited": bool(status.get("cgroups")) if status else None,
+        "cgroups_reason": status.get("cgroups_reason") if status else None,
+        "command": sys.argv,
+    }
+    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -15,7 +15,9 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +50,17 @@ class Controller:
         overlay: Path = DEFAULT_OVERLAY,
         rate_limit: int = 5000,
         seed: bool = True,
+        seed_users: int | None = None,
+        seed_titles: int | None = None,
     ) -> None:
         self.home = home
         self.ports = ports
         self.autoscaling = autoscaling
         self.overlay = load_overlay(overlay)
+        if seed_users is not None:
+            self.overlay = replace(self.overlay, seed_users=seed_users)
+        if seed_titles is not None:
+            self.overlay = replace(self.overlay, seed_titles=seed_titles)
         self.specs = load_services(manifests, self.overlay)
         self.rate_limit = rate_limit
         self.seed = seed
@@ -312,13 +320,28 @@ class Controller:
         self.write_state()
         for proc, _ in self.hogs.values():
             proc.stop(0.5, signal.SIGKILL)
+        now = time.monotonic()
+        for d in self.deployments.values():  # all replicas drain at once, not one service after another
+            for r in d.replicas:
+                if r.proc.alive():
+                    d.terminate(r, now)
+        while time.monotonic() < now + 3.0 and any(
+            r.proc.alive() for d in self.deployments.values() for r in d.replicas
+        ):
+            time.sleep(0.05)
         for d in self.deployments.values():
             d.stop_all()
-        for name in ("gateway", "prometheus"):
-            if name in self.components:
-                self.components[name].stop(timeout_s=3.0)
-        for c in self.components.values():
-            c.stop(timeout_s=5.0)
+        gateway = self.components.get("gateway")
+        if gateway is not None:
+            gateway.stop(timeout_s=3.0)
+        if "postgres" in self.components:
+            self.components["postgres"].stop_signal = signal.SIGINT  # fast shutdown: no waiting for clients
+        rest = [c for c in self.components.values() if c.wanted or any(p.alive() for p in c.procs)]
+        threads = [threading.Thread(target=c.stop, kwargs={"timeout_s": 5.0}) for c in rest]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         self.cgroups.cleanup()
         self.phase = "stopped"
         self.write_state()
@@ -460,6 +483,9 @@ async def _amain(args: argparse.Namespace) -> int:
         autoscaling=not args.no_autoscaling,
         rate_limit=args.rate_limit,
         seed=not args.no_seed,
+        seed_users=args.seed_users,
+        seed_titles=args.seed_titles,
+        overlay=Path(args.overlay) if args.overlay else DEFAULT_OVERLAY,
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -501,6 +527,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-autoscaling", action="store_true")
     parser.add_argument("--no-seed", action="store_true")
     parser.add_argument("--rate-limit", type=int, default=5000)
+    parser.add_argument("--seed-users", type=int)
+    parser.add_argument("--seed-titles", type=int)
+    parser.add_argument("--overlay", help="local autoscaling overlay (default infra/local/autoscaling.yaml)")
     args = parser.parse_args(argv)
     return asyncio.run(_amain(args))
 

@@ -57,6 +57,9 @@ def up(
     autoscaling: bool = True,
     rate_limit: int = 5000,
     seed: bool = True,
+    seed_users: int | None = None,
+    seed_titles: int | None = None,
+    overlay: str | Path | None = None,
     timeout_s: float = 90.0,
 ) -> dict[str, Any]:
     """Start the controller in the background; return its state once every component is ready."""
@@ -78,6 +81,12 @@ def up(
         argv.append("--no-autoscaling")
     if not seed:
         argv.append("--no-seed")
+    if seed_users is not None:
+        argv += ["--seed-users", str(seed_users)]
+    if seed_titles is not None:
+        argv += ["--seed-titles", str(seed_titles)]
+    if overlay is not None:
+        argv += ["--overlay", str(overlay)]
     with (directory / "logs" / "controller.log").open("ab") as log:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -25,6 +25,9 @@ def _initdb(data: Path, log: Path) -> None:
     if (data / "PG_VERSION").exists():
         return
     data.parent.mkdir(parents=True, exist_ok=True)
+    # The postgres user must be able to reach its directory inside the state dir (mkdtemp makes it 0700).
+    home = data.parent.parent
+    home.chmod(home.stat().st_mode | 0o011)
     shutil.chown(data.parent, "postgres", "postgres")
     result = subprocess.run(
         ["runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "--auth=trust", "--no-sync", "-U", "tenfold",

@@ -1,0 +1,164 @@
+"""`tenfold up` for real: status shape, replica kill under load, Sentinel failover, freeze/thaw, autoscaling both
+ways, and nothing left behind after a SIGKILL of the controller. Runs on its own ports and state dir."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tenfold.errors import StackError
+from tenfold.stack import lifecycle
+from tenfold.stack.client import ControlClient
+from tenfold.stack.state import pid_alive
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> float:
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > timeout_s:
+            raise AssertionError(f"{what} did not happen within {timeout_s} s")
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+def leftover(pids: list[int]) -> list[int]:
+    return [p for p in pids if pid_alive(p)]
+
+
+def load(url: str, seconds: float, workers: int = 4, pause_s: float = 0.01) -> Counter[str]:
+    """Light, bounded load: `workers` threads, each one request at a time, for `seconds`."""
+    codes: Counter[str] = Counter()
+    end = time.monotonic() + seconds
+
+    def run() -> None:
+        with httpx.Client(timeout=5.0) as client:
+            while time.monotonic() < end:
+                try:
+                    codes[str(client.get(url).status_code)] += 1
+                except httpx.HTTPError as exc:
+                    codes[type(exc).__name__] += 1
+                time.sleep(pause_s)
+
+    threads = [threading.Thread(target=run) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return codes
+
+
+def test_status_has_every_endpoint(stack: dict[str, Any]) -> None:
+    status = ControlClient(stack["control"]).status()
+    assert status["phase"] == "ready"
+    for key in ("gateway", "prometheus", "control", "postgres", "dynamodb", "s3"):
+        assert status[key].startswith(("http://127.0.0.1:", "postgresql://")), key
+    assert len(status["redis"]["sentinels"]) == 3
+    assert set(status["services"]) == {"users", "catalog", "recommendations", "events"}
+    for name, svc in status["services"].items():
+        assert svc["ready"] == svc["replicas"] >= 1, name
+    assert status["components"]["cache"]["state"] == "running"
+    assert status["cgroups"] is True
+    assert lifecycle.status(stack["home"]) is not None
+
+
+def test_second_up_says_already_running(stack: dict[str, Any]) -> None:
+    with pytest.raises(StackError, match="already running"):
+        lifecycle.up(stack["home"], stack["port_base"])
+
+
+def test_gateway_routes_and_unknown_path(stack: dict[str, Any]) -> None:
+    gw = stack["gateway"]
+    assert httpx.get(f"{gw}/api/titles/1").status_code == 200
+    assert httpx.get(f"{gw}/api/users/1").status_code == 200
+    assert httpx.get(f"{gw}/api/recommendations/1").status_code == 200
+    assert httpx.get(f"{gw}/nowhere").status_code == 404
+
+
+def test_killing_one_replica_under_load_fails_no_request(stack: dict[str, Any]) -> None:
+    ctl = ControlClient(stack["control"])
+    before = {r.id: r.pid for r in ctl.replicas("catalog")}
+    result: dict[str, Counter[str]] = {}
+    t = threading.Thread(target=lambda: result.update(codes=load(f"{stack['gateway']}/api/titles/3", 5.0)))
+    t.start()
+    time.sleep(1.0)
+    killed = ctl.kill("catalog", 1, "SIGKILL")
+    t.join()
+    assert set(result["codes"]) == {"200"}, result["codes"]
+    assert result["codes"]["200"] > 100
+    wait_for(
+        lambda: all(r.state == "ready" for r in ctl.replicas("catalog")), 15, "the killed replica back in rotation"
+    )
+    after = {r.id: r for r in ctl.replicas("catalog")}
+    assert after[killed[0]].pid != before[killed[0]] and after[killed[0]].restarts == 1
+    assert not pid_alive(before[killed[0]])  # type: ignore[arg-type]
+    kinds = [e["kind"] for e in ctl.events(50)]
+    assert "replica_died" in kinds and "replica_restarted" in kinds
+
+
+def test_killing_the_cache_primary_fails_over(stack: dict[str, Any]) -> None:
+    ctl = ControlClient(stack["control"])
+    old = ctl.status()["components"]["cache"]["primary"]
+    assert ctl.component("cache-primary", "kill")["killed"] == old
+    took = wait_for(
+        lambda: (c := ctl.status()["components"]["cache"])["primary"] not in (None, old) and c["state"] == "running",
+        15,
+        "Sentinel promoting the replica",
+    )
+    assert took < 10
+    codes = load(f"{stack['gateway']}/api/recommendations/2", 1.0, workers=2)
+    assert set(codes) == {"200"}, codes
+    wait_for(lambda: all(ctl.status()["components"][n]["state"] == "running" for n in ("redis-0", "redis-1")), 15,
+             "the old primary back (as a replica)")  # fmt: skip
+
+
+def test_freeze_takes_a_replica_out_of_rotation_and_thaw_brings_it_back(stack: dict[str, Any]) -> None:
+    ctl = ControlClient(stack["control"])
+    frozen = ctl.freeze("users", 1)
+    assert [r.state for r in ctl.replicas("users") if r.id in frozen] == ["frozen"]
+    codes = load(f"{stack['gateway']}/api/users/5", 1.0, workers=2)
+    assert set(codes) == {"200"}, codes
+    assert ctl.thaw("users") == frozen
+    wait_for(lambda: all(r.state == "ready" for r in ctl.replicas("users")), 10, "thawed replica ready")
+
+
+def test_cpu_load_scales_out_and_the_quiet_scales_in(stack: dict[str, Any]) -> None:
+    ctl = ControlClient(stack["control"])
+    initial = ctl.status()["services"]["users"]["desired"]
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with httpx.Client(timeout=5.0) as client:
+            deadline = time.monotonic() + 25
+            while not stop.is_set() and time.monotonic() < deadline:
+                client.get(f"{stack['gateway']}/api/users/7")
+
+    threads = [threading.Thread(target=hammer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    try:
+        wait_for(lambda: ctl.status()["services"]["users"]["desired"] > initial, 20, "scale-out under CPU load")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    ups = [e for e in ctl.events(200) if e["kind"] == "scale" and e["service"] == "users" and e["to"] > e["from"]]
+    assert ups and "cpu" in ups[-1]["reason"]
+    wait_for(lambda: ctl.status()["services"]["users"]["desired"] == initial, 30, "scale-in after the window")
+
+
+def test_sigkill_of_the_controller_leaves_no_process(stack: dict[str, Any]) -> None:
+    status = ControlClient(stack["control"]).status()
+    pids = [p for p in status["pids"] if p != status["pid"]]
+    assert len(pids) >= 15
+    os.kill(status["pid"], signal.SIGKILL)
+    wait_for(lambda: not leftover(pids), 5, f"children of a SIGKILLed controller exiting ({leftover(pids)})")

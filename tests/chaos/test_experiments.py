@@ -65,6 +65,10 @@ def test_local_experiment_has_probes_rollbacks_and_a_schedule(path: Path) -> Non
     fault_areas = {a["provider"]["module"].split(".")[2] for a in experiment["method"] if a["type"] == "action"}
     rollback_areas = {a["provider"]["module"].split(".")[2] for a in experiment["rollbacks"]}
     assert fault_areas <= rollback_areas, (fault_areas, rollback_areas)
+    for activity in experiment["method"]:
+        # a method probe is evidence for the journal, not a gate: a tolerance there is a misplaced argument
+        assert "tolerance" not in activity, activity["name"]
+        assert set(activity.get("pauses", {})) <= {"before", "after"}
     (schedule,) = [e for e in experiment["extensions"] if e["name"] == "tenfold"]
     assert schedule["schedule"]["phase"] == "peak" and schedule["schedule"]["offset_s"] >= 0
     assert schedule["recovery_timeout_s"] > 0

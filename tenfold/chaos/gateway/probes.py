@@ -24,15 +24,15 @@ def _base(configuration: Configuration) -> str:
 
 
 def _answers(
-    path: str, requests: int, priority: str, timeout_s: float, configuration: Configuration
+    path: str, requests: int, first: int, priority: str, timeout_s: float, configuration: Configuration
 ) -> list[int | str]:
-    """Status codes (or an error name) of `requests` GETs; `{n}` in `path` becomes 1..requests."""
+    """Status codes (negative when degraded) or an error name of `requests` GETs; `{n}` runs from `first`."""
     if not 1 <= requests <= _MAX_REQUESTS:
         raise ActivityFailed(f"requests must be in 1..{_MAX_REQUESTS}, got {requests}")
     base = _base(configuration)
     out: list[int | str] = []
     with httpx.Client(base_url=base, timeout=timeout_s, headers={"X-Priority": priority}) as client:
-        for n in range(1, requests + 1):
+        for n in range(first, first + requests):
             try:
                 r = client.get(path.replace("{n}", str(n)))
                 out.append(-r.status_code if r.headers.get("x-degraded") else r.status_code)
@@ -54,6 +54,7 @@ def gateway_is_healthy(
 def success_ratio(
     path: str = "/api/titles/{n}",
     requests: int = 50,
+    first: int = 1,
     priority: str = "critical",
     timeout_s: float = 2.0,
     configuration: Configuration = None,
@@ -61,19 +62,21 @@ def success_ratio(
 ) -> float:
     """Fraction of `requests` sequential GETs of `path` answered 2xx (degraded answers count: they are 200s).
 
-    `{n}` in `path` becomes 1..requests so the burst is not one cached key."""
-    answers = _answers(path, requests, priority, timeout_s, configuration)
+    `{n}` in `path` runs from `first` upward, so the burst is not one cached key; pick a `first` no earlier
+    probe used to see the store behind a cold cache."""
+    answers = _answers(path, requests, first, priority, timeout_s, configuration)
     return sum(1 for a in answers if isinstance(a, int) and 200 <= abs(a) < 300) / len(answers)
 
 
 def degraded_ratio(
     path: str = "/api/recommendations/{n}",
     requests: int = 50,
+    first: int = 1,
     priority: str = "critical",
     timeout_s: float = 2.0,
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> float:
     """Fraction of `requests` GETs of `path` answered with `X-Degraded` (a fallback rather than the real thing)."""
-    answers = _answers(path, requests, priority, timeout_s, configuration)
+    answers = _answers(path, requests, first, priority, timeout_s, configuration)
     return sum(1 for a in answers if isinstance(a, int) and a < 0) / len(answers)

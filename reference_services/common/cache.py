@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.sentinel import Sentinel
 
 from .metrics import Metrics
-from .resilience import Dependency, DependencyError
+from .resilience import Dependency, DependencyError, TokenBucket
 from .settings import Settings
 
 __all__ = ["NEGATIVE", "CacheAside", "redis_client"]
@@ -51,6 +51,7 @@ class CacheAside:
         metrics: Metrics,
         settings: Settings,
         prefix: str,
+        origin_guard: TokenBucket | None = None,
     ) -> None:
         self.client = client
         self.dependency = dependency
@@ -61,13 +62,15 @@ class CacheAside:
         self.negative_ttl = settings.negative_ttl_seconds
         self.near_seconds = settings.near_cache_seconds
         self.near_max = settings.near_cache_entries
+        self.origin_guard = origin_guard
         self._near: dict[str, tuple[float, bytes]] = {}
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
 
     async def get(self, key: str, load: Callable[[], Awaitable[bytes | None]]) -> bytes | None:
         """The cached bytes for ``key``; ``None`` when the store has no such item.
 
-        Raises :class:`DependencyError` only when the store had to be asked and failed.
+        Raises :class:`DependencyError` when the store had to be asked and failed, or when the cache is down
+        and the origin guard refused to let this miss through to the store.
         """
         near = self._near.get(key)
         if near is not None and near[0] > time.monotonic():
@@ -84,6 +87,10 @@ class CacheAside:
             return None if cached == NEGATIVE else cached
         if cache_ok:
             self.metrics.cache_result("miss")
+        elif self.origin_guard is not None and key not in self._inflight and not self.origin_guard.try_take():
+            # The cache tier is gone: every request would fall through to the store at once. Past the
+            # guard's rate, refuse here so the caller degrades instead of the store falling over too.
+            raise DependencyError("cache", "origin-protected")
         value = await self._single_flight(key, load, cache_ok)
         return None if value == NEGATIVE else value
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from .app import Service
 from .cache import CacheAside, redis_client
 from .dynamodb import DynamoTable
+from .resilience import TokenBucket
 
 __all__ = ["CachedTable"]
 
@@ -19,7 +20,13 @@ class CachedTable:
     """
 
     def __init__(
-        self, service: Service, table: str, key: str, prefix: str, shape: Callable[[bytes], bytes] = bytes
+        self,
+        service: Service,
+        table: str,
+        key: str,
+        prefix: str,
+        shape: Callable[[bytes], bytes] = bytes,
+        origin_guard: TokenBucket | None = None,
     ) -> None:
         settings = service.settings
         self.table = DynamoTable(settings, table, key)
@@ -31,6 +38,7 @@ class CachedTable:
             metrics=service.metrics,
             settings=settings,
             prefix=prefix,
+            origin_guard=origin_guard,
         )
         self._shape = shape
 

@@ -1,8 +1,9 @@
 """recommendations: precomputed rows per user (DynamoDB) behind Redis; popular rows when both fail.
 
-Redis trouble → read the store (through its breaker); store trouble or open breaker → the popular rows,
-as a 200 with ``X-Degraded`` and ``"degraded": true``. ``TENFOLD_DISABLE_FALLBACKS=1`` answers 503 instead,
-so the harness can prove it notices the difference.
+Redis trouble → read the store (through its breaker), up to ``TENFOLD_CACHE_DOWN_STORE_RPS`` reads per second
+per replica so a lost cache tier does not stampede the store; store trouble, open breaker or that budget spent →
+the popular rows, as a 200 with ``X-Degraded`` and ``"degraded": true``.
+``TENFOLD_DISABLE_FALLBACKS=1`` answers 503 instead, so the harness can prove it notices the difference.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ..common.app import Service, create_app
 from ..common.cached_table import CachedTable
 from ..common.metrics import Metrics
 from ..common.problems import ProblemError, unavailable
-from ..common.resilience import DependencyError, Fallback
+from ..common.resilience import DependencyError, Fallback, TokenBucket
 from ..common.routing import ApiRoute
 from ..common.settings import Settings
 from ..seed import POPULAR_KEY, popular_doc
@@ -35,7 +36,8 @@ def _answer(doc: bytes) -> bytes:
 def build(settings: Settings) -> Starlette:
     metrics = Metrics("recommendations")
     service = Service("recommendations", settings, metrics)
-    rows = CachedTable(service, "recommendations", "user_id", prefix="recs:", shape=_answer)
+    guard = TokenBucket(settings.cache_down_store_rps) if settings.cache_down_store_rps > 0 else None
+    rows = CachedTable(service, "recommendations", "user_id", prefix="recs:", shape=_answer, origin_guard=guard)
     popular = Fallback(orjson.dumps(popular_doc()), lambda: rows.load(POPULAR_KEY))
 
     async def get_recommendations(request: Request) -> Response:

@@ -118,3 +118,20 @@ def test_breaker_opens_fails_fast_and_closes_after_the_reset(own_stores: tuple[d
         if dyn.proc is not None and dyn.alive():
             os.kill(dyn.proc.pid, signal.SIGCONT)
         svc.stop()
+
+
+def test_cache_lost_does_not_stampede_the_store(own_stores: tuple[dict[str, str], Server, Server]) -> None:
+    """With Redis gone, at most CACHE_DOWN_STORE_RPS misses per second reach the store; the rest degrade."""
+    env, r, _ = own_stores
+    svc = service("recommendations", {**env, "TENFOLD_CACHE_DOWN_STORE_RPS": "3"})
+    try:
+        r.kill()
+        store_calls = metric(svc.url, "dependency_request_duration_seconds_count", dependency="dynamodb")
+        answers = [_get(svc, user) for user in range(10, 40)]
+        assert all(a.status_code == 200 for a in answers)
+        degraded = [a for a in answers if a.json()["degraded"]]
+        assert {a.headers["X-Degraded"] for a in degraded} == {"store-origin-protected"}
+        reached = metric(svc.url, "dependency_request_duration_seconds_count", dependency="dynamodb") - store_calls
+        assert 3 <= reached <= 10 and len(degraded) == 30 - reached
+    finally:
+        svc.stop()

@@ -4,6 +4,7 @@ from .breaker import AsyncBreaker, BreakerOpen
 from .bulkhead import Bulkhead, BulkheadFull
 from .dependency import Dependency, DependencyError
 from .fallback import Fallback
+from .ratelimit import TokenBucket
 from .retry import RetryBudget, RetryPolicy
 from .shedding import PRIORITIES, Shedder
 
@@ -19,4 +20,5 @@ __all__ = [
     "RetryBudget",
     "RetryPolicy",
     "Shedder",
+    "TokenBucket",
 ]

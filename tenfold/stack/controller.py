@@ -27,6 +27,7 @@ from tenfold.stack import emulators, postgres, prometheus, redis
 from tenfold.stack.cgroups import CgroupRoot
 from tenfold.stack.component import Component
 from tenfold.stack.haproxy import ROUTES, Backend, RuntimeApi, haproxy
+from tenfold.stack.links import Link, link
 from tenfold.stack.manifests import DEFAULT_MANIFESTS, DEFAULT_OVERLAY, load_overlay, load_services
 from tenfold.stack.metrics import MetricsSource
 from tenfold.stack.ports import HOST, SLOTS_PER_SERVICE, Ports
@@ -52,6 +53,7 @@ class Controller:
         seed: bool = True,
         seed_users: int | None = None,
         seed_titles: int | None = None,
+        links: bool = True,
     ) -> None:
         self.home = home
         self.ports = ports
@@ -64,6 +66,15 @@ class Controller:
         self.specs = load_services(manifests, self.overlay)
         self.rate_limit = rate_limit
         self.seed = seed
+        p = ports
+        self.links = (
+            [
+                Link("postgres", p.link(0)[0], p.postgres, p.link(0)[1]),
+                Link("dynamodb", p.link(1)[0], p.dynamodb, p.link(1)[1]),
+            ]
+            if links
+            else []
+        )
         self.phase = "starting"
         self.error = ""
         self.started = time.time()
@@ -103,6 +114,7 @@ class Controller:
             emulators.dynamodb(h, p.dynamodb),
             emulators.s3(h, p.s3),
             prometheus.prometheus(h, p.prometheus),
+            *(link(h, spec) for spec in self.links),
         ]
         for c in comps:
             self.components[c.name] = c
@@ -114,17 +126,21 @@ class Controller:
         """A killed primary stays down until Sentinel has promoted someone else (at most ≈15 s)."""
         return self.cache_primary == address
 
+    def _via_link(self, name: str, port: int) -> int:
+        """The port services use for a dependency: its link proxy's when there is one."""
+        return next((spec.listen for spec in self.links if spec.name == name), port)
+
     def _service_env(self) -> dict[str, str]:
         p = self.ports
         env = dict(os.environ)
         env.update(
             {
                 "TENFOLD_HOST": HOST,
-                "TENFOLD_POSTGRES_DSN": postgres.dsn(p.postgres),
+                "TENFOLD_POSTGRES_DSN": postgres.dsn(self._via_link("postgres", p.postgres)),
                 "TENFOLD_REDIS_SENTINELS": ",".join(f"{HOST}:{s}" for s in p.sentinels),
                 "TENFOLD_REDIS_MASTER": redis.MASTER,
                 "TENFOLD_REDIS_URL": f"redis://{HOST}:{p.redis[0]}/0",
-                "TENFOLD_DYNAMODB_ENDPOINT": f"http://{HOST}:{p.dynamodb}",
+                "TENFOLD_DYNAMODB_ENDPOINT": f"http://{HOST}:{self._via_link('dynamodb', p.dynamodb)}",
                 "TENFOLD_S3_ENDPOINT": f"http://{HOST}:{p.s3}",
                 "TENFOLD_S3_BUCKET": "tenfold-events",
                 "AWS_ACCESS_KEY_ID": "tenfold",
@@ -464,7 +480,14 @@ class Controller:
             "cgroups_reason": self.cgroups.reason,
             "services": services,
             "components": components,
-            "links": {},
+            "links": {
+                spec.name: {
+                    "control": f"http://{HOST}:{spec.control}",
+                    "listen": f"{HOST}:{spec.listen}",
+                    "upstream": f"{HOST}:{spec.upstream}",
+                }
+                for spec in self.links
+            },
             "pids": self.pids(),
             "events": str(self.home / _EVENTS),
         }
@@ -485,6 +508,7 @@ async def _amain(args: argparse.Namespace) -> int:
         seed=not args.no_seed,
         seed_users=args.seed_users,
         seed_titles=args.seed_titles,
+        links=not args.no_links,
         overlay=Path(args.overlay) if args.overlay else DEFAULT_OVERLAY,
     )
     loop = asyncio.get_running_loop()
@@ -527,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-autoscaling", action="store_true")
     parser.add_argument("--no-seed", action="store_true")
     parser.add_argument("--rate-limit", type=int, default=5000)
+    parser.add_argument("--no-links", action="store_true", help="services talk to dependencies directly")
     parser.add_argument("--seed-users", type=int)
     parser.add_argument("--seed-titles", type=int)
     parser.add_argument("--overlay", help="local autoscaling overlay (default infra/local/autoscaling.yaml)")

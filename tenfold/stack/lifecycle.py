@@ -60,6 +60,7 @@ def up(
     seed_users: int | None = None,
     seed_titles: int | None = None,
     overlay: str | Path | None = None,
+    links: bool = True,
     timeout_s: float = 90.0,
 ) -> dict[str, Any]:
     """Start the controller in the background; return its state once every component is ready."""
@@ -87,6 +88,8 @@ def up(
         argv += ["--seed-titles", str(seed_titles)]
     if overlay is not None:
         argv += ["--overlay", str(overlay)]
+    if not links:
+        argv.append("--no-links")
     with (directory / "logs" / "controller.log").open("ab") as log:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

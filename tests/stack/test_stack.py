@@ -156,6 +156,23 @@ def test_cpu_load_scales_out_and_the_quiet_scales_in(stack: dict[str, Any]) -> N
     wait_for(lambda: ctl.status()["services"]["users"]["desired"] == initial, 30, "scale-in after the window")
 
 
+def test_links_sit_between_services_and_their_dependencies(stack: dict[str, Any]) -> None:
+    links = ControlClient(stack["control"]).status()["links"]
+    assert set(links) >= {"postgres", "dynamodb"}
+    control = links["postgres"]["control"]
+    url = f"{stack['gateway']}/api/users/11"
+    assert httpx.get(url).status_code == 200
+    httpx.put(f"{control}/faults", json={"latency_ms": 150}).raise_for_status()
+    try:
+        start = time.monotonic()
+        response = httpx.get(url, timeout=10)
+        slowed = time.monotonic() - start
+    finally:
+        httpx.delete(f"{control}/faults").raise_for_status()
+    assert response.status_code in (200, 503)
+    assert slowed >= 0.15  # the query crossed the link (≥ one round trip of added latency)
+
+
 def test_sigkill_of_the_controller_leaves_no_process(stack: dict[str, Any]) -> None:
     status = ControlClient(stack["control"]).status()
     pids = [p for p in status["pids"] if p != status["pid"]]

@@ -33,7 +33,7 @@ __all__ = [
     "Controller",
     "controller",
     "gateway_url",
-    "link_control_url",
+    "link_control_urls",
     "prometheus_url",
     "wait_until",
 ]
@@ -136,8 +136,11 @@ def prometheus_url(configuration: Configuration = None) -> str:
     )
 
 
-def link_control_url(link: str, configuration: Configuration = None) -> str:
-    """The control URL of ``link``'s fault proxy; an unknown link fails with the valid names."""
+def link_control_urls(link: str, configuration: Configuration = None) -> list[str]:
+    """The control URL(s) of ``link``'s fault proxies; an unknown link fails with the valid names.
+
+    A link may be several proxies (e.g. one per cache node): its ``control`` is then a list, and a fault on the
+    link is set on every one of them."""
     links: Mapping[str, Any] | None = _config(configuration, "tenfold_links")
     if not links:
         links = {
@@ -146,7 +149,8 @@ def link_control_url(link: str, configuration: Configuration = None) -> str:
         }
     if link not in links:
         raise ActivityFailed(f"unknown link {link!r}; valid links: {', '.join(sorted(links)) or 'none'}")
-    return str(links[link]).rstrip("/")
+    urls = links[link] if isinstance(links[link], list | tuple) else [links[link]]
+    return [str(url).rstrip("/") for url in urls]
 
 
 def _from_status(configuration: Configuration, key: str) -> str:

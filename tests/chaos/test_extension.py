@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from chaos_servers import free_port, redis_and_proxy, wait_for
+from chaos_servers import free_port, redis_and_proxy, stop, wait_for
 from chaoslib.exceptions import ActivityFailed
 
 import tenfold.chaos
@@ -234,3 +234,23 @@ def test_rollback_runs_on_ctrl_c(tmp_path: Path, redis_and_proxy: tuple[int, int
     assert journal["status"] == "interrupted"
     assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
     assert httpx.get(f"{control}/faults").json()["faults"]["latency_ms"] == 0
+
+
+def test_a_link_of_several_proxies_gets_the_fault_on_each(redis_and_proxy: tuple[int, int, str]) -> None:
+    redis_port, _, first = redis_and_proxy
+    port, control_port = free_port(), free_port()
+    second = subprocess.Popen(
+        [sys.executable, "-m", "tenfold.stack.linkproxy", "--listen", str(port), "--upstream", str(redis_port),
+         "--control", str(control_port)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        other = f"http://127.0.0.1:{control_port}"
+        wait_for(lambda: httpx.get(f"{other}/healthz").status_code == 200, "second proxy")
+        cfg = {"tenfold_links": {"cache": [first, other]}}
+        links.add_latency("cache", latency_ms=30, configuration=cfg)
+        assert [httpx.get(f"{u}/faults").json()["faults"]["latency_ms"] for u in (first, other)] == [30, 30]
+        links.clear_link_faults("cache", configuration=cfg)
+        assert [httpx.get(f"{u}/faults").json()["faults"]["latency_ms"] for u in (first, other)] == [0, 0]
+    finally:
+        stop(second)

@@ -113,7 +113,16 @@ def _register_stack(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 # Other subcommands (run, report, compare, validate) add a registrar here: it adds its parser and sets `handler`.
-_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [_register_stack]
+def _register_verification(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from tenfold import commands
+
+    commands.register(sub)
+
+
+_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    _register_stack,
+    _register_verification,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

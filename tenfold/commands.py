@@ -1,0 +1,198 @@
+"""The verification subcommands: ``run``, ``report``, ``compare``, ``validate`` (the stack's are in cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from tenfold.errors import ConfigError, UsageError
+
+__all__ = ["register"]
+
+_err = Console(stderr=True)
+_out = Console()
+_STYLE = {"pass": "green", "fail": "bold red", "no-data": "yellow"}
+_OUTCOME = {"pass": "[bold green]PASS[/]", "fail": "[bold red]FAIL[/]", "invalid": "[bold yellow]INVALID[/]"}
+
+
+def _print_summary(summary: object, run_dir: Path) -> None:
+    from reports.evaluate import Summary
+
+    assert isinstance(summary, Summary)
+    table = Table(title=f"verdicts · {summary.run_id}", title_justify="left")
+    for col, justify in (("status", "left"), ("objective", "left"), ("window", "left"),
+                         ("measured", "right"), ("target", "right"), ("evidence", "left")):  # fmt: skip
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for v in summary.verdicts:
+        table.add_row(f"[{_STYLE[v.status]}]{v.status}[/]", v.objective, v.window, v.measured_text, v.target,
+                      v.evidence, style="on grey11" if v.status == "fail" else None)  # fmt: skip
+    _out.print(table)
+    counts = summary.counts
+    _out.print(
+        f"{_OUTCOME[summary.outcome]}  {counts['pass']} passed, {counts['fail']} failed, "
+        f"{counts['no-data']} without data · report: {run_dir / 'report.html'}"
+    )
+    for reason in summary.invalid_reasons:
+        _out.print(f"[yellow]invalid:[/] {reason}")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from tenfold.run import RunOptions, execute
+
+    experiments: list[Path] | None = None
+    if args.experiments is not None:
+        experiments = [] if args.experiments == ["none"] else [Path(p) for p in args.experiments]
+    opts = RunOptions(
+        scenario=args.scenario, quick=args.quick, experiments=experiments, slo=Path(args.slo), target=args.target,
+        allow_remote=args.allow_remote, disable=frozenset(args.disable or ()), runs_dir=Path(args.runs_dir),
+        home=args.home, keep_stack=args.keep_stack, processes=args.processes,
+    )  # fmt: skip
+    t0 = time.monotonic()
+
+    def say(line: str) -> None:
+        _err.print(f"[dim]{time.monotonic() - t0:6.1f}s[/] {line}", highlight=False)
+
+    summary, run_dir = execute(opts, say)
+    _print_summary(summary, run_dir)
+    return summary.exit_code
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from reports.evaluate import evaluate
+    from reports.render import render
+    from reports.slo import load_slo
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "manifest.json").is_file() and not (run_dir / "requests.parquet").is_file():
+        raise UsageError(f"{run_dir} is not a run folder (no manifest.json or requests.parquet)")
+    slo_path = Path(args.slo) if args.slo else run_dir / "slo.yaml"
+    if not slo_path.is_file():
+        raise UsageError(f"no SLO file: {slo_path} (give one with --slo)")
+    summary = evaluate(run_dir, load_slo(slo_path))
+    render(run_dir, summary)
+    _print_summary(summary, run_dir)
+    return summary.exit_code
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from reports.compare import compare
+
+    for d in (args.run_a, args.run_b):
+        if not (Path(d) / "requests.parquet").is_file():
+            raise UsageError(f"{d} is not a run folder with requests.parquet")
+    result = compare(args.run_a, args.run_b)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1))
+    else:
+        _out.print(result.table(), highlight=False)
+        verdict = "[bold red]regressed[/]" if result.regressed else "[green]no regression[/]"
+        _out.print(f"{args.run_b} vs {args.run_a}: {verdict}")
+    return 1 if result.regressed else 0
+
+
+def _validate_one(path: Path) -> str:
+    """'ok …' or raises ConfigError naming the file and line."""
+    if (path.suffix in (".yaml", ".yml") and path.name.startswith("slo")) or (path.suffix in (".yaml", ".yml") and (
+        "objectives" in path.read_text()
+    )):  # fmt: skip
+        from reports.slo import load_slo
+
+        slo = load_slo(path)
+        return f"SLO file, {len(slo.objectives)} objectives"
+    if path.suffix == ".json":
+        from chaoslib.exceptions import ChaosException
+        from chaoslib.experiment import ensure_experiment_is_valid
+        from chaoslib.loader import load_experiment
+
+        try:
+            experiment = load_experiment(str(path))
+            ensure_experiment_is_valid(experiment)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"not valid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
+        except ChaosException as exc:
+            raise ConfigError(f"invalid experiment: {exc}", path=str(path)) from None
+        return f"experiment, {len(experiment.get('method', []))} method activities"
+    raise ConfigError("don't know how to validate this file (SLO .yaml or experiment .json)", path=str(path))
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from tenfold.run import REPO
+
+    paths = [Path(p) for p in args.paths] or [
+        REPO / "slo.yaml",
+        *sorted((REPO / "experiments").glob("*/*.json")),
+    ]
+    table = Table(title="validate", title_justify="left")
+    table.add_column("file", overflow="fold")
+    table.add_column("result", overflow="fold")
+    failed = 0
+    for path in paths:
+        shown = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+        try:
+            table.add_row(shown, f"[green]ok[/] {_validate_one(path)}")
+        except ConfigError as exc:
+            failed += 1
+            table.add_row(shown, f"[red]{exc}[/]")
+        except OSError as exc:
+            failed += 1
+            table.add_row(shown, f"[red]cannot read: {exc.strerror}[/]")
+    if not args.paths:
+        from tenfold.stack.manifests import load_services
+
+        try:
+            services = load_services()
+            table.add_row("infra/k8s/services/*.yaml", f"[green]ok[/] {len(services)} services with HPA")
+        except Exception as exc:
+            failed += 1
+            table.add_row("infra/k8s/services/*.yaml", f"[red]{exc}[/]")
+    _out.print(table)
+    return ConfigError.exit_code if failed else 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from tenfold.run import REPO
+
+    p = sub.add_parser(
+        "run",
+        help="the main job: spike + chaos against the stack, then verdicts and runs/<id>/report.html",
+        description="Brings the local stack up if needed, runs the scenario with the experiments injected at "
+        "their scheduled offsets, collects, evaluates the SLOs and renders the report. Exit 0: all objectives "
+        "met; 1: an objective failed; 2: the run is invalid (generator saturated, rollback failed, interrupted).",
+    )
+    p.add_argument("--scenario", default="spike", help="scenario in locustfiles/scenarios.yaml (default: spike)")
+    p.add_argument("--quick", action="store_true", help="the short CI profile (about 2 minutes of load)")
+    p.add_argument("--experiments", nargs="+", metavar="PATH",
+                   help="experiment files to inject at their own schedules ('none' for no chaos; default: "
+                        "the profile's plan in experiments/local/schedule.yaml)")  # fmt: skip
+    p.add_argument("--slo", default=str(REPO / "slo.yaml"), help="SLO file (default: slo.yaml)")
+    p.add_argument("--target", help="load an already running system at this URL instead of the local stack")
+    p.add_argument("--allow-remote", action="store_true", help="allow a --target that is not loopback")
+    p.add_argument("--disable", action="append", choices=["autoscaling", "fallbacks"],
+                   help="control run: prove the checks notice (repeatable)")  # fmt: skip
+    p.add_argument("--keep-stack", action="store_true", help="leave a stack this run started running")
+    p.add_argument("--processes", type=int, help="Locust generator processes (default 1)")
+    p.add_argument("--runs-dir", default=str(REPO / "runs"), help="where run folders go (default: runs/)")
+    p.add_argument("--home", help="stack state directory (default: $TENFOLD_HOME or .tenfold/)")
+    p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser("report", help="re-evaluate and re-render a run folder offline")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--slo", help="SLO file (default: the copy in RUN_DIR)")
+    p.set_defaults(handler=_cmd_report)
+
+    p = sub.add_parser("compare", help="what regressed from RUN_A to RUN_B (exit 1 on regression)")
+    p.add_argument("run_a", metavar="RUN_A")
+    p.add_argument("run_b", metavar="RUN_B")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_compare)
+
+    p = sub.add_parser("validate", help="check SLO and experiment files (and infra/k8s) offline")
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files to check (default: slo.yaml, experiments/, infra/k8s)"
+    )
+    p.set_defaults(handler=_cmd_validate)

@@ -63,6 +63,7 @@ _PRIORITY_INDEX = {p: i for i, p in enumerate(PRIORITIES)}
 _HEADERS = {p: {"X-Priority": p} for p in PRIORITIES}
 _JSON_HEADERS = {p: {"X-Priority": p, "Content-Type": "application/json"} for p in PRIORITIES}
 _DRAIN_S = 1.0
+_WORKER_SYNC_S = 0.5
 _SCENARIO_FILE = Path(__file__).resolve().parents[2] / "locustfiles" / "scenarios.yaml"
 
 
@@ -124,7 +125,7 @@ def _load(opts: Any) -> tuple[Scenario, Profile]:
 class _Generator:
     """Per-process state of a load-generating process (local runner or worker)."""
 
-    def __init__(self, environment: Any, worker: int, share: float) -> None:
+    def __init__(self, environment: Any, worker: int, share: float, t0_epoch: float) -> None:
         opts = environment.parsed_options
         self.environment = environment
         self.scenario, self.profile = _load(opts)
@@ -143,9 +144,11 @@ class _Generator:
         self._idle = gevent.event.Event()
         self._idle.set()
         self._parked: list[Any] = []  # Waiters of sender greenlets with nothing to do
+        self._current: dict[int, tuple[float, float, float, Call]] = {}  # per sender: the request in flight
         self.cpu = CpuSampler()
-        self.t0_perf = time.perf_counter()
-        self.t0_epoch = time.time()
+        # every process shares the master's time base, so the phases line up across workers
+        self.t0_epoch = t0_epoch
+        self.t0_perf = time.perf_counter() + (t0_epoch - time.time())
         self.scheduled = 0
         self.clock_started = False
         self.rng = random.Random(0x7E4F01D + worker)
@@ -251,9 +254,10 @@ class _Generator:
         """A sender greenlet: sends a job, parks, repeats. Handing a job to a parked greenlet costs ~1 µs,
         spawning a greenlet per request ~9 µs — the difference between 0.8x and 0.9x of bare Locust."""
         parked = self._parked
+        key = id(gevent.getcurrent())
         while True:
             try:
-                self._send_one(client, *job)
+                self._send_one(client, key, *job)
             except Exception:  # a bug must not silently shrink the generator
                 log.exception("tenfold: request failed inside the generator")
             self.in_flight -= 1
@@ -269,11 +273,14 @@ class _Generator:
             if job is None:
                 return
 
-    def _send_one(self, client: Any, intended: float, ready_perf: float, c: Call) -> None:
+    def _send_one(self, client: Any, key: int, intended: float, ready_perf: float, c: Call) -> None:
         p0 = time.perf_counter()
         actual = self.t0_epoch + (p0 - self.t0_perf)
+        current = self._current
+        current[key] = (intended, p0, ready_perf, c)
         r = client.request(METHODS[c.method], c.path, name=ROUTES[c.route], data=c.body, headers=c.headers)
         latency = time.perf_counter() - p0
+        del current[key]
         if self.closed:
             return  # finished after this process's record was written
         status = r.status_code or 0
@@ -301,8 +308,14 @@ class _Generator:
     def finish(self) -> None:
         """Let in-flight requests end (bounded), then write this process's parts; health goes last."""
         self._idle.wait(timeout=_DRAIN_S + self.profile.timeout_s / 4)
-        abandoned = self.in_flight
-        self.closed = True  # stragglers end on their own network timeout, unrecorded
+        self.closed = True  # stragglers end on their own network timeout; they are recorded below, not then
+        abandoned = len(self._current)
+        now = time.perf_counter()
+        for intended, p0, ready_perf, c in list(self._current.values()):
+            # still unanswered when the record closes: a timeout (status 0) lasting at least this long, so
+            # a service stalled at the end of the run cannot hide by never answering
+            self.recorder.add(intended, self.t0_epoch + (p0 - self.t0_perf), now - p0, p0 - ready_perf, c.route,
+                              c.method, c.priority, 0, False, False)  # fmt: skip
         hub = get_hub()
         while self._parked:
             hub.loop.run_callback(self._parked.pop().switch, None)
@@ -331,6 +344,7 @@ class _Coordinator:
     generator: _Generator | None = None
     workers: int = 1
     t0: float = 0.0
+    master_t0: float | None = None
 
 
 _state = _Coordinator()
@@ -373,7 +387,7 @@ class OpenModelShape(LoadTestShape):
             runner: Any = self.runner
             _, profile = _load(runner.environment.parsed_options)
             self._schedule = Schedule(profile)
-        if self.get_run_time() >= self._schedule.duration + _DRAIN_S:  # type: ignore[no-untyped-call]
+        if _state.t0 and time.time() >= _state.t0 + self._schedule.duration + _DRAIN_S:
             return None
         n = max(1, int(getattr(self.runner, "worker_count", 1) or 1)) if isinstance(self.runner, MasterRunner) else 1
         return n, float(n)
@@ -381,19 +395,21 @@ class OpenModelShape(LoadTestShape):
 
 def _on_test_start(environment: Any, **_: Any) -> None:
     runner = environment.runner
-    _state.t0 = time.time()
+    # workers start a little after the master: give them a common start slightly in the future
+    _state.t0 = time.time() + (_WORKER_SYNC_S if isinstance(runner, MasterRunner) else 0.0)
     if not isinstance(runner, WorkerRunner):
         _clear_parts(Path(environment.parsed_options.run_dir))
         _write_plan(environment)
     if isinstance(runner, MasterRunner):
         _state.workers = max(1, runner.worker_count)
-        runner.send_message("tenfold_workers", {"workers": _state.workers})
+        runner.send_message("tenfold_workers", {"workers": _state.workers, "t0": _state.t0})
         return
     if isinstance(runner, WorkerRunner):
         share = 1.0 / max(1, _state.workers or int(getattr(environment.parsed_options, "expect_workers", 1)))
-        _state.generator = _Generator(environment, max(0, runner.worker_index), share)
+        t0 = _state.master_t0 or _state.t0
+        _state.generator = _Generator(environment, max(0, runner.worker_index), share, t0)
     else:
-        _state.generator = _Generator(environment, 0, 1.0)
+        _state.generator = _Generator(environment, 0, 1.0, _state.t0)
 
 
 def _write_plan(environment: Any) -> None:
@@ -419,6 +435,7 @@ def _clear_parts(run_dir: Path) -> None:
 
 def _on_workers(environment: Any, msg: Any, **_: Any) -> None:
     _state.workers = int(msg.data["workers"])
+    _state.master_t0 = float(msg.data["t0"])
 
 
 def _on_test_stop(environment: Any, **_: Any) -> None:

@@ -35,11 +35,16 @@ class Server:
 
         def run() -> None:
             loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
             self._loop = loop
             srv = loop.run_until_complete(asyncio.start_server(self._conn, "127.0.0.1", 0, backlog=1024))
             self.port = srv.sockets[0].getsockname()[1]
             ready.set()
             loop.run_forever()
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             srv.close()
             loop.run_until_complete(srv.wait_closed())
             loop.close()

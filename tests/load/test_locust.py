@@ -43,6 +43,21 @@ def test_co_corrected_p99_shows_a_stall_that_locusts_p99_hides(tmp_path: Path) -
     assert lat["locust"]["max"] > 0.9
 
 
+def test_a_request_never_answered_is_recorded_as_a_timeout(tmp_path: Path) -> None:
+    srv = Server(stall_at=80, stall_s=30.0).start()  # ~1.6 s in, one request hangs past the end of the run
+    try:
+        sf = scenario_file(tmp_path, {"static": 1}, rps=50, phases={"baseline": 2})
+        res = run_locust(srv.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
+    finally:
+        srv.stop()
+    assert res.load is not None and res.exit_code == 0, res.load
+    t = pq.read_table(tmp_path / "run" / "requests.parquet")
+    status = t.column("status").to_numpy()
+    hung = t.column("latency_s").to_numpy()[status == 0]
+    assert hung.size == 1 and hung[0] > 2.0
+    assert res.load["generator"]["processes"][0]["abandoned"] == 1
+
+
 def test_achieved_rate_is_within_5_percent_of_target(server: Server, tmp_path: Path) -> None:
     sf = scenario_file(tmp_path, {"static": 1}, rps=600, phases={"baseline": 4})
     res = run_locust(server.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)

@@ -133,7 +133,8 @@ def test_phases_go_into_the_manifest(tmp_path: Path) -> None:
     merge_run(tmp_path, **kw)  # type: ignore[arg-type]
     man = RunFolder(tmp_path).manifest
     assert man is not None and [p.name for p in man.phases] == ["baseline", "ramp", "peak", "cooldown"]
-    assert man.phases[1].start == pytest.approx(1010.0) and not man.valid  # no requests: invalid, and says so
+    assert man.phases[1].start == pytest.approx(1000.0 + sched.phases[0].end)
+    assert not man.valid  # no requests: invalid, and says so
     (tmp_path / "manifest.json").write_text(json.dumps({"id": "x", "phases": [], "experiments": [{"name": "e"}]}))
     merge_run(tmp_path, **kw)  # type: ignore[arg-type]
     doc = json.loads((tmp_path / "manifest.json").read_text())

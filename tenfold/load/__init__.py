@@ -10,7 +10,7 @@ from ._health import CpuSampler, Verdict, allowed_cores, judge
 from ._ledger import Ledger, merge_ledgers
 from ._merge import latency_summary, merge_run, wait_for_parts
 from ._recorder import METHODS, PRIORITIES, Recorder, percentile
-from ._run import LoadResult, run_locust
+from ._run import LoadResult, collect, locust_command, run_locust, start_locust
 from ._scenario import PHASES, HealthLimits, Phase, Profile, Scenario, Schedule, load_scenario
 from ._zipf import TITLES, USERS, zipf_title_id
 
@@ -31,13 +31,16 @@ __all__ = [
     "Schedule",
     "Verdict",
     "allowed_cores",
+    "collect",
     "judge",
     "latency_summary",
     "load_scenario",
+    "locust_command",
     "merge_ledgers",
     "merge_run",
     "percentile",
     "run_locust",
+    "start_locust",
     "wait_for_parts",
     "zipf_title_id",
 ]

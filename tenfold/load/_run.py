@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LoadResult", "locust_command", "run_locust"]
+__all__ = ["LoadResult", "collect", "locust_command", "run_locust", "start_locust"]
 
 _REPO = Path(__file__).resolve().parents[2]
 LOCUSTFILE = _REPO / "locustfiles" / "spike.py"
@@ -51,19 +52,45 @@ def locust_command(
     return cmd + list(extra_args)
 
 
-def run_locust(
+def start_locust(
     host: str, run_dir: str | Path, *, scenario: str = "spike", profile: str = "default", quick: bool = False,
-    processes: int | None = None, scenario_file: str | Path | None = None, timeout_s: float | None = None,
-    extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
-) -> LoadResult:  # fmt: skip
-    """Run the scenario to its end; Locust's output goes to ``<run_dir>/locust/locust.log``."""
+    processes: int | None = None, scenario_file: str | Path | None = None, extra_args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:  # fmt: skip
+    """Start the scenario in the background (for an orchestrator that injects faults meanwhile).
+
+    ``<run_dir>/load-plan.json`` appears when the test starts, with the phases' epoch times; call
+    ``collect(run_dir, proc.wait())`` at the end. Output goes to ``<run_dir>/locust/locust.log``.
+    """
     run = Path(run_dir)
     (run / "locust").mkdir(parents=True, exist_ok=True)
     cmd = locust_command(host, run, scenario=scenario, profile=profile, quick=quick, processes=processes,
                          scenario_file=scenario_file, extra_args=extra_args)  # fmt: skip
     with (run / "locust" / "locust.log").open("wb") as logf:
-        proc = subprocess.run(cmd, stdout=logf, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-                              timeout=timeout_s, cwd=_REPO, check=False)  # fmt: skip
+        return subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                                cwd=_REPO, start_new_session=True)  # fmt: skip
+
+
+def collect(run_dir: str | Path, exit_code: int) -> LoadResult:
+    """The result of a finished run from its folder."""
+    run = Path(run_dir)
     load_json = run / "load.json"
     doc = json.loads(load_json.read_text()) if load_json.is_file() else None
-    return LoadResult(proc.returncode, run, doc)
+    return LoadResult(exit_code, run, doc)
+
+
+def run_locust(
+    host: str, run_dir: str | Path, *, scenario: str = "spike", profile: str = "default", quick: bool = False,
+    processes: int | None = None, scenario_file: str | Path | None = None, timeout_s: float | None = None,
+    extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
+) -> LoadResult:  # fmt: skip
+    """Run the scenario to its end (killed after ``timeout_s``); exit code 2 means the run is invalid."""
+    proc = start_locust(host, run_dir, scenario=scenario, profile=profile, quick=quick, processes=processes,
+                        scenario_file=scenario_file, extra_args=extra_args, env=env)  # fmt: skip
+    try:
+        code = proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session: the master and its --processes workers
+        proc.wait()
+        raise
+    return collect(run_dir, code)

@@ -153,3 +153,14 @@ def test_starved_generator_marks_the_run_invalid(server: Server, tmp_path: Path)
     assert "RUN INVALID" in text and "--processes" in text
     load = json.loads((run / "load.json").read_text())
     assert load["valid"] is False and load["generator"]["processes"][0]["allowed_cores"] == pytest.approx(0.1)
+
+
+def test_timeout_kills_master_and_workers(server: Server, tmp_path: Path) -> None:
+    import psutil
+
+    sf = scenario_file(tmp_path, {"static": 1}, rps=50, phases={"baseline": 30})
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_locust(server.url, tmp_path / "run", scenario="t", scenario_file=sf, processes=2, timeout_s=4)
+    time.sleep(0.3)
+    left = [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
+    assert left == []

@@ -23,7 +23,7 @@ from typing import Any
 
 from tenfold.autoscaler import Autoscaler
 from tenfold.errors import StackError, TenfoldError
-from tenfold.stack import emulators, postgres, prometheus, redis
+from tenfold.stack import emulators, postgres, prometheus, redis, snapshot
 from tenfold.stack.cgroups import CgroupRoot
 from tenfold.stack.component import Component
 from tenfold.stack.haproxy import ROUTES, Backend, RuntimeApi, haproxy
@@ -66,6 +66,7 @@ class Controller:
         self.specs = load_services(manifests, self.overlay)
         self.rate_limit = rate_limit
         self.seed = seed
+        self.seed_key = ""
         p = ports
         self.links = (
             [
@@ -106,6 +107,10 @@ class Controller:
     def _build_infra(self) -> None:
         p, h = self.ports, self.home
         shutil.rmtree(h / "redis", ignore_errors=True)
+        self.seed_key = snapshot.seed_key(self.overlay.seed_users, self.overlay.seed_titles)
+        (h / "dynamodb").mkdir(parents=True, exist_ok=True)
+        if self.seed and snapshot.restore(h / "dynamodb", self.seed_key):
+            self.event("dynamodb_restored", reason=f"seeded store from the cache ({self.seed_key})")
         comps = [
             postgres.postgres(h, p.postgres),
             redis.node(h, 0, p.redis[0], None),
@@ -211,6 +216,7 @@ class Controller:
             await asyncio.sleep(0.1)
         if seed_proc.popen.returncode != 0:
             raise StackError(f"seeding failed (exit {seed_proc.popen.returncode}); log ends:\n{seed_proc.tail()}")
+        snapshot.mark_seeded(self.home / "dynamodb", self.seed_key)
 
     async def start(self) -> None:
         t0 = time.monotonic()
@@ -359,6 +365,8 @@ class Controller:
         for t in threads:
             t.join()
         self.cgroups.cleanup()
+        if self.seed and self.phase == "stopping" and not self.error:
+            snapshot.save(self.home / "dynamodb", self.seed_key)
         self.phase = "stopped"
         self.write_state()
 

@@ -73,7 +73,7 @@ def up(
     _cleanup_leftovers(directory)
     check_binaries()
     ports = Ports(port_base(base))
-    check_free(ports.fixed())
+    check_free(ports.fixed() | ports.replicas())
     (directory / "logs").mkdir(exist_ok=True)
     (directory / "state.json").unlink(missing_ok=True)
     argv = [sys.executable, "-m", "tenfold.stack.controller", "--home", str(directory), "--port-base", str(ports.base)]

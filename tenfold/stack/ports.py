@@ -94,7 +94,13 @@ class Ports:
         }
         out.update({f"Redis {i}": p for i, p in enumerate(self.redis)})
         out.update({f"Sentinel {i}": p for i, p in enumerate(self.sentinels)})
+        for i in range(2):
+            listen, control = self.link(i)
+            out |= {f"link proxy {i}": listen, f"link proxy {i} control": control}
         return out
+
+    def replicas(self, services: int = 4, slots: int = 8) -> dict[str, int]:
+        return {f"replica {s} of service #{i}": self.replica(i, s) for i in range(services) for s in range(slots)}
 
 
 def check_free(ports: dict[str, int]) -> None:

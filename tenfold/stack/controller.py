@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -318,17 +319,21 @@ class Controller:
         last_slow = last_scale = last_cpu = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
-            await self._tick_fast()
-            if now - last_cpu >= 1.0:
-                last_cpu = now
-                self._metrics.sample_cpu(list(self.deployments.values()))
-            if now - last_slow >= 0.5:
-                last_slow = now
-                await self._supervise()
-                self.write_state()
-            if now - last_scale >= self.overlay.sync_period_s:
-                last_scale = now
-                await self._autoscale()
+            try:
+                await self._tick_fast()
+                if now - last_cpu >= 1.0:
+                    last_cpu = now
+                    self._metrics.sample_cpu(list(self.deployments.values()))
+                if now - last_slow >= 0.5:
+                    last_slow = now
+                    await self._supervise()
+                    self.write_state()
+                if now - last_scale >= self.overlay.sync_period_s:
+                    last_scale = now
+                    await self._autoscale()
+            except Exception as exc:  # one bad tick must not take the whole stack down
+                traceback.print_exc()
+                self.event("controller_error", reason=f"{type(exc).__name__}: {exc}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), 0.25)
         await self._metrics.close()

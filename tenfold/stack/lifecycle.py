@@ -95,6 +95,20 @@ def up(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             env=os.environ | {"PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
+    try:
+        return _wait_ready(directory, proc, timeout_s)
+    except BaseException:  # Ctrl-C or a failure while starting: take everything down again
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        _cleanup_leftovers(directory)
+        raise
+
+
+def _wait_ready(directory: Path, proc: subprocess.Popen[bytes], timeout_s: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while True:
         state = read_state(directory) or {}
@@ -106,8 +120,6 @@ def up(
                 proc.wait(30)
             raise StackError(state.get("error") or f"the controller exited ({code}); see {directory / 'logs'}")
         if time.monotonic() > deadline:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
             raise StackError(f"the stack was not ready after {timeout_s:g} s; logs in {directory / 'logs'}")
         time.sleep(0.05)
 

@@ -67,3 +67,8 @@ def stack() -> Iterator[dict[str, Any]]:
         pids = [*state.get("pids", []), *final.get("pids", [])]
         shutil.rmtree(home, ignore_errors=True)
         assert not leftover(pids), f"processes left behind: {leftover(pids)}"
+
+
+@pytest.fixture
+def port_base() -> int:
+    return free_base()

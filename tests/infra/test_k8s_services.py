@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "infra" / "k8s" / "services"
-EXPECTED_REPLICAS = {"users": 2, "catalog": 2, "recommendations": 2, "events": 1}
+EXPECTED_REPLICAS = {"users": 2, "catalog": 2, "recommendations": 3, "events": 1}
 RPS_SCALED = {"catalog", "recommendations"}
 
 

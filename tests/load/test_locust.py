@@ -70,6 +70,18 @@ def test_achieved_rate_is_within_5_percent_of_target(server: Server, tmp_path: P
     assert server.unprioritised == 0
 
 
+def test_the_spike_reaches_10x_within_its_ramp(server: Server, tmp_path: Path) -> None:
+    sf = scenario_file(tmp_path, {"static": 1}, rps=50, peak=10,
+                       phases={"baseline": 2, "ramp": 1, "peak": 2, "cooldown": 2})  # fmt: skip
+    res = run_locust(server.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
+    assert res.exit_code == 0 and res.load is not None and res.valid, res.load
+    got = res.load["achieved_rates"]
+    assert [p["name"] for p in res.load["phases"]] == ["baseline", "ramp", "peak", "cooldown"]
+    assert got["baseline"] == pytest.approx(50, rel=0.1) and got["cooldown"] == pytest.approx(50, rel=0.1)
+    assert got["ramp"] == pytest.approx(275, rel=0.1)  # linear 50 -> 500
+    assert got["peak"] == pytest.approx(500, rel=0.05)
+
+
 def test_two_processes_give_one_merged_record(server: Server, tmp_path: Path) -> None:
     sf = scenario_file(tmp_path, {"static": 1}, rps=400, phases={"baseline": 3})
     res = run_locust(server.url, tmp_path / "run", scenario="t", scenario_file=sf, processes=2, timeout_s=90)

@@ -142,6 +142,12 @@ def build_app(ctl: Controller) -> Starlette:
                 return _error(404, f"unknown verb {verb!r}; valid: kill, freeze, thaw, scale")
         if verb == "freeze" and not done:
             return _error(409, f"could not freeze {name}: cgroups are not available ({ctl.cgroups.reason})")
+        if verb == "kill" and _signal(body.get("signal")) == signal.SIGKILL:
+            # Answer once the deaths are seen, so a status read right after already shows them.
+            deadline = time.monotonic() + 1.0
+            while any(r.proc.alive() for r in chosen) and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            await ctl._tick_fast()
         await ctl._sync_gateway()
         return JSONResponse({"service": name, "replicas": done})
 

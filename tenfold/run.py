@@ -278,7 +278,7 @@ def _run_with(
     with log.open("wb") as out, _sigterm_as_interrupt():
         locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
         try:
-            t0 = t_launch + 1.5  # Locust's start-up; the manifest uses the phases load.json records
+            t0 = _load_started(run_dir, locust, t_launch)
             injector.schedule(plan, t0, starts)
             live = _LiveStatus(status.get("prometheus"), say, starts, t0)
             deadline = time.time() + total + 120
@@ -324,6 +324,17 @@ def _run_with(
     summary = evaluate(run_dir, slo)
     render(run_dir, summary)
     return summary, run_dir
+
+
+def _load_started(run_dir: Path, locust: subprocess.Popen[bytes], t_launch: float) -> float:
+    """When the arrival clock started: ``load-plan.json`` says, as soon as Locust has started the test."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and locust.poll() is None:
+        plan = _read_json(run_dir / "load-plan.json")
+        if plan and isinstance(plan.get("started"), int | float):
+            return float(plan["started"])
+        time.sleep(0.1)
+    return t_launch + 1.5  # Locust's usual start-up; the manifest uses the phases load.json records
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

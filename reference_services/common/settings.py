@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     near_cache_seconds: float = Field(1.0, ge=0)
     near_cache_entries: int = Field(10_000, ge=0)
     # While the cache is down: store reads per second each replica lets through before degrading (0: no limit).
-    cache_down_store_rps: float = Field(20.0, ge=0)
+    # About 10x a replica's normal miss traffic at peak: enough to stay fresh, too little to stampede.
+    cache_down_store_rps: float = Field(5.0, ge=0)
 
     # Events: group commit to S3.
     events_flush_seconds: float = Field(0.2, gt=0)

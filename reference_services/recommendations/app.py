@@ -1,6 +1,6 @@
 """recommendations: precomputed rows per user (DynamoDB) behind Redis; popular rows when both fail.
 
-Redis trouble → read the store (through its breaker), up to ``TENFOLD_CACHE_DOWN_STORE_RPS`` reads per second
+Redis trouble → read the store (through its breaker), up to ``TENFOLD_CACHE_DOWN_STORE_RPS`` (5) reads per second
 per replica so a lost cache tier does not stampede the store; store trouble, open breaker or that budget spent →
 the popular rows, as a 200 with ``X-Degraded`` and ``"degraded": true``.
 ``TENFOLD_DISABLE_FALLBACKS=1`` answers 503 instead, so the harness can prove it notices the difference.

@@ -48,10 +48,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.experiments is not None:
         experiments = [] if args.experiments == ["none"] else [Path(p) for p in args.experiments]
     opts = RunOptions(
-        scenario=args.scenario, quick=args.quick, experiments=experiments, slo=Path(args.slo), target=args.target,
-        allow_remote=args.allow_remote, disable=frozenset(args.disable or ()), runs_dir=Path(args.runs_dir),
-        home=args.home, keep_stack=args.keep_stack, processes=args.processes,
-    )  # fmt: skip
+        scenario=args.scenario,
+        profile="quick" if args.quick else "default",
+        experiments=experiments,
+        slo=Path(args.slo),
+        target=args.target,
+        allow_remote=args.allow_remote,
+        disable=frozenset(args.disable or ()),
+        runs_dir=Path(args.runs_dir),
+        home=args.home,
+        keep_stack=args.keep_stack,
+        processes=args.processes,
+    )
     t0 = time.monotonic()
 
     def say(line: str) -> None:

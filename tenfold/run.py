@@ -49,7 +49,7 @@ Say = Callable[[str], None]
 @dataclass
 class RunOptions:
     scenario: str = "spike"
-    quick: bool = False
+    profile: str = "default"  # "quick" for --quick
     experiments: list[Path] | None = None  # None: the profile's default plan; []: no chaos
     slo: Path = REPO / "slo.yaml"
     target: str | None = None
@@ -59,11 +59,8 @@ class RunOptions:
     home: str | None = None
     keep_stack: bool = False
     processes: int | None = None
-    extra_env: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def profile(self) -> str:
-        return "quick" if self.quick else "default"
+    scenario_file: Path = SCENARIOS
+    stack_options: dict[str, Any] = field(default_factory=dict)  # passed to tenfold.stack.lifecycle.up
 
 
 def check_target(url: str, allow_remote: bool) -> None:
@@ -113,7 +110,7 @@ def _ensure_stack(opts: RunOptions, say: Say) -> _Stack:
         env_before = os.environ.get("TENFOLD_DISABLE_FALLBACKS")
         os.environ["TENFOLD_DISABLE_FALLBACKS"] = "0" if fallbacks else "1"  # replicas inherit it
         try:
-            state = up(opts.home, autoscaling=autoscaling)
+            state = up(opts.home, autoscaling=autoscaling, **opts.stack_options)
         finally:
             if env_before is None:
                 os.environ.pop("TENFOLD_DISABLE_FALLBACKS", None)
@@ -233,7 +230,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
     """Run it all; returns the summary and the run folder (the CLI prints and picks the exit code)."""
     slo = load_slo(opts.slo)
-    scenario = load_scenario(SCENARIOS, opts.scenario)
+    scenario = load_scenario(opts.scenario_file, opts.scenario)
     if opts.profile not in scenario.profiles:
         raise UsageError(f"scenario {opts.scenario!r} has no {opts.profile!r} profile")
     lengths = scenario.profiles[opts.profile].phases.model_dump()
@@ -267,8 +264,9 @@ def _run_with(
     say(f"{opts.scenario} ({opts.profile}): " + " → ".join(f"{p} {lengths[p]:g}s" for p in PHASES)
         + f" = {total:g}s; experiments: " + (", ".join(f"{e.name} at {e.phase}+{e.offset_s:g}s" for e in plan)
                                              or "none"))  # fmt: skip
-    cmd = locust_command(host, run_dir, scenario=opts.scenario, profile=opts.profile, processes=opts.processes)
-    env = {**os.environ, **opts.extra_env}
+    cmd = locust_command(host, run_dir, scenario=opts.scenario, profile=opts.profile, processes=opts.processes,
+                         scenario_file=opts.scenario_file)  # fmt: skip
+    env = dict(os.environ)
     injector = Injector(run_dir, {"TENFOLD_CONTROL_URL": status.get("control", "")} if status else {})
     interrupted: str | None = None
     t_launch = time.time()

@@ -9,6 +9,7 @@ import time
 from collections.abc import Generator
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -214,6 +215,29 @@ def build_app(ctl: Controller) -> Starlette:
             {"hogs": [{"id": h, "pid": p.pid, "remaining_s": max(0.0, u - now)} for h, (p, u) in ctl.hogs.items()]}
         )
 
+    async def fan_out(request: Request) -> Response:
+        """One fault API for a link made of several proxies (the cache: one per node); answers with the first."""
+        members = ctl.link_members(request.path_params["name"])
+        if not members:
+            return _error(404, f"no fan-out link {request.path_params['name']!r}")
+        raw = await request.body()
+        answers = []
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            for url in members:
+                try:
+                    resp = await client.request(
+                        request.method, f"{url}/{request.path_params['rest']}", content=raw,
+                        headers={"content-type": "application/json"},
+                    )  # fmt: skip
+                except httpx.HTTPError as exc:
+                    return _error(502, f"link proxy {url} does not answer: {exc.__class__.__name__}")
+                if resp.status_code >= 400:
+                    return Response(resp.content, status_code=resp.status_code, media_type="application/json")
+                answers.append(resp.json())
+        first = dict(answers[0])
+        first["members"] = answers
+        return JSONResponse(first)
+
     async def shutdown(request: Request) -> Response:
         ctl.request_stop()
         return JSONResponse({"stopping": True})
@@ -228,6 +252,7 @@ def build_app(ctl: Controller) -> Starlette:
         Route("/autoscaling", autoscaling, methods=["GET", "POST"]),
         Route("/cpu-hogs", hogs, methods=["GET", "POST", "DELETE"]),
         Route("/cpu-hogs/{hog}", hogs, methods=["DELETE"]),
+        Route("/links/{name}/{rest:path}", fan_out, methods=["GET", "PUT", "POST", "DELETE", "PATCH"]),
         Route("/shutdown", shutdown, methods=["POST"]),
     ]
     return Starlette(routes=routes)

@@ -73,6 +73,8 @@ class Controller:
             [
                 Link("postgres", p.link(0)[0], p.postgres, p.link(0)[1]),
                 Link("dynamodb", p.link(1)[0], p.dynamodb, p.link(1)[1]),
+                Link("cache-0", p.link(2)[0], p.redis[0], p.link(2)[1]),
+                Link("cache-1", p.link(3)[0], p.redis[1], p.link(3)[1]),
             ]
             if links
             else []
@@ -112,11 +114,15 @@ class Controller:
         (h / "dynamodb").mkdir(parents=True, exist_ok=True)
         if self.seed and snapshot.restore(h / "dynamodb", self.seed_key):
             self.event("dynamodb_restored", reason=f"seeded store from the cache ({self.seed_key})")
+        # With links, each cache node announces its proxy's port: Sentinel, replication and services all
+        # reach the nodes through the proxies.
+        announce = [self._via_link("cache-0", p.redis[0]), self._via_link("cache-1", p.redis[1])]
+        announced = [a if a != r else None for a, r in zip(announce, p.redis, strict=True)]
         comps = [
             postgres.postgres(h, p.postgres),
-            redis.node(h, 0, p.redis[0], None),
-            redis.node(h, 1, p.redis[1], p.redis[0]),
-            *(redis.sentinel(h, i, port, p.redis[0]) for i, port in enumerate(p.sentinels)),
+            redis.node(h, 0, p.redis[0], None, announced[0]),
+            redis.node(h, 1, p.redis[1], announce[0], announced[1]),
+            *(redis.sentinel(h, i, port, announce[0]) for i, port in enumerate(p.sentinels)),
             emulators.dynamodb(h, p.dynamodb),
             emulators.s3(h, p.s3),
             prometheus.prometheus(h, p.prometheus),
@@ -493,17 +499,31 @@ class Controller:
             "cgroups_reason": self.cgroups.reason,
             "services": services,
             "components": components,
-            "links": {
-                spec.name: {
-                    "control": f"http://{HOST}:{spec.control}",
-                    "listen": f"{HOST}:{spec.listen}",
-                    "upstream": f"{HOST}:{spec.upstream}",
-                }
-                for spec in self.links
-            },
+            "links": self.link_status(),
             "pids": self.pids(),
             "events": str(self.home / _EVENTS),
         }
+
+    def link_status(self) -> dict[str, dict[str, Any]]:
+        """Links by the name chaos uses; the two cache-node proxies form one link, ``cache``, whose control URL
+        is the controller's fan-out (``/links/cache``), so one fault reaches whichever node is primary."""
+        out: dict[str, dict[str, Any]] = {}
+        for spec in self.links:
+            if spec.name.startswith("cache-"):
+                continue
+            out[spec.name] = {
+                "control": f"http://{HOST}:{spec.control}",
+                "listen": f"{HOST}:{spec.listen}",
+                "upstream": f"{HOST}:{spec.upstream}",
+            }
+        members = self.link_members("cache")
+        if members:
+            out["cache"] = {"control": f"http://{HOST}:{self.ports.control}/links/cache", "members": members}
+        return out
+
+    def link_members(self, name: str) -> list[str]:
+        """Control URLs of the proxies behind a (fan-out) link name."""
+        return [f"http://{HOST}:{s.control}" for s in self.links if s.name.startswith(f"{name}-")]
 
     def write_state(self) -> None:
         write_state(self.home, self.status())

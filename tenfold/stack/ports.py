@@ -94,7 +94,7 @@ class Ports:
         }
         out.update({f"Redis {i}": p for i, p in enumerate(self.redis)})
         out.update({f"Sentinel {i}": p for i, p in enumerate(self.sentinels)})
-        for i in range(2):
+        for i in range(4):
             listen, control = self.link(i)
             out |= {f"link proxy {i}": listen, f"link proxy {i} control": control}
         return out

@@ -57,17 +57,25 @@ async def sentinel_primary(sentinel_ports: tuple[int, ...]) -> str | None:
     return None
 
 
-def node(home: Path, index: int, port: int, primary_port: int | None) -> Component:
-    """A cache node; started as replica of ``primary_port`` when given (first start only: Sentinel rules after)."""
+def node(home: Path, index: int, port: int, primary_port: int | None, announce_port: int | None = None) -> Component:
+    """A cache node; started as replica of ``primary_port`` when given (first start only: Sentinel rules after).
+
+    ``announce_port``: the port of this node's link proxy; the node announces it, so Sentinel and every
+    client reach the node through the proxy (link faults then hit the cache traffic too).
+    """
     d = home / "redis" / f"node{index}"
     d.mkdir(parents=True, exist_ok=True)
-    conf = render("redis.conf.j2", d / "redis.conf", host=_HOST, port=port, dir=str(d), primary_port=primary_port)
+    conf = render(
+        "redis.conf.j2", d / "redis.conf", host=_HOST, port=port, dir=str(d), primary_port=primary_port,
+        announce_port=announce_port,
+    )  # fmt: skip
     proc = Proc(f"redis-{index}", ["redis-server", str(conf)], log=home / "logs" / f"redis-{index}.log")
 
     async def ready() -> bool:
         return await ping(port)
 
-    return Component(f"redis-{index}", [proc], ready, extra={"address": f"{_HOST}:{port}"})
+    address = f"{_HOST}:{announce_port or port}"
+    return Component(f"redis-{index}", [proc], ready, extra={"address": address, "port": str(port)})
 
 
 def sentinel(home: Path, index: int, port: int, primary_port: int) -> Component:

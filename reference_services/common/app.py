@@ -19,7 +19,7 @@ from .metrics import Metrics
 from .middleware import EdgeMiddleware
 from .openapi import build_openapi
 from .problems import ProblemError, problem
-from .resilience import AsyncBreaker, Bulkhead, BulkheadFull, Dependency, RetryPolicy, Shedder
+from .resilience import AsyncBreaker, Bulkhead, BulkheadFull, Dependency, DomainOutcome, RetryPolicy, Shedder
 from .routing import ApiRoute
 from .settings import Settings
 
@@ -53,7 +53,7 @@ class Service:
                 self.metrics.breaker_state.labels(self.name, name),
                 fail_max=s.breaker_fail_max,
                 reset_timeout=s.breaker_reset_seconds,
-                exclude=[BulkheadFull],
+                exclude=[BulkheadFull, DomainOutcome],
             )
             if breaker
             else None,

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from ..common.resilience import Dependency
+from ..common.resilience import Dependency, DomainOutcome
 
 __all__ = ["SCHEMA", "UserStore"]
 
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 """
 
 
-class UserNotFound(Exception):
+class UserNotFound(DomainOutcome):
     pass
 
 

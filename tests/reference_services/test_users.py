@@ -41,6 +41,14 @@ def test_my_list_add_is_acknowledged_after_commit_and_listed(users: Server) -> N
     assert httpx.delete(f"{url}/42").json()["changed"] is False
 
 
+def test_writes_for_an_unknown_user_are_404_not_a_database_failure(users: Server) -> None:
+    for _ in range(8):  # more than the breaker's fail_max: a missing user must never open it
+        r = httpx.post(f"{users.url}/api/users/999999/my-list", json={"title_id": 1}, headers={"Idempotency-Key": "x"})
+        assert r.status_code == 404, r.text
+    assert httpx.delete(f"{users.url}/api/users/999999/my-list/1").status_code == 404
+    assert httpx.get(f"{users.url}/api/users/7").status_code == 200
+
+
 def test_idempotency_key_applies_a_retried_post_once(users: Server) -> None:
     url = f"{users.url}/api/users/12/my-list"
     key = str(uuid.uuid4())

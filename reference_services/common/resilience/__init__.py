@@ -2,7 +2,7 @@
 
 from .breaker import AsyncBreaker, BreakerOpen
 from .bulkhead import Bulkhead, BulkheadFull
-from .dependency import Dependency, DependencyError
+from .dependency import Dependency, DependencyError, DomainOutcome
 from .fallback import Fallback
 from .ratelimit import TokenBucket
 from .retry import RetryBudget, RetryPolicy
@@ -16,6 +16,7 @@ __all__ = [
     "BulkheadFull",
     "Dependency",
     "DependencyError",
+    "DomainOutcome",
     "Fallback",
     "RetryBudget",
     "RetryPolicy",

@@ -13,9 +13,16 @@ from .breaker import AsyncBreaker, BreakerOpen
 from .bulkhead import Bulkhead, BulkheadFull
 from .retry import RetryPolicy
 
-__all__ = ["Dependency", "DependencyError"]
+__all__ = ["Dependency", "DependencyError", "DomainOutcome"]
 
 T = TypeVar("T")
+
+
+class DomainOutcome(Exception):
+    """Raised inside a dependency call for an answer that is not a failure (e.g. "no such user").
+
+    It passes through the policy untouched: no retry, no breaker failure, no DependencyError.
+    """
 
 
 class DependencyError(Exception):
@@ -92,7 +99,7 @@ class Dependency:
             raise DependencyError(self.name, "timeout", exc) from exc
         except (OSError, ConnectionError) as exc:
             raise DependencyError(self.name, "connection", exc) from exc
-        except DependencyError:
+        except (DependencyError, DomainOutcome):
             raise
         except Exception as exc:
             raise DependencyError(self.name, "error", exc) from exc

@@ -137,3 +137,24 @@ def test_shedder_refuses_best_effort_first_and_critical_last() -> None:
     assert not shedder.admit("critical")  # 10 = the limit
     shedder.release()
     assert shedder.admit("critical")
+
+
+async def test_a_domain_outcome_passes_through_without_retry_or_breaker_failure() -> None:
+    from reference_services.common.resilience import DomainOutcome
+
+    class NoSuchUser(DomainOutcome):
+        pass
+
+    breaker = AsyncBreaker("b", _gauge(), fail_max=1, reset_timeout=60, exclude=[DomainOutcome])
+    calls = 0
+
+    async def missing() -> None:
+        nonlocal calls
+        calls += 1
+        raise NoSuchUser()
+
+    dep = _dep(breaker=breaker, retry=RetryPolicy(attempts=3, base_delay=0.001))
+    for _ in range(3):
+        with pytest.raises(NoSuchUser):
+            await dep.call(missing)
+    assert calls == 3 and breaker.state == "closed"  # one call each, and fail_max=1 never tripped

@@ -359,6 +359,9 @@ def _write_manifest(
             reasons.append(f"experiment {rec.name}: rollback failed ({'; '.join(rec.problems)})")
         elif rec.start is not None and rec.rollback_ok is None:
             reasons.append(f"experiment {rec.name}: no journal, rollback unknown")
+        elif rec.start is not None and rec.injected_at is None:
+            reasons.append(f"experiment {rec.name} never injected its fault (its steady-state hypothesis did not "
+                           f"hold before the method; see chaos/{rec.name}.log)")  # fmt: skip
     manifest = {
         "id": run_dir.name,
         "scenario": opts.scenario,

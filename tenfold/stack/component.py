@@ -115,6 +115,8 @@ class Component:
             return False
         if now < self._next_start:
             return False
+        if self.before_start is not None:
+            self.before_start()
         for p in self.procs:
             if not p.alive():
                 p.start()

@@ -297,6 +297,9 @@ class Controller:
     async def _supervise(self) -> None:
         now = time.monotonic()
         self.cache_primary = await redis.sentinel_primary(self.ports.sentinels) or self.cache_primary
+        for name in ("redis-0", "redis-1"):
+            if name in self.components and self.cache_primary:
+                self.components[name].extra["current_primary"] = self.cache_primary
         for c in self.components.values():
             if c.supervise(now):
                 self.event("component_restarted", c.name, reason=f"restarts={c.restarts}")

@@ -65,17 +65,32 @@ def node(home: Path, index: int, port: int, primary_port: int | None, announce_p
     """
     d = home / "redis" / f"node{index}"
     d.mkdir(parents=True, exist_ok=True)
-    conf = render(
-        "redis.conf.j2", d / "redis.conf", host=_HOST, port=port, dir=str(d), primary_port=primary_port,
-        announce_port=announce_port,
-    )  # fmt: skip
+    conf = d / "redis.conf"
+
+    def write_conf(primary: int | None) -> None:
+        render("redis.conf.j2", conf, host=_HOST, port=port, dir=str(d), primary_port=primary,
+               announce_port=announce_port)  # fmt: skip
+
+    write_conf(primary_port)
     proc = Proc(f"redis-{index}", ["redis-server", str(conf)], log=home / "logs" / f"redis-{index}.log")
 
     async def ready() -> bool:
         return await ping(port)
 
     address = f"{_HOST}:{announce_port or port}"
-    return Component(f"redis-{index}", [proc], ready, extra={"address": address, "port": str(port)})
+    component = Component(f"redis-{index}", [proc], ready, extra={"address": address, "port": str(port)})
+
+    def rejoin() -> None:
+        """Come back as a replica of whoever Sentinel made primary, not as a second, empty primary
+        (Sentinel would only demote it ≈8 s later)."""
+        primary = component.extra.get("current_primary", "")
+        if not primary:
+            return  # first start: the initial configuration stands
+        _, _, other = primary.rpartition(":")
+        write_conf(int(other) if other.isdigit() and primary != address else None)
+
+    component.before_start = rejoin
+    return component
 
 
 def sentinel(home: Path, index: int, port: int, primary_port: int) -> Component:

@@ -57,7 +57,9 @@ def stack() -> Iterator[dict[str, Any]]:
     home = Path(tempfile.mkdtemp(prefix="tenfold-stack-"))
     overlay = home / "overlay.yaml"
     overlay.write_text(FAST_OVERLAY)
-    state = lifecycle.up(home, free_base(), seed_users=200, seed_titles=100, overlay=overlay, timeout_s=90)
+    state = lifecycle.up(
+        home, free_base(), seed_users=200, seed_titles=100, overlay=overlay, rate_limit=1_000_000, timeout_s=90
+    )
     state["home"] = str(home)
     try:
         yield state

@@ -1,0 +1,124 @@
+"""``tenfold run`` end to end on a real local stack, and the control run that must fail.
+
+A tiny profile (20 s of load, 20 → 100 rps) with a short whole-cache loss at peak. With fallbacks the
+degradation objective passes; with ``--disable fallbacks`` the very same run fails it. Each run starts its
+own stack (small seed, fast autoscaling overlay) and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tenfold.cli import main as cli
+from tenfold.run import REPO, RunOptions, execute
+
+pytestmark = pytest.mark.e2e
+
+SLO = """
+apiVersion: tenfold/v1
+kind: SLO
+metadata: {name: e2e}
+objectives:
+  - name: cache-loss-fallbacks
+    indicator: fallback_ratio
+    window: "chaos:cache-lost-short"
+    target: "> 0"
+  - name: acknowledged-writes-lost
+    indicator: writes_lost
+    window: run
+    target: "== 0"
+  - name: baseline-latency-p99
+    indicator: latency
+    percentile: 99
+    measure: co
+    window: baseline
+    target: "<= 2s"
+"""
+
+OVERLAY = """
+hpa: {syncPeriodSeconds: 1, scaleUpStabilizationWindowSeconds: 0, scaleDownStabilizationWindowSeconds: 4,
+      policyPeriodSeconds: 4, cpuBasis: limit}
+env: {TENFOLD_DRAIN_SECONDS: "0.2", TENFOLD_CACHE_DOWN_STORE_RPS: "1"}
+"""
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("run-files")
+    scenarios = yaml.safe_load((REPO / "locustfiles" / "scenarios.yaml").read_text())
+    spike = scenarios["spike"]
+    spike["profiles"] = {"tiny": {"baseline_rps": 20, "peak_multiplier": 5, "arrivals": "poisson",
+                                  "phases": {"baseline": 4, "ramp": 2, "peak": 12, "cooldown": 4}}}  # fmt: skip
+    (d / "scenarios.yaml").write_text(yaml.safe_dump({"spike": spike}))
+    exp = json.loads((REPO / "experiments" / "local" / "cache-lost-30s.json").read_text())
+    for activity in exp["method"]:
+        if activity.get("pauses", {}).get("after", 0) > 4:
+            activity["pauses"]["after"] = 4  # an 8 s loss instead of 30 s
+    for ext in exp["extensions"]:
+        if ext.get("name") == "tenfold":
+            ext["schedule"] = {"phase": "peak", "offset_s": 1}
+    (d / "cache-lost-short.json").write_text(json.dumps(exp))
+    (d / "slo.yaml").write_text(SLO)
+    (d / "overlay.yaml").write_text(OVERLAY)
+    return {"scenarios": d / "scenarios.yaml", "experiment": d / "cache-lost-short.json", "slo": d / "slo.yaml",
+            "overlay": d / "overlay.yaml", "runs": d / "runs"}  # fmt: skip
+
+
+def _run(files: dict[str, Path], disable: frozenset[str] = frozenset()) -> tuple[int, Path]:
+    from stack.conftest import free_base
+
+    home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))
+    opts = RunOptions(
+        profile="tiny", scenario_file=files["scenarios"], experiments=[files["experiment"]], slo=files["slo"],
+        disable=disable, runs_dir=files["runs"], home=str(home),
+        stack_options={"base": free_base(), "seed_users": 300, "seed_titles": 200, "overlay": files["overlay"]},
+    )  # fmt: skip
+    try:
+        summary, run_dir = execute(opts, print)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return summary.exit_code, run_dir
+
+
+def test_a_run_with_fallbacks_passes_and_leaves_a_complete_run_folder(files: dict[str, Path]) -> None:
+    code, run_dir = _run(files)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    by_name = {v["objective"]: v for v in summary["verdicts"]}
+    assert by_name["cache-loss-fallbacks"]["status"] == "pass", by_name["cache-loss-fallbacks"]
+    assert by_name["acknowledged-writes-lost"]["status"] == "pass"
+    assert code == 0, summary
+    expected = [
+        "manifest.json",
+        "requests.parquet",
+        "load.json",
+        "ledger.jsonl",
+        "durability.json",
+        "slo.yaml",
+        "metrics/replicas_ready.json",
+        "chaos/cache-lost-short.journal.json",
+        "report.html",
+        "junit.xml",
+    ]
+    for name in expected:
+        assert (run_dir / name).is_file(), name
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    exp = manifest["experiments"][0]
+    assert exp["name"] == "cache-lost-short" and exp["rollback_ok"] is True and exp["injected_at"]
+    assert manifest["validity"]["valid"] is True
+    # The run folder alone re-renders to the same outcome, offline.
+    assert cli(["report", str(run_dir)]) == 0
+
+
+def test_the_same_run_with_fallbacks_disabled_fails_the_degradation_objective(files: dict[str, Path]) -> None:
+    code, run_dir = _run(files, frozenset({"fallbacks"}))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    verdict = next(v for v in summary["verdicts"] if v["objective"] == "cache-loss-fallbacks")
+    assert verdict["status"] == "fail" and verdict["measured"] == 0
+    assert code == 1
+    assert json.loads((run_dir / "manifest.json").read_text())["controls"]["fallbacks"] is False

@@ -2,9 +2,9 @@
 
 A link is a proxy process the controller supervises like any component; services are pointed at the proxy's
 listen port instead of the dependency, and ``status()["links"]`` names each link's control URL for
-``tenfold.chaos.links``. Links here: ``postgres`` (users → PostgreSQL) and ``dynamodb`` (catalog,
-recommendations → the DynamoDB emulator). The cache is reached through Sentinel, which hands out node
-addresses directly, so it has no link yet.
+``tenfold.chaos.links``. Links: ``postgres`` (users → PostgreSQL), ``dynamodb`` (catalog, recommendations →
+the DynamoDB emulator) and ``cache``: one proxy per Redis node (``cache-0``/``cache-1``), each node announcing
+its proxy's port so Sentinel hands out proxy addresses; the controller fans one fault call out to both.
 """
 
 from __future__ import annotations

@@ -69,15 +69,24 @@ def test_local_experiment_has_probes_rollbacks_and_a_schedule(path: Path) -> Non
         # a method probe is evidence for the journal, not a gate: a tolerance there is a misplaced argument
         assert "tolerance" not in activity, activity["name"]
         assert set(activity.get("pauses", {})) <= {"before", "after"}
-    (schedule,) = [e for e in experiment["extensions"] if e["name"] == "tenfold"]
-    assert schedule["schedule"]["phase"] == "peak" and schedule["schedule"]["offset_s"] >= 0
-    assert schedule["recovery_timeout_s"] > 0
+    (tenfold,) = [e for e in experiment["extensions"] if e["name"] == "tenfold"]
+    assert tenfold["schedule"]["phase"] == "peak" and tenfold["schedule"]["offset_s"] >= 0
+    assert tenfold["recovery_timeout_s"] > 0  # bounds the chaos window when the stack never recovers
 
 
-def test_local_schedules_do_not_overlap() -> None:
-    """In `tenfold run` one fault at a time, so each chaos window is attributable to one experiment."""
+def test_local_default_schedules_do_not_overlap() -> None:
+    """`tenfold run --experiments a.json b.json` uses each file's schedule: one fault at a time."""
     offsets = sorted(json.loads(p.read_text())["extensions"][0]["schedule"]["offset_s"] for p in LOCAL)
     assert len(offsets) == len(set(offsets))
+
+
+def test_the_run_schedule_names_only_existing_experiments() -> None:
+    """`tenfold run` injects what experiments/local/schedule.yaml names (and when); each name must be a file."""
+    import yaml
+
+    plan = yaml.safe_load((ROOT / "experiments" / "local" / "schedule.yaml").read_text())
+    names = {entry["experiment"] for entries in plan.values() for entry in entries}
+    assert names and names <= {p.stem for p in LOCAL}
 
 
 def _base() -> dict[str, Any]:

@@ -167,6 +167,13 @@ def test_link_actions_make_and_clear_real_faults(redis_and_proxy: tuple[int, int
     links.add_latency("cache", latency_ms=60, jitter_ms=5, configuration=cfg)
     assert link_probes.link_faults("cache", configuration=cfg)["latency_ms"] == 60
     assert _ping_ms(proxy_port) >= 100  # 55..65 ms each way
+    client = redis.Redis(port=proxy_port, socket_timeout=3, retry=None)
+    client.ping()
+    before = link_probes.link_stats("cache", configuration=cfg)["connections_reset"]
+    links.reset_connections("cache", configuration=cfg)  # one shot: the open connection is reset...
+    assert link_probes.link_stats("cache", configuration=cfg)["connections_reset"] > before
+    assert link_probes.link_faults("cache", configuration=cfg)["reset"] is False  # ...and no lasting fault
+    client.close()
     links.blackhole_link("cache", configuration=cfg)
     with pytest.raises(redis.TimeoutError):
         redis.Redis(port=proxy_port, socket_timeout=0.3, retry=None).ping()

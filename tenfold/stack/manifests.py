@@ -36,6 +36,7 @@ class ServiceSpec:
     cpu_limit: float | None
     cpu_request: float | None
     readiness_path: str
+    readiness_period_s: float
     env: dict[str, str]
     hpa: HpaSpec | None
     source: str
@@ -103,7 +104,8 @@ def _service(path: Path) -> ServiceSpec:
         resources = container.get("resources") or {}
         limit = (resources.get("limits") or {}).get("cpu")
         request = (resources.get("requests") or {}).get("cpu")
-        probe = (container.get("readinessProbe") or {}).get("httpGet") or {}
+        readiness = container.get("readinessProbe") or {}
+        probe = readiness.get("httpGet") or {}
         env = {e["name"]: str(e["value"]) for e in container.get("env") or [] if "value" in e}
         return ServiceSpec(
             name=name,
@@ -111,6 +113,7 @@ def _service(path: Path) -> ServiceSpec:
             cpu_limit=parse_cpu(limit) if limit is not None else None,
             cpu_request=parse_cpu(request) if request is not None else None,
             readiness_path=str(probe.get("path", "/readyz")),
+            readiness_period_s=float(readiness.get("periodSeconds", 10)),
             env=env,
             hpa=_hpa(hpa_doc) if hpa_doc else None,
             source=str(path),

@@ -21,9 +21,13 @@ def write_targets(home: Path, name: str, groups: list[dict[str, Any]]) -> None:
     """Atomically replace ``targets/<name>.json`` (Prometheus must never read half a file)."""
     d = home / "prometheus" / "targets"
     d.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(groups)
+    target = d / f"{name}.json"
+    if target.exists() and target.read_text() == text:
+        return
     tmp = d / f".{name}.json.tmp"
-    tmp.write_text(json.dumps(groups))
-    tmp.replace(d / f"{name}.json")
+    tmp.write_text(text)
+    tmp.replace(target)
 
 
 def prometheus(home: Path, port: int) -> Component:

@@ -37,6 +37,7 @@ class Replica:
     limited: bool = False
     next_start: float = 0.0
     terminate_at: float = 0.0
+    probed_at: float = 0.0
     cpu: list[tuple[float, float]] = field(default_factory=list)
 
     @property
@@ -164,9 +165,15 @@ class Deployment:
     async def probe(self) -> None:
         """Readiness of every running, unfrozen replica (the readinessProbe)."""
 
+        now = time.monotonic()
+
         async def one(r: Replica) -> None:
             if r.state in ("dead", "terminating", "frozen"):
                 return
+            # A starting replica is probed every tick (into rotation fast); a ready one every periodSeconds.
+            if r.state == "ready" and now - r.probed_at < self.spec.readiness_period_s:
+                return
+            r.probed_at = now
             ok = await http_ok(r.port, self.spec.readiness_path, timeout_s=1.0)
             if ok and not r.limited and r.group is not None:
                 r.group.set_cpu_limit(self.spec.cpu_limit)

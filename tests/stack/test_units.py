@@ -150,3 +150,10 @@ time.sleep(60)
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_unwritable_cgroups_run_unlimited_and_say_so() -> None:
+    root = CgroupRoot("tenfold-test", mount=Path("/proc/self"))  # not a cgroup hierarchy, not writable
+    assert not root.available
+    assert "not writable" in root.reason and "without CPU limits" in root.reason
+    assert root.group("x") is None

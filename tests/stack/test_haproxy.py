@@ -1,0 +1,75 @@
+"""The gateway on its own: routes, 404 for unknown paths, per-client rate limit → 429 with Retry-After, and
+replica slots that serve only while the runtime API has them enabled. A static file server plays the replica."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tenfold.stack.component import http_ok
+from tenfold.stack.haproxy import Backend, RuntimeApi, haproxy
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    www = tmp_path / "www"
+    (www / "api" / "titles").mkdir(parents=True)
+    (www / "readyz").write_text("ok")
+    (www / "api" / "titles" / "1").write_text('{"id": 1}')
+    replica_port = _port()
+    replica = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(replica_port), "--bind", "127.0.0.1", "--directory", str(www)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    gw_port, stats_port = _port(), _port()
+    component = haproxy(
+        tmp_path,
+        gateway_port=gw_port,
+        stats_port=stats_port,
+        backends=[Backend("catalog", "/api/titles", "/readyz", [replica_port, _port()])],
+        rate_limit=20,
+    )
+    component.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not asyncio.run(http_ok(stats_port, "/metrics")):
+            assert time.monotonic() < deadline, component.procs[0].tail()
+            time.sleep(0.05)
+        yield {"url": f"http://127.0.0.1:{gw_port}", "api": RuntimeApi(Path(component.extra["socket"]))}
+    finally:
+        component.stop(timeout_s=2)
+        replica.kill()
+        replica.wait()
+
+
+def test_slots_serve_only_when_enabled_and_routes_and_rate_limit(gateway: dict[str, Any]) -> None:
+    url, api = gateway["url"], gateway["api"]
+    assert httpx.get(f"{url}/api/titles/1").status_code == 503  # every slot starts in maintenance
+    asyncio.run(api.set_slot("catalog", 0, True))
+    assert httpx.get(f"{url}/api/titles/1").json() == {"id": 1}
+    missing = httpx.get(f"{url}/nowhere")
+    assert missing.status_code == 404 and missing.json()["status"] == 404
+    time.sleep(1.1)  # a fresh second for the rate limit
+    codes = [httpx.get(f"{url}/api/titles/1") for _ in range(40)]
+    limited = [r for r in codes if r.status_code == 429]
+    assert limited and limited[0].headers["retry-after"] == "1"
+    assert sum(r.status_code == 200 for r in codes) >= 15
+    asyncio.run(api.set_slot("catalog", 0, False))
+    time.sleep(1.1)
+    assert httpx.get(f"{url}/api/titles/1").status_code == 503

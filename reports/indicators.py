@@ -289,11 +289,14 @@ def flapping(run: RunFolder, o: Objective, w: Window) -> Measurement:
 
 
 def scale_in(run: RunFolder, o: Objective, w: Window) -> Measurement:
-    """Ready replicas at the window's end must be below the run's maximum (for services that scaled out)."""
-    ready = run.metric("replicas_ready")
-    if not ready:
-        return _none("metrics/replicas_ready.json is missing or empty")
-    by = _by_service(ready)
+    """Desired replicas at the window's end must be below the run's maximum, for services that scaled out.
+
+    Desired, not ready: ready replicas dip and recover when a replica is killed, which is no scaling at all.
+    """
+    desired = run.metric("replicas_desired") or run.metric("replicas_ready")
+    if not desired:
+        return _none("metrics/replicas_desired.json is missing or empty")
+    by = _by_service(desired)
     assert w.end is not None
     ok, notes = True, []
     for svc in _services(run, o, by):

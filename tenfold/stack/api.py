@@ -167,9 +167,15 @@ def build_app(ctl: Controller) -> Starlette:
             node.kill()
             ctl.event("component_killed", node.name, primary, None, "cache primary, control API")
             return JSONResponse({"component": "cache-primary", "killed": primary, "node": node.name})
-        names = list(_CACHE) if name == "cache" else [name]
+        if name in ("redis-primary", "redis-replica"):
+            holders = [n for n in _CACHE if ctl.components[n].extra["address"] == ctl.cache_primary]
+            if not holders:
+                return _error(409, f"Sentinel names no known primary ({ctl.cache_primary!r})")
+            names = holders if name == "redis-primary" else [n for n in _CACHE if n not in holders]
+        else:
+            names = list(_CACHE) if name == "cache" else [name]
         if any(n not in ctl.components for n in names):
-            valid = sorted([*ctl.components, "cache", "cache-primary"])
+            valid = sorted([*ctl.components, "cache", "cache-primary", "redis-primary", "redis-replica"])
             return _error(404, f"unknown component {name!r}; valid: {', '.join(valid)}")
         comps = [ctl.components[n] for n in names]
         sig = _PG_STOP.get(str(body.get("mode", "fast")), signal.SIGINT) if name == "postgres" else None

@@ -483,6 +483,11 @@ class Controller:
                 "nodes": [c.extra["address"] for c in cache_nodes],
             }
             components["cache-primary"] = {"state": components["cache"]["state"], "address": self.cache_primary}
+            # Role aliases: whichever node Sentinel calls primary / replica right now.
+            for role, is_primary in (("redis-primary", True), ("redis-replica", False)):
+                node = next((c for c in cache_nodes if (c.extra["address"] == self.cache_primary) == is_primary), None)
+                if node is not None:
+                    components[role] = {"state": node.state, "node": node.name, "address": node.extra["address"]}
         return {
             "phase": self.phase,
             "error": self.error,

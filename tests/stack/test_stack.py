@@ -123,6 +123,16 @@ def test_killing_the_cache_primary_fails_over(stack: dict[str, Any]) -> None:
              "the old primary back (as a replica)")  # fmt: skip
 
 
+def test_the_redis_replica_can_be_stopped_and_started_by_role(stack: dict[str, Any]) -> None:
+    ctl = ControlClient(stack["control"])
+    node = ctl.status()["components"]["redis-replica"]["node"]
+    assert ctl.component("redis-replica", "stop")["state"] == "stopped"
+    assert ctl.status()["components"][node]["state"] == "stopped"
+    assert set(load(f"{stack['gateway']}/api/recommendations/3", 0.5, workers=1)) == {"200"}
+    ctl.component(node, "start")
+    wait_for(lambda: ctl.status()["components"][node]["state"] == "running", 10, "the replica node running again")
+
+
 def test_freeze_takes_a_replica_out_of_rotation_and_thaw_brings_it_back(stack: dict[str, Any]) -> None:
     ctl = ControlClient(stack["control"])
     frozen = ctl.freeze("users", 1)

@@ -69,7 +69,7 @@ def test_slots_serve_only_when_enabled_and_routes_and_rate_limit(gateway: dict[s
     codes = [httpx.get(f"{url}/api/titles/1") for _ in range(40)]
     limited = [r for r in codes if r.status_code == 429]
     assert limited and limited[0].headers["retry-after"] == "1"
-    assert sum(r.status_code == 200 for r in codes) >= 15
+    assert 15 <= sum(r.status_code == 200 for r in codes) <= 22  # ≈ the limit gets through, not 0, not all
     asyncio.run(api.set_slot("catalog", 0, False))
     time.sleep(1.1)
     assert httpx.get(f"{url}/api/titles/1").status_code == 503

@@ -20,6 +20,7 @@ __all__ = ["QUERIES", "collect_metrics", "write_controller_events"]
 QUERIES: dict[str, str] = {
     "replicas_ready": 'sum by (service) (tenfold_replicas{state="ready"})',
     "replicas_desired": "max by (service) (tenfold_desired_replicas)",
+    "hpa_desired_replicas": "max by (service) (tenfold_hpa_desired_replicas)",
     "cpu_utilization": "max by (service) (tenfold_cpu_utilization)",
     "request_rate_by_code": "sum by (service, code) (rate(http_requests_total[5s]))",
     "request_rate_by_priority": "sum by (priority, code) (rate(http_requests_total[5s]))",

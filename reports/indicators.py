@@ -198,6 +198,8 @@ def scale_out_reaction(run: RunFolder, o: Objective, w: Window) -> Measurement:
     if not ready:
         return _none("metrics/replicas_ready.json is missing or empty")
     by_ready = _by_service(ready)
+    # What the HPA algorithm asked for, also while autoscaling is switched off (control runs); else desired.
+    by_desired = _by_service(run.metric("hpa_desired_replicas") or run.metric("replicas_desired") or [])
     cpu = _by_service(run.metric("cpu_utilization") or [])
     assert w.start is not None and w.end is not None
     worst: tuple[float, str] | None = None
@@ -208,6 +210,9 @@ def scale_out_reaction(run: RunFolder, o: Objective, w: Window) -> Measurement:
         if o.trigger == "spike":
             t0 = w.start
             why = "window start"
+            d = by_desired.get(svc)
+            if d is not None and not (d.values[d.ts >= t0] > _value_at(d, t0)).any():
+                continue  # the HPA never asked for more: this service had nothing to react to
         else:
             target, c = _cpu_target(run, svc), cpu.get(svc)
             if target is None or c is None:
@@ -229,7 +234,7 @@ def scale_out_reaction(run: RunFolder, o: Objective, w: Window) -> Measurement:
         if worst is None or reaction > worst[0]:
             worst = (reaction, text)
     if worst is None:
-        trig = "the window start" if o.trigger == "spike" else "a CPU crossing of the HPA target"
+        trig = "a scale-out after the window start" if o.trigger == "spike" else "a CPU crossing of the HPA target"
         return _none(f"no service had {trig} with replica data (replicas_ready, cpu_utilization, manifest hpa)")
     return Measurement(worst[0], f"slowest {worst[1]}")
 

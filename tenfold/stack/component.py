@@ -62,8 +62,10 @@ class Component:
     restarts: int = 0
     hold: Callable[[], bool] | None = None
     before_start: Callable[[], None] | None = None
+    max_hold_s: float = 15.0
     _backoff_s: float = 0.0
     _next_start: float = 0.0
+    _dead_since: float | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -111,7 +113,9 @@ class Component:
                 self._backoff_s = 0.0
             return False
         self.ready = False
-        if self.hold is not None and self.hold():
+        if self._dead_since is None:
+            self._dead_since = now
+        if self.hold is not None and now - self._dead_since < self.max_hold_s and self.hold():
             return False
         if now < self._next_start:
             return False
@@ -121,6 +125,7 @@ class Component:
             if not p.alive():
                 p.start()
         self.restarts += 1
+        self._dead_since = None
         self._backoff_s = min(10.0, max(0.2, self._backoff_s * 2))
         self._next_start = now + self._backoff_s
         return True

@@ -135,7 +135,7 @@ class Controller:
             self.components[node].hold = lambda a=address: self._holds_primary(a)
 
     def _holds_primary(self, address: str) -> bool:
-        """A killed primary stays down until Sentinel has promoted someone else (at most ≈15 s)."""
+        """A killed primary stays down until Sentinel has promoted someone else (at most ``max_hold_s``, 15 s)."""
         return self.cache_primary == address
 
     def _via_link(self, name: str, port: int) -> int:

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CPU_PERIOD_US", "CgroupRoot", "Group", "parse_cpu"]
+__all__ = ["CPU_PERIOD_US", "CgroupRoot", "Group", "parse_cpu", "remove_tree"]
 
 _MOUNT = Path("/sys/fs/cgroup")
 _CONTROLLERS = ("cpu", "cpuacct", "freezer")
@@ -114,17 +114,21 @@ class CgroupRoot:
         return Group(paths)
 
     def cleanup(self) -> None:
-        """Remove every group beneath the root, then the root (leftovers of a killed controller included)."""
-        for ctl in _CONTROLLERS:
-            root = self.mount / ctl / self.name
-            if not root.is_dir():
-                continue
-            for child in root.iterdir():
-                if child.is_dir():
-                    if ctl == "freezer":
-                        with contextlib.suppress(OSError):
-                            (child / "freezer.state").write_text("THAWED")
+        remove_tree(self.name, self.mount)
+
+
+def remove_tree(name: str, mount: Path = _MOUNT) -> None:
+    """Remove every group beneath ``name``, then ``name`` (leftovers of a SIGKILLed controller included)."""
+    for ctl in _CONTROLLERS:
+        root = mount / ctl / name
+        if not root.is_dir():
+            continue
+        for child in root.iterdir():
+            if child.is_dir():
+                if ctl == "freezer":
                     with contextlib.suppress(OSError):
-                        child.rmdir()
-            with contextlib.suppress(OSError):
-                root.rmdir()
+                        (child / "freezer.state").write_text("THAWED")
+                with contextlib.suppress(OSError):
+                    child.rmdir()
+        with contextlib.suppress(OSError):
+            root.rmdir()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tenfold.errors import MissingDependencyError, StackError
+from tenfold.stack.cgroups import remove_tree
 from tenfold.stack.emulators import DYNALITE, MOTO
 from tenfold.stack.ports import Ports, check_free, port_base
 from tenfold.stack.postgres import PG_BIN
@@ -129,6 +130,9 @@ def _cleanup_leftovers(directory: Path) -> None:
     state = read_state(directory)
     if state:
         kill_tree([p for p in state.get("pids", []) if isinstance(p, int) and pid_alive(p)])
+        if isinstance(state.get("port_base"), int):
+            time.sleep(0.1)  # let the killed tasks leave their groups
+            remove_tree(f"tenfold-{state['port_base']}")
 
 
 def down(home: str | Path | None = None, timeout_s: float = 30.0) -> bool:

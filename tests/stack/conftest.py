@@ -69,6 +69,7 @@ def stack() -> Iterator[dict[str, Any]]:
         pids = [*state.get("pids", []), *final.get("pids", [])]
         shutil.rmtree(home, ignore_errors=True)
         assert not leftover(pids), f"processes left behind: {leftover(pids)}"
+        assert not Path(f"/sys/fs/cgroup/cpu/tenfold-{state['port_base']}").exists(), "cgroups left behind"
 
 
 @pytest.fixture

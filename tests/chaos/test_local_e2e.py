@@ -52,9 +52,14 @@ def _free_base() -> int:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict[str, Any]]:
+    base = _free_base()
     home = Path(tempfile.mkdtemp(prefix="tenfold-chaos-e2e-"))
-    # enough titles and users for the "cold" ids the during-fault probes ask for (1001..~2000)
-    state = lifecycle.up(home, _free_base(), seed_users=2500, seed_titles=2500, timeout_s=120)
+    try:
+        # enough titles and users for the "cold" ids the during-fault probes ask for (1001..~2000)
+        state = lifecycle.up(home, base, seed_users=2500, seed_titles=2500, timeout_s=120)
+    except BaseException:
+        shutil.rmtree(home, ignore_errors=True)
+        raise
     try:
         yield state
     finally:

@@ -25,10 +25,13 @@ def test_range_queries_land_in_the_run_folder(stores: dict[str, str], tmp_path: 
             return bool(httpx.get(f"{prom.url}/api/v1/query", params=q).json()["data"]["result"])
 
         wait_for(traffic_seen, 20, "a request rate in Prometheus")
+        for _ in range(3):  # a few more scrapes, so the range query's 1 s grid has points with a rate
+            traffic_seen()
+            time.sleep(1)
         counts = collect_metrics(prom.url, tmp_path, start - 5, time.time())
         assert set(counts) == set(QUERIES)
         docs = {n: json.loads((tmp_path / "metrics" / f"{n}.json").read_text()) for n in counts}
-        assert counts["request_rate_by_code"] >= 1 and counts["cache_requests"] >= 1, docs["request_rate_by_code"]
+        assert counts["request_rate_by_code"] >= 1 and counts["cache_requests"] >= 1, json.dumps(docs["request_rate_by_code"])[:600]
         assert counts["replicas_ready"] == 0  # no controller here: an empty result, not an error
         doc = json.loads((tmp_path / "metrics" / "request_rate_by_code.json").read_text())
         series = doc["data"]["result"][0]

@@ -164,6 +164,22 @@ def test_cpu_load_scales_out_and_the_quiet_scales_in(stack: dict[str, Any]) -> N
     wait_for(lambda: ctl.status()["services"]["users"]["desired"] == initial, 30, "scale-in after the window")
 
 
+def test_with_autoscaling_off_the_replica_count_holds(stack: dict[str, Any]) -> None:
+    ctl = ControlClient(stack["control"])
+    initial = ctl.status()["services"]["events"]["desired"]
+    assert ctl.autoscaling(False) is False
+    try:
+        assert ctl.scale("events", initial + 1) == initial + 1
+        time.sleep(2.5)  # > 2 sync periods of the test overlay, idle: the HPA would scale back in
+        svc = ctl.status()["services"]["events"]
+        assert svc["desired"] == initial + 1
+        assert svc["hpa_desired"] is not None and svc["hpa_desired"] <= initial + 1
+    finally:
+        ctl.scale("events", initial)
+        ctl.autoscaling(True)
+    wait_for(lambda: ctl.status()["services"]["events"]["replicas"] == initial, 15, "the extra replica gone")
+
+
 def test_links_sit_between_services_and_their_dependencies(stack: dict[str, Any]) -> None:
     links = ControlClient(stack["control"]).status()["links"]
     assert set(links) >= {"postgres", "dynamodb"}

@@ -157,3 +157,19 @@ def test_unwritable_cgroups_run_unlimited_and_say_so() -> None:
     assert not root.available
     assert "not writable" in root.reason and "without CPU limits" in root.reason
     assert root.group("x") is None
+
+
+def test_local_prometheus_config_is_valid(tmp_path: Path) -> None:
+    """The config the controller copies (with its file_sd target files and the rules) passes promtool."""
+    import shutil as _shutil
+
+    if _shutil.which("promtool") is None:
+        pytest.skip("promtool is not installed (make setup)")
+    from tenfold.stack.prometheus import prometheus
+
+    prometheus(tmp_path, 9)  # renders the config, copies the rules, writes empty target files
+    result = subprocess.run(
+        ["promtool", "check", "config", str(tmp_path / "prometheus" / "prometheus.yml")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "prometheus" / "targets" / "services.json").read_text() == "[]"

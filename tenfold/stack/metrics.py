@@ -45,7 +45,9 @@ class MetricsSource:
         out: dict[str, float | None] = {}
         now = time.monotonic()
         for r in d.replicas:
-            pts = [p for p in r.cpu if p[0] >= now - window_s - 0.5]
+            # Like Kubernetes' CPU initialization period: start-up CPU (unlimited, before ready) is not load.
+            since = max(now - window_s - 0.5, r.limited_at) if r.limited else now
+            pts = [p for p in r.cpu if p[0] >= since]
             if len(pts) < 2 or not basis or pts[-1][0] - pts[0][0] < 0.5:
                 out[r.id] = None
                 continue

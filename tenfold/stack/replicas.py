@@ -38,6 +38,7 @@ class Replica:
     next_start: float = 0.0
     terminate_at: float = 0.0
     probed_at: float = 0.0
+    limited_at: float = 0.0  # when it became ready and got its CPU limit: CPU before that is start-up cost
     cpu: list[tuple[float, float]] = field(default_factory=list)
 
     @property
@@ -178,6 +179,7 @@ class Deployment:
             if ok and not r.limited and r.group is not None:
                 r.group.set_cpu_limit(self.spec.cpu_limit)
                 r.limited = True
+                r.limited_at = time.monotonic()
             if r.state in ("starting", "ready") and r.proc.alive():
                 r.state = "ready" if ok else "starting"
 

@@ -34,6 +34,7 @@ class Replica:
     group: Group | None
     state: str = "starting"  # starting | ready | frozen | dead | terminating
     restarts: int = 0
+    backoff: int = 0  # doublings of the restart delay; reset after 30 s of running (CrashLoopBackOff-like)
     limited: bool = False
     next_start: float = 0.0
     terminate_at: float = 0.0
@@ -127,7 +128,8 @@ class Deployment:
             if r.state != "dead" and not r.proc.alive():
                 r.state = "dead"
                 r.limited = False
-                r.next_start = now + min(10.0, 0.25 * 2 ** min(r.restarts, 6))
+                r.next_start = now + min(10.0, 0.25 * 2 ** min(r.backoff, 6))
+                r.backoff += 1
                 events.append(("replica_died", r))
             if r.state == "dead" and now >= r.next_start:
                 if r.group is not None:
@@ -175,6 +177,8 @@ class Deployment:
             if r.state == "ready" and now - r.probed_at < self.spec.readiness_period_s:
                 return
             r.probed_at = now
+            if r.backoff and now - r.proc.started_at > 30.0:
+                r.backoff = 0
             ok = await http_ok(r.port, self.spec.readiness_path, timeout_s=1.0)
             if ok and not r.limited and r.group is not None:
                 r.group.set_cpu_limit(self.spec.cpu_limit)

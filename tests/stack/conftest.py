@@ -41,7 +41,7 @@ def _free(port: int) -> bool:
 
 def free_base() -> int:
     for _ in range(50):
-        base = random.randrange(20000, 40000, 500)
+        base = random.randrange(20000, 32000, 500)  # below the ephemeral range (32768+)
         ports = Ports(base)
         if all(_free(p) for p in [*ports.fixed().values(), *(ports.replica(i, s) for i in range(4) for s in range(8))]):
             return base

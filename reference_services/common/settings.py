@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     events_flush_seconds: float = Field(0.2, gt=0)
     events_batch_max: int = Field(500, ge=1)
     events_buffer_max: int = Field(5_000, ge=1)
+    events_flush_concurrency: int = Field(4, ge=1, le=64)
 
     # Graceful shutdown: seconds of answering /readyz 503 before closing the listener; in-flight budget.
     drain_seconds: float = Field(1.0, ge=0)

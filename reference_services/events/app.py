@@ -37,6 +37,7 @@ def build(settings: Settings) -> Starlette:
         flush_seconds=settings.events_flush_seconds,
         batch_max=settings.events_batch_max,
         buffer_max=settings.events_buffer_max,
+        concurrency=settings.events_flush_concurrency,
     )
 
     async def post_event(request: Request) -> Response:

@@ -22,12 +22,14 @@ class BufferFull(Exception):
 class EventBatcher:
     """Flushes when ``batch_max`` events wait or ``flush_seconds`` after the first one arrived.
 
-    A flush is one ``PutObject`` of JSON lines; every waiter gets the object key only once it is stored,
-    or the exception if it was not. At most ``buffer_max`` events wait; beyond that callers are refused
-    (shed) rather than queued without bound.
+    A flush is one ``PutObject`` of JSON lines (up to ``concurrency`` in flight); every waiter gets the object
+    key only once it is stored, or the exception if it was not. At most ``buffer_max`` events wait; beyond
+    that callers are refused (shed) rather than queued without bound.
     """
 
-    def __init__(self, put: Put, *, replica: str, flush_seconds: float, batch_max: int, buffer_max: int) -> None:
+    def __init__(
+        self, put: Put, *, replica: str, flush_seconds: float, batch_max: int, buffer_max: int, concurrency: int = 4
+    ) -> None:
         self._put = put
         self._prefix = f"{replica}-{os.getpid()}"
         self.flush_seconds = flush_seconds
@@ -37,6 +39,8 @@ class EventBatcher:
         self._wake = asyncio.Event()
         self._seq = itertools.count(1)
         self._task: asyncio.Task[None] | None = None
+        self._slots = asyncio.Semaphore(concurrency)
+        self._flushing: set[asyncio.Task[None]] = set()
 
     @property
     def pending(self) -> int:
@@ -59,8 +63,10 @@ class EventBatcher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._flushing:
+            await asyncio.gather(*self._flushing, return_exceptions=True)
         while self._pending:
-            await self._flush()
+            await self._flush(self._take())
 
     async def _run(self) -> None:
         while True:
@@ -70,12 +76,23 @@ class EventBatcher:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), left)
-            await self._flush()
+            # Up to `concurrency` PutObjects in flight: one slow S3 answer must not stall every later batch.
+            await self._slots.acquire()
+            task = asyncio.create_task(self._flush(self._take()))
+            self._flushing.add(task)
+            task.add_done_callback(self._flush_done)
             if not self._pending:
                 self._wake.clear()
 
-    async def _flush(self) -> None:
+    def _flush_done(self, task: asyncio.Task[None]) -> None:
+        self._flushing.discard(task)
+        self._slots.release()
+
+    def _take(self) -> list[tuple[bytes, asyncio.Future[str]]]:
         batch, self._pending = self._pending[: self.batch_max], self._pending[self.batch_max :]
+        return batch
+
+    async def _flush(self, batch: list[tuple[bytes, asyncio.Future[str]]]) -> None:
         if not batch:
             return
         key = time.strftime("events/%Y/%m/%d/%H/", time.gmtime()) + (

@@ -120,3 +120,22 @@ def test_overload_sheds_best_effort_before_critical(s3_and_events: tuple[Server,
                 f.result()
     finally:
         os.kill(s3.proc.pid, signal.SIGCONT)
+
+
+async def test_slow_puts_overlap_instead_of_queueing() -> None:
+    """Group commit keeps several PutObjects in flight: a slow S3 answer does not stall the batches behind it."""
+    import asyncio
+
+    from reference_services.events.store import EventBatcher
+
+    async def slow_put(key: str, body: bytes) -> None:
+        await asyncio.sleep(0.3)
+
+    batcher = EventBatcher(slow_put, replica="t", flush_seconds=0.01, batch_max=2, buffer_max=100, concurrency=4)
+    batcher.start()
+    start = time.perf_counter()
+    keys = await asyncio.gather(*(batcher.submit(f'{{"n":{i}}}'.encode()) for i in range(8)))
+    elapsed = time.perf_counter() - start
+    await batcher.stop()
+    assert len(set(keys)) == 4  # 8 events, 2 per object
+    assert elapsed < 0.6, f"4 puts of 0.3 s took {elapsed:.2f} s: they ran one after another"

@@ -170,3 +170,29 @@ def prometheus(targets: list[str], interval: str = "1s") -> Server:
     server = Server("prometheus", argv, port, log=d / "prometheus.log").start().wait_port()
     wait_for(lambda: httpx.get(f"{server.url}/-/ready").status_code == 200, what="prometheus ready")
     return server
+
+
+def free_port_base() -> int:
+    """A port base for a whole local stack whose fixed and replica ports are all free.
+
+    Below the kernel's ephemeral range (32768+), where a busy box's outgoing connections would collide.
+    """
+    import random
+
+    from tenfold.stack.ports import Ports
+
+    def free(port: int) -> bool:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+        return True
+
+    for _ in range(200):
+        base = random.randrange(21000, 32000, 250)
+        ports = Ports(base)
+        if all(free(p) for p in [*ports.fixed().values(), *(ports.replica(i, s) for i in range(4) for s in range(8))]):
+            return base
+    raise RuntimeError("no free port range found")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from servers import free_port_base
 
 from tenfold.cli import main as cli
 from tenfold.run import REPO, RunOptions, execute
@@ -71,13 +72,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _run(files: dict[str, Path], disable: frozenset[str] = frozenset()) -> tuple[int, Path]:
-    from stack.conftest import free_base
-
     home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))
     opts = RunOptions(
         profile="tiny", scenario_file=files["scenarios"], experiments=[files["experiment"]], slo=files["slo"],
         disable=disable, runs_dir=files["runs"], home=str(home),
-        stack_options={"base": free_base(), "seed_users": 300, "seed_titles": 200, "overlay": files["overlay"]},
+        stack_options={"base": free_port_base(), "seed_users": 300, "seed_titles": 200, "overlay": files["overlay"]},
     )  # fmt: skip
     try:
         summary, run_dir = execute(opts, print)

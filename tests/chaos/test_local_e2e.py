@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 from chaos_servers import ROOT, wait_for
+from servers import free_port_base
 
 from tenfold.stack import lifecycle
-from tenfold.stack.ports import Ports
 from tenfold.stack.state import pid_alive, read_state
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -31,28 +29,9 @@ CHAOS = Path(sys.executable).parent / "chaos"
 _MAX_PAUSE_S = 2
 
 
-def _free_base() -> int:
-    def free(port: int) -> bool:
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-        return True
-
-    # below the kernel's ephemeral range (32768+), where a busy box's outgoing connections would collide
-    for _ in range(200):
-        base = random.randrange(21000, 32000, 250)
-        ports = Ports(base)
-        if all(free(p) for p in [*ports.fixed().values(), *(ports.replica(i, s) for i in range(4) for s in range(8))]):
-            return base
-    raise RuntimeError("no free port range found")
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict[str, Any]]:
-    base = _free_base()
+    base = free_port_base()
     home = Path(tempfile.mkdtemp(prefix="tenfold-chaos-e2e-"))
     try:
         # enough titles and users for the "cold" ids the during-fault probes ask for (1001..~2000)

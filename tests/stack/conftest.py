@@ -3,18 +3,16 @@ autoscaling overlay (1 s sync, 5 s scale-down window) so scale-out and scale-in 
 
 from __future__ import annotations
 
-import random
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from servers import free_port_base
 
 from tenfold.stack import lifecycle
-from tenfold.stack.ports import Ports
 from tenfold.stack.state import pid_alive, read_state
 
 FAST_OVERLAY = """
@@ -29,25 +27,6 @@ env:
 """
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_base() -> int:
-    for _ in range(50):
-        base = random.randrange(20000, 32000, 500)  # below the ephemeral range (32768+)
-        ports = Ports(base)
-        if all(_free(p) for p in [*ports.fixed().values(), *(ports.replica(i, s) for i in range(4) for s in range(8))]):
-            return base
-    raise RuntimeError("no free port range found")
-
-
 def leftover(pids: list[int]) -> list[int]:
     return [p for p in pids if pid_alive(p)]
 
@@ -58,7 +37,7 @@ def stack() -> Iterator[dict[str, Any]]:
     overlay = home / "overlay.yaml"
     overlay.write_text(FAST_OVERLAY)
     state = lifecycle.up(
-        home, free_base(), seed_users=200, seed_titles=100, overlay=overlay, rate_limit=1_000_000, timeout_s=90
+        home, free_port_base(), seed_users=200, seed_titles=100, overlay=overlay, rate_limit=1_000_000, timeout_s=90
     )
     state["home"] = str(home)
     try:
@@ -74,4 +53,4 @@ def stack() -> Iterator[dict[str, Any]]:
 
 @pytest.fixture
 def port_base() -> int:
-    return free_base()
+    return free_port_base()

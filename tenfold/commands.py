@@ -49,7 +49,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         experiments = [] if args.experiments == ["none"] else [Path(p) for p in args.experiments]
     opts = RunOptions(
         scenario=args.scenario,
-        profile="quick" if args.quick else "default",
+        profile=args.profile or ("quick" if args.quick else "default"),
+        scenario_file=Path(args.scenario_file),
         experiments=experiments,
         slo=Path(args.slo),
         target=args.target,
@@ -172,7 +173,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "their scheduled offsets, collects, evaluates the SLOs and renders the report. Exit 0: all objectives "
         "met; 1: an objective failed; 2: the run is invalid (generator saturated, rollback failed, interrupted).",
     )
-    p.add_argument("--scenario", default="spike", help="scenario in locustfiles/scenarios.yaml (default: spike)")
+    p.add_argument("--scenario", default="spike", help="scenario in the scenario file (default: spike)")
+    p.add_argument("--scenario-file", default=str(REPO / "locustfiles" / "scenarios.yaml"),
+                   help="rates and phase lengths per profile (default: locustfiles/scenarios.yaml)")  # fmt: skip
+    p.add_argument("--profile", help="profile in the scenario file (default: 'default', or 'quick' with --quick)")
     p.add_argument("--quick", action="store_true", help="the short CI profile (about 2 minutes of load)")
     p.add_argument("--experiments", nargs="+", metavar="PATH",
                    help="experiment files to inject at their own schedules ('none' for no chaos; default: "

@@ -1,8 +1,8 @@
 """Run Chaos Toolkit experiments at their scheduled moments while the load runs.
 
 Each experiment is ``chaos --no-version-check --no-log-file run --rollback-strategy always`` in a child
-process of ours, with its journal in ``<run>/chaos/<name>.journal.json``. On Ctrl-C the children get the
-same SIGINT and run their rollbacks; we wait for them.
+process of ours, with its journal in ``<run>/chaos/<name>.journal.json``. On Ctrl-C each child gets
+exactly one SIGINT from us (they run in their own sessions) and runs its rollbacks; we wait for them.
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ class Injector:
         self.records: list[ExperimentRecord] = []
         self._threads: list[threading.Thread] = []
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._interrupted: set[subprocess.Popen[bytes]] = set()
         self._stop = threading.Event()
 
     def schedule(self, plan: list[ScheduledExperiment], t0: float, phase_starts: dict[str, float]) -> None:
@@ -109,8 +110,9 @@ class Injector:
         """Ask running experiments to stop as Ctrl-C would: Chaos Toolkit then runs the rollbacks."""
         self.cancel_pending()
         for proc in self._procs:
-            if proc.poll() is None:
+            if proc.poll() is None and proc not in self._interrupted:
                 proc.send_signal(signal.SIGINT)
+                self._interrupted.add(proc)
 
     def wait(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -128,7 +130,9 @@ class Injector:
                 "--journal-path", str(journal), str(exp.path)]  # fmt: skip
         rec.start = time.time()
         with log.open("wb") as out:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=self.env)
+            # Its own session: a terminal's Ctrl-C must not reach it directly. A second SIGINT makes Chaos
+            # Toolkit skip the remaining rollbacks, so exactly one comes, from interrupt().
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
             self._procs.append(proc)
             rec.exit_code = proc.wait()
         rec.end = time.time()

@@ -274,7 +274,8 @@ def _run_with(
     log.parent.mkdir(parents=True, exist_ok=True)
     starts = phase_offsets(lengths)
     with log.open("wb") as out, _sigterm_as_interrupt():
-        locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        # Its own session too: it gets exactly one SIGINT from us, then time to write what it recorded.
+        locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True)
         try:
             t0 = _load_started(run_dir, locust, t_launch)
             injector.schedule(plan, t0, starts)
@@ -292,8 +293,11 @@ def _run_with(
                 say(f"load finished; waiting for {', '.join(running)} to end and roll back")
             injector.wait(max([e.recovery_timeout_s for e in plan] + [30]) + 60)
         except (KeyboardInterrupt, TimeoutError) as exc:
+            # A second Ctrl-C would abort the rollbacks and lose the evidence: from here on it is ignored
+            # (every wait below is bounded) until the report is written.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             interrupted = "interrupted by the user" if isinstance(exc, KeyboardInterrupt) else str(exc)
-            say(f"{interrupted}: stopping the load, rolling back experiments …")
+            say(f"{interrupted}: stopping the load, rolling back experiments (about a minute at most) …")
             injector.interrupt()
             if locust.poll() is None:
                 locust.send_signal(signal.SIGINT)
@@ -321,6 +325,8 @@ def _run_with(
     _write_manifest(run_dir, opts, status, load, injector, started, last, interrupted)
     summary = evaluate(run_dir, slo)
     render(run_dir, summary)
+    if interrupted:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     return summary, run_dir
 
 

@@ -121,3 +121,46 @@ def test_the_same_run_with_fallbacks_disabled_fails_the_degradation_objective(fi
     assert verdict["status"] == "fail" and verdict["measured"] == 0
     assert code == 1
     assert json.loads((run_dir / "manifest.json").read_text())["controls"]["fallbacks"] is False
+
+
+def test_ctrl_c_twice_mid_run_still_rolls_back_reports_invalid_and_leaves_nothing(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tenfold.stack.state import pid_alive, read_state
+
+    runs = tmp_path / "runs"
+    home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))  # PostgreSQL runs as postgres: not under pytest's 0700 dir
+    argv = [str(Path(sys.executable).parent / "tenfold"), "run", "--scenario-file", str(files["scenarios"]),
+            "--profile", "tiny", "--experiments", str(files["experiment"]), "--slo", str(files["slo"]),
+            "--runs-dir", str(runs), "--home", str(home)]  # fmt: skip
+    env = {**os.environ, "TENFOLD_PORT_BASE": str(free_port_base())}
+    proc = subprocess.Popen(argv, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 150
+        while not (runs / "latest" / "chaos" / "cache-lost-short.log").exists():  # the fault is being injected
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.2)
+        time.sleep(3)
+        stack_pids = (read_state(home) or {}).get("pids", [])
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole foreground group
+        time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGINT)  # and an impatient second one
+        out, _ = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 2, out.decode()[-2000:]
+    run_dir = runs / "latest"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["outcome"] == "invalid"
+    assert any("interrupted" in r for r in summary["invalid_reasons"])
+    experiment = json.loads((run_dir / "manifest.json").read_text())["experiments"][0]
+    assert experiment["rollback_ok"] is True  # the cache came back
+    assert (run_dir / "report.html").is_file()
+    assert stack_pids and not [p for p in stack_pids if pid_alive(p)]

@@ -551,6 +551,7 @@ async def _amain(args: argparse.Namespace) -> int:
         seed_titles=args.seed_titles,
         links=not args.no_links,
         overlay=Path(args.overlay) if args.overlay else DEFAULT_OVERLAY,
+        manifests=Path(args.manifests) if args.manifests else DEFAULT_MANIFESTS,
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -596,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-users", type=int)
     parser.add_argument("--seed-titles", type=int)
     parser.add_argument("--overlay", help="local autoscaling overlay (default infra/local/autoscaling.yaml)")
+    parser.add_argument("--manifests", help="directory of service manifests (default infra/k8s/services)")
     args = parser.parse_args(argv)
     return asyncio.run(_amain(args))
 

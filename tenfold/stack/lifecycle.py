@@ -61,6 +61,7 @@ def up(
     seed_users: int | None = None,
     seed_titles: int | None = None,
     overlay: str | Path | None = None,
+    manifests: str | Path | None = None,
     links: bool = True,
     timeout_s: float = 90.0,
 ) -> dict[str, Any]:
@@ -89,6 +90,8 @@ def up(
         argv += ["--seed-titles", str(seed_titles)]
     if overlay is not None:
         argv += ["--overlay", str(overlay)]
+    if manifests is not None:
+        argv += ["--manifests", str(manifests)]
     if not links:
         argv.append("--no-links")
     with (directory / "logs" / "controller.log").open("ab") as log:

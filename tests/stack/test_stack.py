@@ -7,14 +7,18 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
+from servers import free_port_base
 
 from tenfold.errors import StackError
 from tenfold.stack import lifecycle
@@ -203,3 +207,29 @@ def test_sigkill_of_the_controller_leaves_no_process(stack: dict[str, Any]) -> N
     assert len(pids) >= 15
     os.kill(status["pid"], signal.SIGKILL)
     wait_for(lambda: not leftover(pids), 5, f"children of a SIGKILLed controller exiting ({leftover(pids)})")
+
+
+def test_a_manifest_change_changes_the_local_stack(tmp_path: Path) -> None:
+    """infra/k8s is the single source of truth: a copy with other replicas and CPU limit runs differently."""
+    from tenfold.stack.manifests import DEFAULT_MANIFESTS
+
+    manifests = tmp_path / "services"
+    shutil.copytree(DEFAULT_MANIFESTS, manifests)
+    path = manifests / "users.yaml"
+    docs = list(yaml.safe_load_all(path.read_text()))
+    for doc in docs:
+        if doc and doc.get("kind") == "Deployment":
+            doc["spec"]["replicas"] = 3
+            doc["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] = "150m"
+        if doc and doc.get("kind") == "HorizontalPodAutoscaler":
+            doc["spec"]["minReplicas"] = 3
+    path.write_text(yaml.safe_dump_all(docs))
+    home = Path(tempfile.mkdtemp(prefix="tenfold-manifests-"))  # PostgreSQL (user postgres) must reach it
+    state = lifecycle.up(home, free_port_base(), seed_users=50, seed_titles=50, manifests=manifests, timeout_s=90)
+    try:
+        users = state["services"]["users"]
+        assert users["replicas"] == 3 and users["min"] == 3 and users["cpu_limit"] == 0.15
+        assert state["services"]["catalog"]["replicas"] == 2  # the untouched manifests still apply
+    finally:
+        lifecycle.down(home)
+        shutil.rmtree(home, ignore_errors=True)

@@ -266,7 +266,6 @@ def _run_with(
                                              or "none"))  # fmt: skip
     cmd = locust_command(host, run_dir, scenario=opts.scenario, profile=opts.profile, processes=opts.processes,
                          scenario_file=opts.scenario_file)  # fmt: skip
-    env = dict(os.environ)
     injector = Injector(run_dir, {"TENFOLD_CONTROL_URL": status.get("control", "")} if status else {})
     interrupted: str | None = None
     t_launch = time.time()
@@ -275,7 +274,7 @@ def _run_with(
     starts = phase_offsets(lengths)
     with log.open("wb") as out, _sigterm_as_interrupt():
         # Its own session too: it gets exactly one SIGINT from us, then time to write what it recorded.
-        locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True)
+        locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
         try:
             t0 = _load_started(run_dir, locust, t_launch)
             injector.schedule(plan, t0, starts)
@@ -317,11 +316,15 @@ def _run_with(
         collect_metrics(status["prometheus"], run_dir, started - 5, last + 2)
         from tenfold.stack.client import ControlClient
 
-        with contextlib.suppress(Exception):
-            write_controller_events(ControlClient(status["control"]).events(limit=100_000), run_dir, started - 5,
-                                    last + 2)  # fmt: skip
-        with contextlib.suppress(Exception):
+        try:
+            events = ControlClient(status["control"]).events(limit=100_000)
+            write_controller_events(events, run_dir, started - 5, last + 2)
+        except Exception as exc:  # the report says "no data" for what needed them; say why here
+            say(f"could not read the controller's events: {exc}")
+        try:
             write_durability(run_dir, postgres_dsn=status.get("postgres"), s3_endpoint=status.get("s3"))
+        except Exception as exc:
+            say(f"could not reconcile acknowledged writes with PostgreSQL/S3: {exc}")
     _write_manifest(run_dir, opts, status, load, injector, started, last, interrupted)
     summary = evaluate(run_dir, slo)
     render(run_dir, summary)

@@ -164,3 +164,18 @@ def test_ctrl_c_twice_mid_run_still_rolls_back_reports_invalid_and_leaves_nothin
     assert experiment["rollback_ok"] is True  # the cache came back
     assert (run_dir / "report.html").is_file()
     assert stack_pids and not [p for p in stack_pids if pid_alive(p)]
+
+
+def test_without_autoscaling_the_quick_spike_fails_peak_title_latency(tmp_path: Path) -> None:
+    """The control run for autoscaling: the same quick spike with replicas held at their initial count."""
+    home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))
+    opts = RunOptions(profile="quick", experiments=[], runs_dir=tmp_path / "runs", home=str(home),
+                      disable=frozenset({"autoscaling"}), stack_options={"base": free_port_base()})  # fmt: skip
+    try:
+        summary, _ = execute(opts, print)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    by_name = {v.objective: v for v in summary.verdicts}
+    assert by_name["peak-title-latency-p99"].status == "fail", by_name["peak-title-latency-p99"]
+    assert by_name["scale-out-after-spike"].status == "fail"
+    assert summary.exit_code == 1, summary.invalid_reasons  # failed, not invalid: the generator kept up

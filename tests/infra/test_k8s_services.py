@@ -44,7 +44,8 @@ def test_deployment_fields_the_runtime_reads(name: str) -> None:
     assert all(isinstance(v, str) for v in env.values())
     res = container["resources"]
     assert res["requests"]["cpu"] == "100m"
-    assert res["limits"]["cpu"] == "250m"
+    # catalog takes two thirds of the traffic: small replicas, so the 10x peak really needs the HPA
+    assert res["limits"]["cpu"] == ("100m" if name == "catalog" else "250m")
     assert res["limits"]["memory"] == "128Mi"
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": 8080}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080}

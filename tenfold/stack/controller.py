@@ -133,9 +133,12 @@ class Controller:
         for node in ("redis-0", "redis-1"):
             address = self.components[node].extra["address"]
             self.components[node].hold = lambda a=address: self._holds_primary(a)
+            # Sentinel usually promotes in ~2.5 s, but a split vote retries only after 2 x failover-timeout
+            # (6 s); coming back early would make an empty primary.
+            self.components[node].max_hold_s = 30.0
 
     def _holds_primary(self, address: str) -> bool:
-        """A killed primary stays down until Sentinel has promoted someone else (at most ``max_hold_s``, 15 s)."""
+        """A killed primary stays down until Sentinel has promoted someone else (at most ``max_hold_s``, 30 s)."""
         return self.cache_primary == address
 
     def _via_link(self, name: str, port: int) -> int:

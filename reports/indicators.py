@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from reports.runfolder import F64, RunFolder, Selection, Series
+from reports.runfolder import F64, Requests, RunFolder, Selection, Series
 from reports.slo import Objective
 from reports.windows import Window
 
@@ -31,7 +31,10 @@ def _none(why: str) -> Measurement:
     return Measurement(None, why)
 
 
-def _rows(run: RunFolder, o: Objective, w: Window, priority: str | None = None) -> tuple[Selection, int] | Measurement:
+def _rows(
+    run: RunFolder, o: Objective, w: Window, priority: str | None = None
+) -> tuple[Requests, Selection, int] | Measurement:
+    """The request rows an objective looks at: (all rows, the window's selection, its size), or no-data."""
     req = run.requests
     if req is None:
         return _none("requests.parquet is missing")
@@ -40,7 +43,7 @@ def _rows(run: RunFolder, o: Objective, w: Window, priority: str | None = None) 
     n = m.count()
     if n == 0:
         return _none("no request rows in the window" + _filters(o, priority))
-    return m, n
+    return req, m, n
 
 
 def _filters(o: Objective, priority: str | None = None) -> str:
@@ -63,9 +66,8 @@ def latency(run: RunFolder, o: Objective, w: Window) -> Measurement:
     got = _rows(run, o, w)
     if isinstance(got, Measurement):
         return got
-    m, n = got
-    req = run.requests
-    assert req is not None and o.percentile is not None
+    req, m, n = got
+    assert o.percentile is not None
     lat = m.take(req.latency_co if o.measure == "co" else req.latency)
     lat = lat[np.isfinite(lat)]
     if lat.size == 0:
@@ -79,9 +81,7 @@ def error_ratio(run: RunFolder, o: Objective, w: Window) -> Measurement:
     got = _rows(run, o, w)
     if isinstance(got, Measurement):
         return got
-    m, n = got
-    req = run.requests
-    assert req is not None
+    req, m, n = got
     errors = m.count_true(req.error)
     shed = m.count_true(req.shed)
     return Measurement(errors / n, f"{errors} errors (5xx or no response) of {n} requests{_filters(o)}; {shed} shed")
@@ -91,9 +91,7 @@ def availability(run: RunFolder, o: Objective, w: Window) -> Measurement:
     got = _rows(run, o, w)
     if isinstance(got, Measurement):
         return got
-    m, n = got
-    req = run.requests
-    assert req is not None
+    req, m, n = got
     errors = m.count_true(req.error)
     shed = m.count_true(req.shed)
     good = n - errors - shed
@@ -104,9 +102,7 @@ def fallback_ratio(run: RunFolder, o: Objective, w: Window) -> Measurement:
     got = _rows(run, o, w)
     if isinstance(got, Measurement):
         return got
-    m, n = got
-    req = run.requests
-    assert req is not None
+    req, m, n = got
     degraded = m.count_true(req.degraded)
     return Measurement(degraded / n, f"{degraded} degraded answers of {n} requests{_filters(o)}")
 
@@ -115,9 +111,7 @@ def critical_5xx(run: RunFolder, o: Objective, w: Window) -> Measurement:
     got = _rows(run, o, w, priority=o.priority or "critical")
     if isinstance(got, Measurement):
         return got
-    m, n = got
-    req = run.requests
-    assert req is not None
+    req, m, n = got
     errors = m.count_true(req.error)
     return Measurement(float(errors), f"{errors} 5xx/no-response of {n} {o.priority or 'critical'} requests")
 

@@ -22,6 +22,7 @@ from .settings import Settings
 __all__ = ["NEGATIVE", "CacheAside", "redis_client"]
 
 NEGATIVE = b"\x00404"  # stored for ids the store does not have
+SETTLED_ENTRIES = 1024  # recent loads remembered to close the single-flight race (see CacheAside._settled)
 
 
 def redis_client(settings: Settings) -> aioredis.Redis:
@@ -65,6 +66,9 @@ class CacheAside:
         self.origin_guard = origin_guard
         self._near: dict[str, tuple[float, bytes]] = {}
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        # Loads that finished lately: a miss read from Redis before such a load stored its value is stale,
+        # and must not start a second load (the single-flight race between the GET and the store).
+        self._settled: dict[str, tuple[float, bytes]] = {}
 
     async def get(self, key: str, load: Callable[[], Awaitable[bytes | None]]) -> bytes | None:
         """The cached bytes for ``key``; ``None`` when the store has no such item.
@@ -76,6 +80,7 @@ class CacheAside:
         if near is not None and near[0] > time.monotonic():
             return None if near[1] == NEGATIVE else near[1]
         cache_ok = True
+        asked = time.monotonic()
         try:
             cached = await self.dependency.call(lambda: self.client.get(self.prefix + key))
         except DependencyError:
@@ -91,13 +96,18 @@ class CacheAside:
             # The cache tier is gone: every request would fall through to the store at once. Past the
             # guard's rate, refuse here so the caller degrades instead of the store falling over too.
             raise DependencyError("cache", "origin-protected")
-        value = await self._single_flight(key, load, cache_ok)
+        value = await self._single_flight(key, load, cache_ok, asked)
         return None if value == NEGATIVE else value
 
-    async def _single_flight(self, key: str, load: Callable[[], Awaitable[bytes | None]], cache_ok: bool) -> bytes:
+    async def _single_flight(
+        self, key: str, load: Callable[[], Awaitable[bytes | None]], cache_ok: bool, asked: float
+    ) -> bytes:
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
+        settled = self._settled.get(key)
+        if settled is not None and settled[0] >= asked:
+            return settled[1]  # a load finished after our cache read went out: that miss is already stale
         fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._inflight[key] = fut
         try:
@@ -106,6 +116,7 @@ class CacheAside:
             if cache_ok:
                 await self._store(key, value)
             self._remember(key, value)
+            self._settle(key, value)
             fut.set_result(value)
             return value
         except BaseException as exc:
@@ -120,6 +131,12 @@ class CacheAside:
         # On failure the answer is still right; the next request will try to cache it again.
         with contextlib.suppress(DependencyError):
             await self.dependency.call(lambda: self.client.set(self.prefix + key, value, px=int(ttl * 1000)))
+
+    def _settle(self, key: str, value: bytes) -> None:
+        self._settled.pop(key, None)
+        if len(self._settled) >= SETTLED_ENTRIES:
+            self._settled.pop(next(iter(self._settled)))
+        self._settled[key] = (time.monotonic(), value)
 
     def _remember(self, key: str, value: bytes) -> None:
         if self.near_seconds <= 0:

@@ -222,6 +222,24 @@ def _replicas(run: RunFolder, t0: float) -> Chart | None:
                  _png(fig), _legend(ax))  # fmt: skip
 
 
+def _memory(run: RunFolder, t0: float) -> Chart | None:
+    """RSS of every stack process over the run (soak runs sample it; others have no memory.jsonl)."""
+    series = run.memory
+    if not series:
+        return None
+    fig, ax = _figure(3.6)
+    _bands(ax, run, t0)
+    colours = matplotlib.colormaps["tab20"]
+    for i, s in enumerate(series):
+        ax.plot(s.ts - t0, s.rss / 2**20, color=colours(i % 20), linewidth=1.1, label=s.name)
+    ax.set_ylabel("RSS (MiB)")
+    ax.set_ylim(bottom=0)
+    return Chart("memory", "Resident memory per process",
+                 "RSS of every stack process, sampled every few seconds (memory.jsonl); the memory_growth "
+                 "objectives compare the end with the first samples after the warm-up.",
+                 _png(fig), _legend(ax))  # fmt: skip
+
+
 def _sum(series: list[Series], label: str | None = None, value: str | None = None) -> tuple[F64, F64] | None:
     chosen = [s for s in series if label is None or s.labels.get(label) == value]
     if not chosen:
@@ -363,6 +381,7 @@ def make_charts(run: RunFolder, error_budget: float = 0.01, *, parallel: bool | 
         lambda: _replicas(run, t0),
         lambda: _cache(run, t0, per_sec),
         lambda: _budget(run, t0, nb, sec, error_budget),
+        lambda: _memory(run, t0),
     ]
     if parallel is None:
         parallel = req is not None and req.n >= _PARALLEL_ROWS and _can_fork()

@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from reports.indicators import measure
+from reports.indicators import Measurement, measure_each
 from reports.runfolder import RunFolder
 from reports.slo import Objective, SloFile
-from reports.windows import resolve
+from reports.windows import Window, resolve
 
 __all__ = ["Outcome", "Status", "Summary", "Verdict", "evaluate", "format_value"]
 
@@ -43,7 +43,7 @@ def format_value(value: float | None, unit: str) -> str:
 def _unit(o: Objective) -> str:
     if o.indicator in ("latency", "scale_out_reaction", "recovery_time"):
         return "s"
-    if o.indicator in ("error_ratio", "availability", "fallback_ratio"):
+    if o.indicator in ("error_ratio", "availability", "fallback_ratio", "memory_growth"):
         return "ratio"
     if o.indicator in ("shed_order", "scale_in"):
         return "bool"
@@ -149,6 +149,28 @@ def _invalid_reasons(run: RunFolder) -> list[str]:
     return list(dict.fromkeys(reasons))
 
 
+def _verdict(o: Objective, w: Window, subject: str, m: Measurement, unit: str) -> Verdict:
+    if m.value is None or (o.target.symbolic and m.limit is None):
+        status: Status = "no-data"
+    else:
+        status = "pass" if o.target.met(m.value, m.limit) else "fail"
+    return Verdict(
+        objective=f"{o.name}[{subject}]" if subject else o.name,
+        description=o.description,
+        indicator=o.indicator,
+        window=w.name,
+        start=w.start,
+        end=w.end,
+        measured=m.value,
+        measured_text=format_value(m.value, unit),
+        target=o.target.text if m.limit is None else f"{o.target.text} = {m.limit:g}",
+        unit=unit,
+        status=status,
+        evidence=m.evidence,
+        target_value=m.limit if m.limit is not None else o.target.value,
+    )
+
+
 def evaluate(run_dir: str | Path, slo: SloFile) -> Summary:
     """Every objective x window of ``slo`` against the evidence in ``run_dir``."""
     run = RunFolder(run_dir)
@@ -157,29 +179,8 @@ def evaluate(run_dir: str | Path, slo: SloFile) -> Summary:
     for o in slo.objectives:
         unit = _unit(o)
         for w in resolve(o.window, run.manifest):
-            m = measure(run, o, w)
-            if m.value is None or (o.target.symbolic and m.limit is None):
-                status: Status = "no-data"
-            else:
-                status = "pass" if o.target.met(m.value, m.limit) else "fail"
-            target = o.target.text if m.limit is None else f"{o.target.text} = {m.limit:g}"
-            verdicts.append(
-                Verdict(
-                    objective=o.name,
-                    description=o.description,
-                    indicator=o.indicator,
-                    window=w.name,
-                    start=w.start,
-                    end=w.end,
-                    measured=m.value,
-                    measured_text=format_value(m.value, unit),
-                    target=target,
-                    unit=unit,
-                    status=status,
-                    evidence=m.evidence,
-                    target_value=m.limit if m.limit is not None else o.target.value,
-                )
-            )
+            for subject, m in measure_each(run, o, w):
+                verdicts.append(_verdict(o, w, subject, m, unit))
     outcome: Outcome = "invalid" if reasons else ("fail" if any(v.status == "fail" for v in verdicts) else "pass")
     man = run.manifest
     return Summary(

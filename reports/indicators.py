@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from reports.memory import growth
 from reports.runfolder import F64, Requests, RunFolder, Selection, Series
 from reports.slo import Objective
 from reports.windows import Window
 
-__all__ = ["INDICATOR_FUNCTIONS", "Measurement", "measure", "rolling_error_ratio"]
+__all__ = ["INDICATOR_FUNCTIONS", "PER_PROCESS", "Measurement", "measure", "measure_each", "rolling_error_ratio"]
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,22 @@ def writes_lost(run: RunFolder, o: Objective, w: Window) -> Measurement:
     )
 
 
+def memory_growth(run: RunFolder, o: Objective, w: Window) -> list[tuple[str, Measurement]]:
+    """One measurement per stack process (``service`` keeps one service's replicas): RSS growth after warm-up."""
+    series = [s for s in run.memory if o.service is None or s.service == o.service]
+    if not series:
+        return [("", _none("memory.jsonl is missing or has no process of the service (a --soak run samples it)"))]
+    assert w.start is not None and w.end is not None
+    out = []
+    for s in series:
+        g = growth(s.ts, s.rss, w.start, w.end, o.warmup)
+        if g is not None:
+            out.append((s.name, Measurement(g.ratio, f"{s.name} (pid {s.pid}): {g.text()}")))
+    if not out:
+        return [("", _none(f"no process has {o.warmup:.0%} warm-up plus enough samples in the window"))]
+    return out
+
+
 INDICATOR_FUNCTIONS: dict[str, Callable[[RunFolder, Objective, Window], Measurement]] = {
     "latency": latency,
     "error_ratio": error_ratio,
@@ -385,6 +402,21 @@ INDICATOR_FUNCTIONS: dict[str, Callable[[RunFolder, Objective, Window], Measurem
     "recovery_time": recovery_time,
     "writes_lost": writes_lost,
 }
+
+
+PER_PROCESS: dict[str, Callable[[RunFolder, Objective, Window], list[tuple[str, Measurement]]]] = {
+    "memory_growth": memory_growth,
+}
+"""Indicators measured once per process: each gives its own verdict, named ``objective[process]``."""
+
+
+def measure_each(run: RunFolder, o: Objective, w: Window) -> list[tuple[str, Measurement]]:
+    """``[(subject, measurement)]``: one with subject ``""`` for most indicators, one per process for some."""
+    if o.indicator in PER_PROCESS:
+        if not w.known:
+            return [("", _none(f"the run has no window {w.name!r}"))]
+        return PER_PROCESS[o.indicator](run, o, w)
+    return [("", measure(run, o, w))]
 
 
 def measure(run: RunFolder, o: Objective, w: Window) -> Measurement:

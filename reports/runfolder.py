@@ -10,12 +10,15 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from reports.memory import MemorySeries
 
 __all__ = [
     "Experiment",
@@ -296,6 +299,13 @@ class RunFolder:
         if not p.is_file():
             return []
         return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    @cached_property
+    def memory(self) -> list[MemorySeries]:
+        """RSS per process from ``memory.jsonl`` (soak runs); empty when the run did not sample memory."""
+        from reports.memory import read_memory
+
+        return read_memory(self.path / "memory.jsonl")
 
     @cached_property
     def journals(self) -> dict[str, dict[str, Any]]:

@@ -40,6 +40,7 @@ Indicator = Literal[
     "scale_in",
     "recovery_time",
     "writes_lost",
+    "memory_growth",
 ]
 INDICATORS: tuple[str, ...] = get_args(Indicator)
 PHASES = ("baseline", "ramp", "peak", "cooldown")
@@ -55,7 +56,7 @@ _TARGET_HELP = (
 )
 _BOOLEAN = {"shed_order", "scale_in"}
 _SECONDS = {"latency", "scale_out_reaction", "recovery_time"}
-_RATIOS = {"error_ratio", "availability", "fallback_ratio"}
+_RATIOS = {"error_ratio", "availability", "fallback_ratio", "memory_growth"}
 
 
 class Target(BaseModel):
@@ -137,6 +138,8 @@ class Objective(BaseModel):
     # recovery_time
     threshold: float = Field(default=0.05, gt=0, lt=1)
     sliding_s: float = Field(default=5.0, gt=0)
+    # memory_growth: the share of the window each process gets to warm up before growth is measured
+    warmup: float = Field(default=0.1, ge=0, lt=1)
 
     @field_validator("window")
     @classmethod
@@ -164,6 +167,8 @@ class Objective(BaseModel):
             raise ValueError(f"indicator {ind!r} is a ratio: write e.g. '>= 99.5%' or '<= 0.01'")
         if self.target.symbolic and ind != "max_replicas":
             raise ValueError("'hpa_max' is only a target for indicator 'max_replicas'")
+        if ind != "memory_growth" and "warmup" in self.model_fields_set:
+            raise ValueError(f"'warmup' only applies to indicator 'memory_growth', not {ind!r}")
         if ind == "recovery_time" and not self.window.startswith("chaos:"):
             raise ValueError("indicator 'recovery_time' needs a chaos window: chaos:<experiment> or chaos:*")
         return self

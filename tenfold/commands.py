@@ -42,17 +42,26 @@ def _print_summary(summary: object, run_dir: Path) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from tenfold.run import RunOptions, execute
+    from tenfold.run import REPO, RunOptions, execute
+    from tenfold.soak import SOAK_PROFILE, parse_duration
 
     experiments: list[Path] | None = None
     if args.experiments is not None:
         experiments = [] if args.experiments == ["none"] else [Path(p) for p in args.experiments]
+    profile = args.profile or ("quick" if args.quick else "default")
+    soak_s = None
+    if args.soak is not None:
+        if args.quick or args.profile not in (None, SOAK_PROFILE):
+            raise UsageError("--soak is its own profile: drop --quick / --profile")
+        soak_s, profile = parse_duration(args.soak), SOAK_PROFILE
+    slo = args.slo or str(REPO / ("slo-soak.yaml" if profile == SOAK_PROFILE else "slo.yaml"))
     opts = RunOptions(
         scenario=args.scenario,
-        profile=args.profile or ("quick" if args.quick else "default"),
+        profile=profile,
+        soak_s=soak_s,
         scenario_file=Path(args.scenario_file),
         experiments=experiments,
-        slo=Path(args.slo),
+        slo=Path(slo),
         target=args.target,
         allow_remote=args.allow_remote,
         disable=frozenset(args.disable or ()),
@@ -134,6 +143,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     paths = [Path(p) for p in args.paths] or [
         REPO / "slo.yaml",
+        REPO / "slo-soak.yaml",
         *sorted((REPO / "experiments").glob("*/*.json")),
     ]
     table = Table(title="validate", title_justify="left")
@@ -181,7 +191,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--experiments", nargs="+", metavar="PATH",
                    help="experiment files to inject at their own schedules ('none' for no chaos; default: "
                         "the profile's plan in experiments/local/schedule.yaml)")  # fmt: skip
-    p.add_argument("--slo", default=str(REPO / "slo.yaml"), help="SLO file (default: slo.yaml)")
+    p.add_argument(
+        "--soak",
+        metavar="DURATION",
+        help="soak: the baseline rate for DURATION (30m, 90s, 1h) with the RSS of every stack process "
+        "sampled; memory growth per process in the report (SLO default slo-soak.yaml, no chaos)",
+    )
+    p.add_argument("--slo", help="SLO file (default: slo.yaml; slo-soak.yaml with --soak)")
     p.add_argument("--target", help="load an already running system at this URL instead of the local stack")
     p.add_argument("--allow-remote", action="store_true", help="allow a --target that is not loopback")
     p.add_argument("--disable", action="append", choices=["autoscaling", "fallbacks"],
@@ -205,6 +221,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("validate", help="check SLO and experiment files (and infra/k8s) offline")
     p.add_argument(
-        "paths", nargs="*", metavar="PATH", help="files to check (default: slo.yaml, experiments/, infra/k8s)"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files to check (default: slo.yaml, slo-soak.yaml, experiments/, infra/k8s)",
     )
     p.set_defaults(handler=_cmd_validate)

@@ -37,7 +37,9 @@ from tenfold.errors import UsageError
 from tenfold.injector import Injector
 from tenfold.load import load_scenario
 from tenfold.load._run import locust_command
+from tenfold.memory import MemorySampler, sample_interval
 from tenfold.schedule import PHASES, ScheduledExperiment, default_plan, phase_offsets, plan_for_files
+from tenfold.soak import SOAK_PROFILE, soak_lengths, write_soak_scenario
 
 __all__ = ["REPO", "RunOptions", "check_target", "execute"]
 
@@ -61,6 +63,7 @@ class RunOptions:
     processes: int | None = None
     scenario_file: Path = SCENARIOS
     stack_options: dict[str, Any] = field(default_factory=dict)  # passed to tenfold.stack.lifecycle.up
+    soak_s: float | None = None  # --soak: the soak profile's length (profile "soak"); tenfold/soak.py
 
 
 def check_target(url: str, allow_remote: bool) -> None:
@@ -234,6 +237,8 @@ def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
     if opts.profile not in scenario.profiles:
         raise UsageError(f"scenario {opts.scenario!r} has no {opts.profile!r} profile")
     lengths = scenario.profiles[opts.profile].phases.model_dump()
+    if opts.soak_s is not None:
+        lengths = soak_lengths(opts.soak_s)
     if opts.target is not None:
         check_target(opts.target, opts.allow_remote)
     if opts.experiments is None:
@@ -264,14 +269,20 @@ def _run_with(
     say(f"{opts.scenario} ({opts.profile}): " + " → ".join(f"{p} {lengths[p]:g}s" for p in PHASES)
         + f" = {total:g}s; experiments: " + (", ".join(f"{e.name} at {e.phase}+{e.offset_s:g}s" for e in plan)
                                              or "none"))  # fmt: skip
+    scenario_file = opts.scenario_file
+    if opts.soak_s is not None:  # the soak's length goes to the generator as data: run_dir/scenario.yaml
+        scenario_file = write_soak_scenario(opts.scenario_file, opts.scenario, opts.soak_s, run_dir / "scenario.yaml")
     cmd = locust_command(host, run_dir, scenario=opts.scenario, profile=opts.profile, processes=opts.processes,
-                         scenario_file=opts.scenario_file)  # fmt: skip
+                         scenario_file=scenario_file)  # fmt: skip
     injector = Injector(run_dir, {"TENFOLD_CONTROL_URL": status.get("control", "")} if status else {})
     interrupted: str | None = None
     t_launch = time.time()
     log = (run_dir / "locust").joinpath("locust.log")
     log.parent.mkdir(parents=True, exist_ok=True)
     starts = phase_offsets(lengths)
+    sampler = None  # a soak samples the RSS of every stack process into memory.jsonl
+    if status and opts.profile == SOAK_PROFILE:
+        sampler = MemorySampler(status["control"], run_dir / "memory.jsonl", sample_interval(total)).start()
     with log.open("wb") as out, _sigterm_as_interrupt():
         # Its own session too: it gets exactly one SIGINT from us, then time to write what it recorded.
         locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
@@ -306,6 +317,10 @@ def _run_with(
                 locust.kill()
                 locust.wait()
             injector.wait(90)
+    if sampler is not None:
+        sampler.stop()
+        say(f"memory: {sampler.samples} samples of every stack process" + (f" ({sampler.problem})" if sampler.problem
+                                                                             else ""))  # fmt: skip
     load = _read_json(run_dir / "load.json")
     started = float(load.get("started", t_launch)) if load else t_launch
     ended = float(load.get("ended", time.time())) if load else time.time()

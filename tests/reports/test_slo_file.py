@@ -32,10 +32,10 @@ def _error(text: str) -> ConfigError:
     return info.value
 
 
-def test_default_slo_covers_every_indicator() -> None:
-    slo = load_slo(ROOT / "slo.yaml")
-    assert {o.indicator for o in slo.objectives} == set(INDICATORS)
-    assert slo.name == "spike-default"
+def test_default_slo_files_cover_every_indicator() -> None:
+    slo, soak = load_slo(ROOT / "slo.yaml"), load_slo(ROOT / "slo-soak.yaml")
+    assert {o.indicator for o in (*slo.objectives, *soak.objectives)} == set(INDICATORS)
+    assert (slo.name, soak.name) == ("spike-default", "soak")
 
 
 def test_good_file_parses_targets_into_base_units() -> None:

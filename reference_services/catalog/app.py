@@ -1,4 +1,10 @@
-"""catalog: title metadata from DynamoDB behind Redis cache-aside."""
+"""catalog: title metadata from DynamoDB behind Redis cache-aside; stale copies when the store fails.
+
+A title that is neither in the cache nor readable from the store (store down, breaker open) is answered
+from the replica's stale copies (see ``common/stale.py``) as a 200 with ``X-Degraded`` and
+``"degraded": true``; only a title with no copy gets 503 + ``Retry-After``.
+``TENFOLD_DISABLE_FALLBACKS=1`` answers 503 instead, so the harness can prove it notices the difference.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from ..common.problems import ProblemError, unavailable
 from ..common.resilience import DependencyError
 from ..common.routing import ApiRoute
 from ..common.settings import Settings
+from ..common.stale import StaleCopies, flagged
 from .models import Title
 
 __all__ = ["build"]
@@ -23,7 +30,13 @@ _MAX_ID = 2**31 - 1
 def build(settings: Settings) -> Starlette:
     metrics = Metrics("catalog")
     service = Service("catalog", settings, metrics)
-    titles = CachedTable(service, "titles", "id", prefix="title:")
+    titles = CachedTable(service, "titles", "id", prefix="title:", shape=flagged)
+    stale = StaleCopies(
+        titles.scan,
+        entries=0 if settings.disable_fallbacks else settings.stale_copies_entries,
+        every=settings.stale_copies_seconds,
+        first_delay=settings.stale_copies_delay_seconds,
+    )
 
     async def get_title(request: Request) -> Response:
         title_id: int = request.path_params["title_id"]
@@ -32,19 +45,36 @@ def build(settings: Settings) -> Starlette:
         try:
             doc = await titles.get(title_id)
         except DependencyError as exc:
-            raise unavailable(
-                "dynamodb", f"title {title_id} is not cached and the store failed ({exc.reason})"
-            ) from None
+            return degrade(title_id, f"store-{exc.reason}")
         if doc is None:
             raise _no_title(title_id)
+        stale.keep(title_id, doc)
         return Response(doc, media_type="application/json")
 
+    def degrade(title_id: int, reason: str) -> Response:
+        copy = stale.get(title_id)
+        if copy is None:
+            raise unavailable("dynamodb", f"title {title_id} is not cached, has no stale copy and the store failed "
+                                          f"({reason})")  # fmt: skip
+        metrics.fallback(f"stale-{reason}")
+        return Response(flagged(copy, degraded=True), media_type="application/json",
+                        headers={"X-Degraded": f"stale-{reason}"})  # fmt: skip
+
     service.routes = [
-        ApiRoute("/api/titles/{title_id:int}", "GET", get_title, "A title's metadata", Title, errors=(404,))
+        ApiRoute(
+            "/api/titles/{title_id:int}",
+            "GET",
+            get_title,
+            "A title's metadata (degraded: a stale copy)",
+            Title,
+            errors=(404,),
+        )
     ]
     service.checks = {"dynamodb": titles.table.ping}
     service.optional_checks = {"redis": titles.ping_redis}
-    service.on_shutdown = [titles.close]
+    if stale.entries and settings.stale_copies_seconds > 0:
+        service.on_startup = [stale.start]
+    service.on_shutdown = [titles.close, stale.stop]
     return create_app(service)
 
 

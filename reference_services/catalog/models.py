@@ -16,3 +16,4 @@ class Title(BaseModel):
     duration_min: int
     popularity_rank: int
     synopsis: str
+    degraded: bool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from .app import Service
@@ -9,7 +10,9 @@ from .cache import CacheAside, redis_client
 from .dynamodb import DynamoTable
 from .resilience import TokenBucket
 
-__all__ = ["CachedTable"]
+__all__ = ["SCAN_TIMEOUT", "CachedTable"]
+
+SCAN_TIMEOUT = 30.0  # seconds for a whole background scan (pages of 1,000 items)
 
 
 class CachedTable:
@@ -49,6 +52,12 @@ class CachedTable:
         """Straight from the store, bypassing the cache."""
         doc = await self.store.call(lambda: self.table.get_doc(key))
         return None if doc is None else self._shape(doc)
+
+    async def scan(self, limit: int) -> dict[int, bytes]:
+        """Up to ``limit`` shaped documents straight from the store, outside the request path's policy."""
+        async with asyncio.timeout(SCAN_TIMEOUT):
+            docs = await self.table.scan_docs(limit)
+        return {key: self._shape(doc) for key, doc in docs.items()}
 
     async def ping_redis(self) -> None:
         await self.redis.ping()

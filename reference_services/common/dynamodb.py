@@ -30,5 +30,22 @@ class DynamoTable:
         doc: str = item["doc"]["S"]
         return doc.encode()
 
+    async def scan_docs(self, limit: int) -> dict[int, bytes]:
+        """Up to ``limit`` items' documents by key, page by page (DynamoDB pages at 1 MB)."""
+        docs: dict[int, bytes] = {}
+        start: object = None
+        while len(docs) < limit:
+            payload: dict[str, object] = {"TableName": self.name, "Limit": min(limit - len(docs), 1000)}
+            if start is not None:
+                payload["ExclusiveStartKey"] = start
+            resp = await self.client.dynamodb("Scan", payload)
+            items = resp.get("Items")
+            for item in items if isinstance(items, list) else []:
+                docs[int(item[self.key]["N"])] = item["doc"]["S"].encode()
+            start = resp.get("LastEvaluatedKey")
+            if not start:
+                break
+        return docs
+
     async def ping(self) -> None:
         await self.client.dynamodb("DescribeTable", {"TableName": self.name})

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     # While the cache is down: store reads per second each replica lets through before degrading (0: no limit).
     # About 10x a replica's normal miss traffic at peak: enough to stay fresh, too little to stampede.
     cache_down_store_rps: float = Field(5.0, ge=0)
+    # Stale copies (catalog): every replica keeps up to N last good titles past every TTL, rescanned from the
+    # store every S seconds (0: no scan, only the answers it served), the first scan within D seconds of start.
+    stale_copies_entries: int = Field(20_000, ge=0)
+    stale_copies_seconds: float = Field(300.0, ge=0)
+    stale_copies_delay_seconds: float = Field(10.0, ge=0)
 
     # Events: group commit to S3.
     events_flush_seconds: float = Field(0.2, gt=0)

@@ -20,6 +20,7 @@ from ..common.problems import ProblemError, unavailable
 from ..common.resilience import DependencyError, Fallback, TokenBucket
 from ..common.routing import ApiRoute
 from ..common.settings import Settings
+from ..common.stale import flagged
 from ..seed import POPULAR_KEY, popular_doc
 from .models import Recommendations
 
@@ -28,16 +29,11 @@ __all__ = ["build"]
 _MAX_ID = 2**31 - 1
 
 
-def _answer(doc: bytes) -> bytes:
-    """Store documents lack the ``degraded`` flag; add it once, before caching, not per request."""
-    return doc[:-1] + b',"degraded":false}'
-
-
 def build(settings: Settings) -> Starlette:
     metrics = Metrics("recommendations")
     service = Service("recommendations", settings, metrics)
     guard = TokenBucket(settings.cache_down_store_rps) if settings.cache_down_store_rps > 0 else None
-    rows = CachedTable(service, "recommendations", "user_id", prefix="recs:", shape=_answer, origin_guard=guard)
+    rows = CachedTable(service, "recommendations", "user_id", prefix="recs:", shape=flagged, origin_guard=guard)
     popular = Fallback(orjson.dumps(popular_doc()), lambda: rows.load(POPULAR_KEY))
 
     async def get_recommendations(request: Request) -> Response:

@@ -161,10 +161,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             failed += 1
             table.add_row(shown, f"[red]cannot read: {exc.strerror}[/]")
     if not args.paths:
+        from tenfold.stack.calibration import calibrate, load_calibration
         from tenfold.stack.manifests import load_services
 
         try:
-            services = load_services()
+            services = calibrate(load_services(), load_calibration())
             table.add_row("infra/k8s/services/*.yaml", f"[green]ok[/] {len(services)} services with HPA")
         except Exception as exc:
             failed += 1

@@ -169,12 +169,13 @@ def _git_sha() -> str | None:
 
 
 def _hpa() -> dict[str, dict[str, Any]]:
-    """The HPA bounds and CPU target from infra/k8s (the same files the controller read)."""
+    """The HPA bounds and CPU target from infra/k8s and the local calibration (what the controller read)."""
+    from tenfold.stack.calibration import calibrate, load_calibration
     from tenfold.stack.manifests import load_services
 
     out: dict[str, dict[str, Any]] = {}
     with contextlib.suppress(Exception):
-        for spec in load_services():
+        for spec in calibrate(load_services(), load_calibration()):
             if spec.hpa is not None:
                 cpu = next((m.target for m in spec.hpa.metrics if m.name == "cpu"), None)
                 out[spec.name] = {"min": spec.hpa.min_replicas, "max": spec.hpa.max_replicas,

@@ -25,6 +25,7 @@ from typing import Any
 from tenfold.autoscaler import Autoscaler
 from tenfold.errors import StackError, TenfoldError
 from tenfold.stack import emulators, postgres, prometheus, redis, snapshot
+from tenfold.stack.calibration import calibrate, load_calibration
 from tenfold.stack.cgroups import CgroupRoot
 from tenfold.stack.component import Component
 from tenfold.stack.haproxy import ROUTES, Backend, RuntimeApi, haproxy
@@ -64,7 +65,7 @@ class Controller:
             self.overlay = replace(self.overlay, seed_users=seed_users)
         if seed_titles is not None:
             self.overlay = replace(self.overlay, seed_titles=seed_titles)
-        self.specs = load_services(manifests, self.overlay)
+        self.specs = calibrate(load_services(manifests, self.overlay), load_calibration())
         self.rate_limit = rate_limit
         self.seed = seed
         self.seed_key = ""

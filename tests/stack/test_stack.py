@@ -229,7 +229,9 @@ def test_a_manifest_change_changes_the_local_stack(tmp_path: Path) -> None:
     try:
         users = state["services"]["users"]
         assert users["replicas"] == 3 and users["min"] == 3 and users["cpu_limit"] == 0.15
-        assert state["services"]["catalog"]["replicas"] == 2  # the untouched manifests still apply
+        catalog = state["services"]["catalog"]
+        assert catalog["replicas"] == 2  # the untouched manifests still apply
+        assert (catalog["cpu_limit"], catalog["max"]) == (0.05, 8)  # with infra/local/calibration.yaml on top
     finally:
         lifecycle.down(home)
         shutil.rmtree(home, ignore_errors=True)

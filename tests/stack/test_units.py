@@ -15,6 +15,7 @@ import pytest
 
 from tenfold.autoscaler import MetricTarget
 from tenfold.errors import ConfigError
+from tenfold.stack.calibration import calibrate, load_calibration
 from tenfold.stack.cgroups import CgroupRoot, parse_cpu
 from tenfold.stack.manifests import load_overlay, load_services
 from tenfold.stack.state import pid_alive
@@ -34,6 +35,33 @@ def test_real_manifests_and_overlay() -> None:
         assert MetricTarget("cpu", 0.7) in s.hpa.metrics  # the seed's 70% rule
         assert s.hpa.scale_down.stabilization_window_seconds == overlay.scale_down_window_s
     assert overlay.sync_period_s < 15
+
+
+def test_the_local_calibration_sizes_catalog_for_this_box_and_leaves_the_manifests_for_clusters() -> None:
+    manifests = {s.name: s for s in load_services()}
+    local = {s.name: s for s in calibrate(load_services(), load_calibration())}
+    catalog, cluster = local["catalog"], manifests["catalog"]
+    assert (cluster.cpu_request, cluster.cpu_limit) == (0.25, 0.5)
+    assert cluster.hpa is not None and cluster.hpa.max_replicas == 10
+    assert (catalog.cpu_request, catalog.cpu_limit) == (0.05, 0.05)
+    assert catalog.hpa is not None and catalog.hpa.max_replicas == 8
+    assert catalog.hpa.min_replicas == cluster.hpa.min_replicas and catalog.replicas == cluster.replicas
+    assert local["users"] == manifests["users"]  # what the calibration does not name is the manifest's
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("services: {catalog: {cpuLimt: 50m}}", r"services.catalog: unknown field\(s\) \['cpuLimt'\]"),
+        ("services: {catalog: {maxReplicas: many}}", r"calibration.yaml: services.catalog: invalid literal"),
+        ("services: {catalgo: {maxReplicas: 3}}", r"calibration.yaml: calibrates \['catalgo'\]"),
+    ],
+)  # fmt: skip
+def test_a_bad_calibration_is_a_config_error_naming_the_file(tmp_path: Path, text: str, error: str) -> None:
+    path = tmp_path / "calibration.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=error):
+        calibrate(load_services(), load_calibration(path), path)
 
 
 def test_manifest_without_deployment_is_a_config_error(tmp_path: Path) -> None:

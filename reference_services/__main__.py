@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from . import SERVICES
 from .common.logs import configure_logging
-from .common.settings import Settings
+from .common.settings import SettingMissing, Settings
 
 EX_CONFIG = 78
 
@@ -53,7 +53,11 @@ def main(argv: list[str]) -> int:
             print(f"{name}: bad setting {var}: {err['msg']}", file=sys.stderr)
         return EX_CONFIG
     configure_logging(name, settings.replica)
-    app = importlib.import_module(f"reference_services.{name}.app").build(settings)
+    try:
+        app = importlib.import_module(f"reference_services.{name}.app").build(settings)
+    except SettingMissing as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return EX_CONFIG
     config = uvicorn.Config(
         app,
         host=settings.host,

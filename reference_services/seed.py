@@ -176,20 +176,22 @@ async def seed_dynamodb(endpoint: str, titles: int, users: int, prefix: str = "t
 async def seed_postgres(dsn: str, users: int) -> bool:
     import asyncpg
 
+    from .users.passwords import DEMO_ITERATIONS, demo_password, hash_password
     from .users.store import SCHEMA
 
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(SCHEMA)
-        have = await conn.fetchval("SELECT count(*) FROM users")
-        if have == users:
+        # Counting hashes, not rows: a database seeded before passwords existed has every user and no hash.
+        have = await conn.fetchval("SELECT count(password_hash) FROM users")
+        if have == users and await conn.fetchval("SELECT count(*) FROM users") == users:
             return False
         async with conn.transaction():
             await conn.execute("TRUNCATE users CASCADE")
             await conn.copy_records_to_table(
                 "users",
-                records=(user_row(u) for u in range(1, users + 1)),
-                columns=["id", "name", "email", "plan"],
+                records=((*user_row(u), hash_password(demo_password(u), DEMO_ITERATIONS)) for u in range(1, users + 1)),
+                columns=["id", "name", "email", "plan", "password_hash"],
             )
         return True
     finally:

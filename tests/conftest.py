@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from credentials import ENV as AUTH_ENV
 from servers import Server, dynalite, moto, postgres, redis
 
 
@@ -33,6 +34,7 @@ def stores() -> Iterator[dict[str, str]]:
             "TENFOLD_POSTGRES_DSN": dsn,
             "TENFOLD_DYNAMODB_ENDPOINT": dyn.url,
             "TENFOLD_S3_ENDPOINT": s3.url,
+            **AUTH_ENV,
         }
     finally:
         for s in servers:

@@ -14,14 +14,15 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from .auth import Tokens, forbidden
 from .health import Check, Readiness
 from .metrics import Metrics
 from .middleware import EdgeMiddleware
 from .openapi import build_openapi
 from .problems import ProblemError, problem
 from .resilience import AsyncBreaker, Bulkhead, BulkheadFull, Dependency, DomainOutcome, RetryPolicy, Shedder
-from .routing import ApiRoute
-from .settings import Settings
+from .routing import ApiRoute, Endpoint
+from .settings import SettingMissing, Settings
 
 __all__ = ["Service", "create_app"]
 
@@ -41,6 +42,17 @@ class Service:
     optional_checks: dict[str, Check] = field(default_factory=dict)  # reported in /readyz only
     on_startup: list[Hook] = field(default_factory=list)
     on_shutdown: list[Hook] = field(default_factory=list)
+    _tokens: Tokens | None = field(default=None, init=False, repr=False)
+
+    @property
+    def tokens(self) -> Tokens:
+        """The bearer-token keeper; a service with protected routes cannot start without a key."""
+        if self._tokens is None:
+            secret = self.settings.jwt_secret
+            if secret is None:
+                raise SettingMissing("TENFOLD_JWT_SECRET", f"{self.name} checks bearer tokens; give it the stack's key")
+            self._tokens = Tokens(secret.get_secret_value(), self.settings.jwt_ttl_seconds)
+        return self._tokens
 
     def dependency(self, name: str, *, timeout: float, retries: int = 3, breaker: bool = True) -> Dependency:
         s = self.settings
@@ -93,7 +105,8 @@ def create_app(service: Service) -> Starlette:
                 with contextlib.suppress(Exception):
                     await hook()
 
-    routes = [Route(r.path, r.endpoint, methods=[r.method]) for r in service.routes]
+    endpoints = [_guarded(r.endpoint, service.tokens) if r.auth else r.endpoint for r in service.routes]
+    routes = [Route(r.path, e, methods=[r.method]) for r, e in zip(service.routes, endpoints, strict=True)]
     routes += [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -111,7 +124,7 @@ def create_app(service: Service) -> Starlette:
     )
     app.state.readiness = readiness
     app.state.service = service
-    templates: dict[object, str] = {r.endpoint: r.template for r in service.routes}
+    templates: dict[object, str] = {e: r.template for r, e in zip(service.routes, endpoints, strict=True)}
     app.add_middleware(
         EdgeMiddleware,
         metrics=service.metrics,
@@ -120,6 +133,20 @@ def create_app(service: Service) -> Starlette:
         templates=templates,
     )
     return app
+
+
+def _guarded(endpoint: Endpoint, tokens: Tokens) -> Endpoint:
+    """Token first (401), then ownership (403): a ``user_id`` in the path must be the caller's own."""
+
+    async def guarded(request: Request) -> Response:
+        caller = tokens.caller(request)
+        owner = request.path_params.get("user_id")
+        if owner is not None and owner != caller:
+            raise forbidden(caller, owner)
+        request.state.caller = caller
+        return await endpoint(request)
+
+    return guarded
 
 
 async def _problem_handler(request: Request, exc: Exception) -> Response:

@@ -22,8 +22,20 @@ _PROBLEM = {
         "detail": {"type": "string"},
     },
 }
-_REASONS = {400: "Bad request", 404: "Not found", 413: "Body too large", 415: "Unsupported media type",
+_REASONS = {400: "Bad request", 401: "Missing, invalid or expired bearer token", 403: "Another user's data",
+            404: "Not found", 413: "Body too large", 415: "Unsupported media type",
             422: "Invalid body", 429: "Too many requests", 503: "Unavailable or overloaded"}  # fmt: skip
+
+
+_SCHEME = "bearer"
+_SECURITY = {
+    _SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "POST /api/auth/token with user_id and password; send the access_token as Bearer.",
+    }
+}
 
 
 def build_openapi(title: str, routes: list[ApiRoute]) -> dict[str, Any]:
@@ -41,17 +53,21 @@ def build_openapi(title: str, routes: list[ApiRoute]) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": _ref(route.request_model, schemas)}},
             }
-        for code in sorted({400, 503, *route.errors}):
+        if route.auth:
+            op["security"] = [{_SCHEME: []}]
+        for code in sorted({400, 503, *route.errors, *((401, 403) if route.auth else ())}):
             op["responses"][str(code)] = {
                 "description": _REASONS.get(code, "Error"),
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
             }
+            if code == 401:
+                op["responses"]["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
         paths.setdefault(route.template, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1.0.0"},
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, **({"securitySchemes": _SECURITY} if any(r.auth for r in routes) else {})},
     }
 
 

@@ -20,6 +20,7 @@ def problem(
     kind: str | None = None,
     retry_after: float | None = None,
     extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "type": _TYPE_BASE + (kind or str(status)),
@@ -29,7 +30,9 @@ def problem(
     }
     if extra:
         body.update(extra)
-    headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else None
+    headers = dict(headers or {})
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(retry_after)))
     return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json", headers=headers)
 
 
@@ -45,6 +48,7 @@ class ProblemError(Exception):
         kind: str | None = None,
         retry_after: float | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -53,6 +57,7 @@ class ProblemError(Exception):
         self.kind = kind
         self.retry_after = retry_after
         self.extra = extra
+        self.headers = headers
 
     def response(self) -> Response:
         return problem(
@@ -62,6 +67,7 @@ class ProblemError(Exception):
             kind=self.kind,
             retry_after=self.retry_after,
             extra=self.extra,
+            headers=self.headers,
         )
 
 

@@ -25,6 +25,7 @@ class ApiRoute:
     status: int = 200
     errors: tuple[int, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)  # request headers worth documenting
+    auth: bool = False  # needs a bearer token; a ``user_id`` path parameter must be the caller's (else 403)
 
     @property
     def template(self) -> str:

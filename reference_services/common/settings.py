@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["SettingMissing", "Settings"]
+
+
+class SettingMissing(Exception):
+    """A setting a service cannot start without; the message names the variable, never a value."""
+
+    def __init__(self, variable: str, why: str) -> None:
+        super().__init__(f"{variable} is not set: {why}")
+        self.variable = variable
 
 
 class Settings(BaseSettings):
@@ -28,6 +36,11 @@ class Settings(BaseSettings):
     aws_region: str = "us-east-1"
 
     disable_fallbacks: bool = False
+
+    # Auth: the HS256 key of the bearer tokens users issues and every protected route checks. A SecretStr:
+    # never in a repr, a log line or an error. Services with protected routes refuse to start without it.
+    jwt_secret: SecretStr | None = None
+    jwt_ttl_seconds: int = Field(3600, ge=60, le=86_400)
 
     # Per-dependency time budgets (seconds): a slow dependency must not hold a request for long.
     redis_timeout: float = Field(0.05, gt=0)
@@ -76,6 +89,13 @@ class Settings(BaseSettings):
         if not (host.startswith("127.") or host in ("localhost", "::1", "0.0.0.0")):
             raise ValueError("services bind loopback (127.0.0.0/8) locally, or 0.0.0.0 inside a container")
         return host
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (an HS256 key shorter than the hash is guessable)")
+        return secret
 
     def sentinel_addresses(self) -> list[tuple[str, int]]:
         """``host:port,host:port`` → [(host, port), ...]; empty when Redis is reached directly."""

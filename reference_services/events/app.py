@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..common.app import Service, create_app
+from ..common.auth import forbidden
 from ..common.aws import AwsHttp
 from ..common.body import read_model
 from ..common.metrics import Metrics
@@ -42,6 +43,8 @@ def build(settings: Settings) -> Starlette:
 
     async def post_event(request: Request) -> Response:
         event = await read_model(request, PlaybackEvent)
+        if event.user_id != request.state.caller:
+            raise forbidden(request.state.caller, event.user_id)
         try:
             key = await batcher.submit(orjson.dumps(event.model_dump()))
         except BufferFull as exc:
@@ -68,6 +71,7 @@ def build(settings: Settings) -> Starlette:
             request_model=PlaybackEvent,
             status=202,
             errors=(413, 415, 422),
+            auth=True,
         )
     ]
     service.checks = {"s3": ping_s3}

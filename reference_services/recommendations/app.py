@@ -64,6 +64,7 @@ def build(settings: Settings) -> Starlette:
             "Rows of titles for a user (degraded: popular rows)",
             Recommendations,
             errors=(404,),
+            auth=True,
         )
     ]
     # No required dependency: with both Redis and DynamoDB down this replica still answers (degraded).

@@ -8,13 +8,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..common.app import Service, create_app
+from ..common.auth import TOKEN_TYPE, unauthorized
 from ..common.body import read_model
 from ..common.metrics import Metrics
 from ..common.problems import ProblemError, unavailable
 from ..common.resilience import DependencyError
 from ..common.routing import ApiRoute
 from ..common.settings import Settings
-from .models import MAX_ID, MyList, MyListAdd, MyListChange, User
+from .models import MAX_ID, AccessToken, MyList, MyListAdd, MyListChange, TokenRequest, User
+from .passwords import verify_password
 from .store import UserNotFound, UserStore
 
 __all__ = ["build"]
@@ -29,6 +31,20 @@ def build(settings: Settings) -> Starlette:
         settings.postgres_timeout,
         service.dependency("postgres", timeout=settings.postgres_timeout, retries=2),
     )
+
+    tokens = service.tokens
+
+    async def issue_token(request: Request) -> Response:
+        body = await read_model(request, TokenRequest)
+        try:
+            stored = await store.password_hash(body.user_id)
+        except DependencyError as exc:
+            raise _pg_down(exc) from None
+        # Unknown user and wrong password get the same answer (and the same hashing cost): no user enumeration.
+        if not verify_password(body.password, stored):
+            raise unauthorized("wrong user id or password", missing=True)
+        doc = {"access_token": tokens.issue(body.user_id), "token_type": TOKEN_TYPE, "expires_in": tokens.ttl_seconds}
+        return Response(orjson.dumps(doc), media_type="application/json", headers={"Cache-Control": "no-store"})
 
     def user_id_of(request: Request) -> int:
         user_id: int = request.path_params["user_id"]
@@ -83,8 +99,19 @@ def build(settings: Settings) -> Starlette:
         return _json({"user_id": user_id, "title_id": title_id, "changed": removed})
 
     service.routes = [
-        ApiRoute("/api/users/{user_id:int}", "GET", get_user, "A user's profile", User, errors=(404,)),
-        ApiRoute("/api/users/{user_id:int}/my-list", "GET", get_my_list, "A user's My List", MyList, errors=(404,)),
+        ApiRoute(
+            "/api/auth/token",
+            "POST",
+            issue_token,
+            "Log in: a bearer token (JWT, 1 h) for the user's own routes",
+            AccessToken,
+            request_model=TokenRequest,
+            errors=(401, 413, 415, 422),
+        ),
+        ApiRoute("/api/users/{user_id:int}", "GET", get_user, "A user's profile", User, errors=(404,), auth=True),
+        ApiRoute(
+            "/api/users/{user_id:int}/my-list", "GET", get_my_list, "A user's My List", MyList, errors=(404,), auth=True
+        ),
         ApiRoute(
             "/api/users/{user_id:int}/my-list",
             "POST",
@@ -95,6 +122,7 @@ def build(settings: Settings) -> Starlette:
             status=201,
             errors=(404, 413, 415, 422),
             headers={"Idempotency-Key": "makes a retried POST apply once"},
+            auth=True,
         ),
         ApiRoute(
             "/api/users/{user_id:int}/my-list/{title_id:int}",
@@ -103,6 +131,7 @@ def build(settings: Settings) -> Starlette:
             "Remove a title from My List",
             MyListChange,
             errors=(404,),
+            auth=True,
         ),
     ]
     service.checks = {"postgres": store.ping}

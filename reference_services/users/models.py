@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["MyList", "MyListAdd", "MyListChange", "User"]
+__all__ = ["AccessToken", "MyList", "MyListAdd", "MyListChange", "TokenRequest", "User"]
 
 MAX_ID = 2**31 - 1
 
@@ -36,3 +38,18 @@ class MyListChange(BaseModel):
     user_id: int
     title_id: int
     changed: bool
+
+
+class TokenRequest(BaseModel):
+    """Credentials for POST /api/auth/token (seeded demo users: user N's password is ``pw-N``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    user_id: int = Field(gt=0, le=MAX_ID)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_in: int

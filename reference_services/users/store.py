@@ -20,6 +20,8 @@ CREATE TABLE IF NOT EXISTS users (
     plan text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+-- Added with auth: a database seeded before has the users but no hashes (the seeder fills them in).
+ALTER TABLE users ADD COLUMN IF NOT EXISTS password_hash text;
 CREATE TABLE IF NOT EXISTS my_list (
     user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     title_id bigint NOT NULL,
@@ -78,6 +80,13 @@ class UserStore:
             lambda: self.pool.fetchrow("SELECT id, name, email, plan FROM users WHERE id = $1", user_id)
         )
         return None if row is None else dict(row)
+
+    async def password_hash(self, user_id: int) -> str | None:
+        """The stored hash (None: no such user, or seeded before passwords existed)."""
+        found: str | None = await self.dep.call(
+            lambda: self.pool.fetchval("SELECT password_hash FROM users WHERE id = $1", user_id)
+        )
+        return found
 
     async def my_list(self, user_id: int) -> list[tuple[int, dt.datetime]] | None:
         async def read() -> list[tuple[int, dt.datetime]] | None:

@@ -12,7 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import httpx
 import pytest
+from credentials import bearer
 from servers import Server, moto, service
+
+AUTH = bearer(1)  # every event here is user 1's
 
 
 def _event(**overrides: object) -> dict[str, object]:
@@ -50,7 +53,7 @@ def s3_and_events(stores: dict[str, str]) -> Iterator[tuple[Server, Server]]:
 def test_event_is_acknowledged_with_the_object_that_holds_it(s3_and_events: tuple[Server, Server]) -> None:
     s3, svc = s3_and_events
     ev = _event()
-    r = httpx.post(f"{svc.url}/api/events", json=ev)
+    r = httpx.post(f"{svc.url}/api/events", headers=AUTH, json=ev)
     assert r.status_code == 202
     assert r.json()["object"].startswith("events/")
     assert ev["event_id"] in _stored_event_ids(s3.url)
@@ -59,7 +62,7 @@ def test_event_is_acknowledged_with_the_object_that_holds_it(s3_and_events: tupl
 def test_events_are_group_committed(s3_and_events: tuple[Server, Server]) -> None:
     _, svc = s3_and_events
     with ThreadPoolExecutor(20) as pool:
-        rs = list(pool.map(lambda _: httpx.post(f"{svc.url}/api/events", json=_event()), range(60)))
+        rs = list(pool.map(lambda _: httpx.post(f"{svc.url}/api/events", headers=AUTH, json=_event()), range(60)))
     assert all(r.status_code == 202 for r in rs)
     objects = {r.json()["object"] for r in rs}
     assert len(objects) < 30  # many events per object
@@ -68,7 +71,7 @@ def test_events_are_group_committed(s3_and_events: tuple[Server, Server]) -> Non
 @pytest.mark.parametrize("bad", [{"type": "rewind"}, {"user_id": "1"}, {"position_s": -1}, {"event_id": "a b"}])
 def test_invalid_events_are_422(s3_and_events: tuple[Server, Server], bad: dict[str, object]) -> None:
     _, svc = s3_and_events
-    r = httpx.post(f"{svc.url}/api/events", json=_event(**bad))
+    r = httpx.post(f"{svc.url}/api/events", headers=AUTH, json=_event(**bad))
     assert r.status_code == 422 and r.json()["errors"]
 
 
@@ -81,7 +84,7 @@ def test_s3_gone_means_503_and_no_acknowledgement_without_the_object(s3_and_even
     def send(i: int) -> None:
         nonlocal refused
         ev = _event()
-        r = httpx.post(f"{svc.url}/api/events", json=ev, timeout=10)
+        r = httpx.post(f"{svc.url}/api/events", headers=AUTH, json=ev, timeout=10)
         if r.status_code == 202:
             acked.append(str(ev["event_id"]))
         else:
@@ -105,11 +108,12 @@ def test_overload_sheds_best_effort_before_critical(s3_and_events: tuple[Server,
     os.kill(s3.proc.pid, signal.SIGSTOP)  # every event now waits for S3: work piles up in flight
     try:
         with ThreadPoolExecutor(30) as pool:
-            hung = [pool.submit(httpx.post, f"{svc.url}/api/events", json=_event(), timeout=10) for _ in range(25)]
+            hung = [pool.submit(httpx.post, f"{svc.url}/api/events", headers=AUTH, json=_event(), timeout=10)
+                    for _ in range(25)]  # fmt: skip
             time.sleep(0.3)  # 25 in flight of max 40: best-effort threshold (50%) passed, critical not
-            best = httpx.post(f"{svc.url}/api/events", json=_event(), headers={"X-Priority": "best-effort"})
+            best = httpx.post(f"{svc.url}/api/events", json=_event(), headers={**AUTH, "X-Priority": "best-effort"})
             crit = pool.submit(httpx.post, f"{svc.url}/api/events", json=_event(),
-                               headers={"X-Priority": "critical"}, timeout=10)  # fmt: skip
+                               headers={**AUTH, "X-Priority": "critical"}, timeout=10)  # fmt: skip
             time.sleep(0.2)
             os.kill(s3.proc.pid, signal.SIGCONT)
             assert best.status_code == 503 and best.json()["title"] == "Overloaded"

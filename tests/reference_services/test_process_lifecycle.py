@@ -8,6 +8,8 @@ import sys
 import time
 
 import httpx
+from credentials import ENV as AUTH_ENV
+from credentials import bearer
 from servers import free_port, service, wait_for
 
 
@@ -18,7 +20,9 @@ def test_sigterm_drains_then_exits_zero(stores: dict[str, str]) -> None:
     time.sleep(0.2)
     r = httpx.get(f"{svc.url}/readyz")
     assert r.status_code == 503 and r.json()["draining"] is True
-    assert httpx.get(f"{svc.url}/api/users/1").status_code == 200  # still serving while the LB notices
+    assert (
+        httpx.get(f"{svc.url}/api/users/1", headers=bearer(1)).status_code == 200
+    )  # still serving while the LB notices
     assert svc.proc.wait(15) == 0
 
 
@@ -36,9 +40,11 @@ def test_not_ready_until_its_required_dependency_answers(stores: dict[str, str])
 
 def test_recommendations_is_ready_with_no_dependency_at_all() -> None:
     dead = "http://127.0.0.1:9"
-    svc = service("recommendations", {"TENFOLD_REDIS_URL": "redis://127.0.0.1:9/0", "TENFOLD_DYNAMODB_ENDPOINT": dead})
+    svc = service(
+        "recommendations", {"TENFOLD_REDIS_URL": "redis://127.0.0.1:9/0", "TENFOLD_DYNAMODB_ENDPOINT": dead, **AUTH_ENV}
+    )
     try:
-        r = httpx.get(f"{svc.url}/api/recommendations/5")
+        r = httpx.get(f"{svc.url}/api/recommendations/5", headers=bearer(5))
         assert r.status_code == 200 and r.json()["degraded"] is True  # a cold replica can degrade too
     finally:
         svc.stop()

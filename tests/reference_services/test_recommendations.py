@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from credentials import bearer
 from servers import Server, dynalite, redis, service, wait_for
 from test_catalog import metric
 
@@ -33,7 +34,7 @@ def own_stores(stores: dict[str, str]) -> Iterator[tuple[dict[str, str], Server,
 
 
 def _get(svc: Server, user: int) -> httpx.Response:
-    return httpx.get(f"{svc.url}/api/recommendations/{user}", timeout=10)
+    return httpx.get(f"{svc.url}/api/recommendations/{user}", headers=bearer(user), timeout=10)
 
 
 def test_personal_rows_when_healthy(stores: dict[str, str]) -> None:

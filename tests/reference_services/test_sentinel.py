@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import httpx
+from credentials import bearer
 from servers import Server, free_port, redis, service, tmpdir, wait_for
 from test_catalog import metric
 
@@ -35,7 +36,7 @@ def test_failover_is_followed_and_cache_hits_resume(stores: dict[str, str]) -> N
     svc = service("recommendations", env)
     try:
         wait_for(lambda: "replica" in _cli(sentinel.port, "SENTINEL", "REPLICAS", "tenfold"), what="sentinel")
-        assert httpx.get(f"{svc.url}/api/recommendations/3").status_code == 200
+        assert httpx.get(f"{svc.url}/api/recommendations/3", headers=bearer(3)).status_code == 200
         assert _cli(primary.port, "EXISTS", "recs:3") == "1"
         primary.kill()
         wait_for(
@@ -45,10 +46,10 @@ def test_failover_is_followed_and_cache_hits_resume(stores: dict[str, str]) -> N
         )
         # Throughout and after the failover the service answers; once promoted, the cache works again.
         for user in (4, 5, 6):
-            r = httpx.get(f"{svc.url}/api/recommendations/{user}")
+            r = httpx.get(f"{svc.url}/api/recommendations/{user}", headers=bearer(user))
             assert r.status_code == 200 and r.json()["degraded"] is False
         hits = metric(svc.url, "cache_requests_total", result="hit")
-        get6 = lambda: httpx.get(f"{svc.url}/api/recommendations/6").status_code == 200  # noqa: E731
+        get6 = lambda: httpx.get(f"{svc.url}/api/recommendations/6", headers=bearer(6)).status_code == 200  # noqa: E731
         wait_for(lambda: get6() and metric(svc.url, "cache_requests_total", result="hit") > hits, 10, "cache hits")
         assert _cli(replica.port, "EXISTS", "recs:6") == "1"
     finally:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from credentials import bearer
 from servers import Server, postgres, service
 
 
@@ -18,11 +19,12 @@ def users(stores: dict[str, str]) -> Iterator[Server]:
 
 
 def test_get_user_and_unknown_user(users: Server) -> None:
-    r = httpx.get(f"{users.url}/api/users/7")
+    r = httpx.get(f"{users.url}/api/users/7", headers=bearer(7))
     assert r.status_code == 200
     assert r.json()["id"] == 7 and r.json()["email"] == "user7@example.test"
-    for bad in ("/api/users/999999", "/api/users/99999999999999999999999", "/api/users/abc", "/api/users/0"):
-        r = httpx.get(users.url + bad)
+    assert "password_hash" not in r.text
+    for user, bad in ((999999, "/api/users/999999"), (7, "/api/users/abc")):
+        r = httpx.get(users.url + bad, headers=bearer(user))
         assert r.status_code == 404, bad
         assert r.headers["content-type"] == "application/problem+json"
         assert {"type", "title", "detail"} <= r.json().keys()
@@ -30,35 +32,41 @@ def test_get_user_and_unknown_user(users: Server) -> None:
 
 def test_my_list_add_is_acknowledged_after_commit_and_listed(users: Server) -> None:
     url = f"{users.url}/api/users/11/my-list"
-    r = httpx.post(url, json={"title_id": 42}, headers={"X-Priority": "critical"})
+    auth = bearer(11)
+    r = httpx.post(url, json={"title_id": 42}, headers={"X-Priority": "critical", **auth})
     assert r.status_code == 201 and r.json()["changed"] is True
-    again = httpx.post(url, json={"title_id": 42})
+    again = httpx.post(url, json={"title_id": 42}, headers=auth)
     assert again.status_code == 200 and again.json()["changed"] is False
-    assert [t["title_id"] for t in httpx.get(url).json()["titles"]] == [42]
-    gone = httpx.delete(f"{url}/42")
+    assert [t["title_id"] for t in httpx.get(url, headers=auth).json()["titles"]] == [42]
+    gone = httpx.delete(f"{url}/42", headers=auth)
     assert gone.status_code == 200 and gone.json()["changed"] is True
-    assert httpx.get(url).json()["titles"] == []
-    assert httpx.delete(f"{url}/42").json()["changed"] is False
+    assert httpx.get(url, headers=auth).json()["titles"] == []
+    assert httpx.delete(f"{url}/42", headers=auth).json()["changed"] is False
 
 
 def test_writes_for_an_unknown_user_are_404_not_a_database_failure(users: Server) -> None:
     for _ in range(8):  # more than the breaker's fail_max: a missing user must never open it
-        r = httpx.post(f"{users.url}/api/users/999999/my-list", json={"title_id": 1}, headers={"Idempotency-Key": "x"})
+        r = httpx.post(
+            f"{users.url}/api/users/999999/my-list",
+            json={"title_id": 1},
+            headers={"Idempotency-Key": "x", **bearer(999999)},
+        )
         assert r.status_code == 404, r.text
-    assert httpx.delete(f"{users.url}/api/users/999999/my-list/1").status_code == 404
-    assert httpx.get(f"{users.url}/api/users/7").status_code == 200
+    assert httpx.delete(f"{users.url}/api/users/999999/my-list/1", headers=bearer(999999)).status_code == 404
+    assert httpx.get(f"{users.url}/api/users/7", headers=bearer(7)).status_code == 200
 
 
 def test_idempotency_key_applies_a_retried_post_once(users: Server) -> None:
     url = f"{users.url}/api/users/12/my-list"
     key = str(uuid.uuid4())
-    first = httpx.post(url, json={"title_id": 5}, headers={"Idempotency-Key": key})
-    httpx.delete(f"{url}/5")
-    replay = httpx.post(url, json={"title_id": 5}, headers={"Idempotency-Key": key})
+    auth = bearer(12)
+    first = httpx.post(url, json={"title_id": 5}, headers={"Idempotency-Key": key, **auth})
+    httpx.delete(f"{url}/5", headers=auth)
+    replay = httpx.post(url, json={"title_id": 5}, headers={"Idempotency-Key": key, **auth})
     assert first.status_code == 201
     assert replay.status_code == 200
     # The replay did not apply again: the delete in between stands.
-    assert httpx.get(url).json()["titles"] == []
+    assert httpx.get(url, headers=auth).json()["titles"] == []
 
 
 @pytest.mark.parametrize(
@@ -74,7 +82,7 @@ def test_idempotency_key_applies_a_retried_post_once(users: Server) -> None:
     ],
 )
 def test_bad_input_gets_a_problem_not_a_5xx(users: Server, body: bytes, headers: dict[str, str], status: int) -> None:
-    r = httpx.post(f"{users.url}/api/users/13/my-list", content=body, headers=headers)
+    r = httpx.post(f"{users.url}/api/users/13/my-list", content=body, headers={**headers, **bearer(13)})
     assert r.status_code == status
     problem = r.json()
     assert problem["status"] == status and problem["detail"]
@@ -82,7 +90,7 @@ def test_bad_input_gets_a_problem_not_a_5xx(users: Server, body: bytes, headers:
 
 
 def test_bad_priority_is_a_400(users: Server) -> None:
-    r = httpx.get(f"{users.url}/api/users/1", headers={"X-Priority": "urgent"})
+    r = httpx.get(f"{users.url}/api/users/1", headers={"X-Priority": "urgent", **bearer(1)})
     assert r.status_code == 400
     assert "critical" in r.json()["detail"]
 
@@ -91,13 +99,16 @@ def test_postgres_gone_gives_503_with_a_clear_body(stores: dict[str, str]) -> No
     pg, dsn = postgres()
     svc = service("users", {**stores, "TENFOLD_POSTGRES_DSN": dsn, "TENFOLD_POSTGRES_TIMEOUT": "0.5"})
     try:
-        assert httpx.get(f"{svc.url}/api/users/1/my-list").status_code == 404  # empty database: no user 1
+        auth = bearer(1)
+        assert httpx.get(f"{svc.url}/api/users/1/my-list", headers=auth).status_code == 404  # empty: no user 1
         pg.kill()
         for method, path in [("GET", "/api/users/1/my-list"), ("POST", "/api/users/1/my-list")]:
-            r = httpx.request(method, svc.url + path, json={"title_id": 1}, timeout=10)
+            r = httpx.request(method, svc.url + path, json={"title_id": 1}, headers=auth, timeout=10)
             assert r.status_code == 503, r.text
             assert r.json()["dependency"] == "postgres"
             assert "Retry-After" in r.headers
+        login = httpx.post(f"{svc.url}/api/auth/token", json={"user_id": 1, "password": "pw-1"}, timeout=10)
+        assert login.status_code == 503 and login.json()["dependency"] == "postgres"
         assert httpx.get(f"{svc.url}/healthz").status_code == 200  # alive, just degraded
     finally:
         svc.stop()

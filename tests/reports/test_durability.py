@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from credentials import bearer
 from servers import service
 
 from reports.durability import reconcile, write_durability
@@ -22,14 +23,14 @@ def _acknowledge_some_writes(stores: dict[str, str], ledger: Path) -> list[dict[
         for title in (101, 102):
             key = uuid.uuid4().hex
             r = httpx.post(f"{users.url}/api/users/21/my-list", json={"title_id": title},
-                           headers={"Idempotency-Key": key})  # fmt: skip
+                           headers={"Idempotency-Key": key, **bearer(21)})  # fmt: skip
             assert r.status_code in (200, 201)
             entries.append({"kind": "my-list", "user_id": 21, "title_id": title, "key": f"21:{title}",
                             "idempotency_key": key, "status": r.status_code, "ack": time.time()})  # fmt: skip
         for _ in range(3):
             ev = {"event_id": uuid.uuid4().hex, "user_id": 21, "title_id": 7, "type": "heartbeat",
                   "position_s": 1.0, "ts": time.time()}  # fmt: skip
-            r = httpx.post(f"{events.url}/api/events", json=ev)
+            r = httpx.post(f"{events.url}/api/events", json=ev, headers=bearer(21))
             assert r.status_code == 202
             entries.append({"kind": "event", "event_id": ev["event_id"], "key": ev["event_id"],
                             "object": r.json()["object"], "status": 202, "ack": time.time()})  # fmt: skip

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     events_buffer_max: int = Field(5_000, ge=1)
     events_flush_concurrency: int = Field(4, ge=1, le=64)
 
+    # TEST HOOK, never set in production: users acknowledges this many My List additions per replica (201)
+    # without storing them, so an end-to-end test can prove the durability check fails (tests/test_run.py).
+    test_drop_writes: int = Field(0, ge=0)
+
     # Graceful shutdown: seconds of answering /readyz 503 before closing the listener; in-flight budget.
     drain_seconds: float = Field(1.0, ge=0)
     shutdown_timeout: float = Field(10.0, gt=0)

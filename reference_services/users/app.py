@@ -73,12 +73,18 @@ def build(settings: Settings) -> Starlette:
         titles = [{"title_id": t, "added_at": at.isoformat()} for t, at in items]
         return _json({"user_id": user_id, "titles": titles})
 
+    dropped = 0  # the test hook's count (Settings.test_drop_writes)
+
     async def add_to_my_list(request: Request) -> Response:
+        nonlocal dropped
         user_id = user_id_of(request)
         body = await read_model(request, MyListAdd)
         key = request.headers.get("idempotency-key")
         if key is not None and not 0 < len(key) <= 200:
             raise ProblemError(400, "Bad Idempotency-Key", "Idempotency-Key must be 1 to 200 characters")
+        if dropped < settings.test_drop_writes:  # TEST HOOK: acknowledged, never stored
+            dropped += 1
+            return _json({"user_id": user_id, "title_id": body.title_id, "changed": True}, 201)
         try:
             status = await store.add(user_id, body.title_id, None if key is None else f"{user_id}:{key}")
         except UserNotFound:

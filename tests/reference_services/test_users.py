@@ -113,3 +113,19 @@ def test_postgres_gone_gives_503_with_a_clear_body(stores: dict[str, str]) -> No
     finally:
         svc.stop()
         pg.stop()
+
+
+def test_the_drop_writes_test_hook_acknowledges_without_storing(stores: dict[str, str]) -> None:
+    """TENFOLD_TEST_DROP_WRITES=1: the first add is a 201 that never reached PostgreSQL; the next ones are stored."""
+    svc = service("users", {**stores, "TENFOLD_TEST_DROP_WRITES": "1"})
+    try:
+        url, auth = f"{svc.url}/api/users/21/my-list", bearer(21)
+        dropped = httpx.post(url, json={"title_id": 5}, headers={"Idempotency-Key": str(uuid.uuid4()), **auth})
+        assert dropped.status_code == 201 and dropped.json()["changed"] is True
+        assert httpx.get(url, headers=auth).json()["titles"] == []
+        kept = httpx.post(url, json={"title_id": 6}, headers={"Idempotency-Key": str(uuid.uuid4()), **auth})
+        assert kept.status_code == 201
+        assert [t["title_id"] for t in httpx.get(url, headers=auth).json()["titles"]] == [6]
+        httpx.delete(f"{url}/6", headers=auth)
+    finally:
+        svc.stop()

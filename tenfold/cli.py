@@ -79,7 +79,12 @@ def _print_status(state: dict[str, Any]) -> None:
     table.add_column("desired", justify="right")
     table.add_column("route")
     for name, s in sorted((state.get("services") or {}).items()):
-        table.add_row(name, f"{s.get('ready')}/{s.get('replicas')}", str(s.get("desired")), str(s.get("route")))
+        table.add_row(
+            name,
+            f"{s.get('ready')}/{s.get('replicas')}",
+            str(s.get("desired")),
+            ", ".join(s.get("routes") or [str(s.get("route"))]),
+        )
     _out.print(table)
     comps = Table(title="components")
     comps.add_column("component")

@@ -61,6 +61,22 @@ resource "kubernetes_secret_v1" "redis" {
   }
 }
 
+# The key the services sign and check bearer tokens with (users issues them at /api/auth/token).
+resource "random_password" "jwt" {
+  length  = 64
+  special = false
+}
+
+resource "kubernetes_secret_v1" "jwt" {
+  metadata {
+    name      = "tenfold-jwt"
+    namespace = kubernetes_namespace_v1.tenfold.metadata[0].name
+  }
+  data = {
+    TENFOLD_JWT_SECRET = random_password.jwt.result
+  }
+}
+
 resource "kubernetes_service_account_v1" "services" {
   for_each = local.services
 

@@ -14,7 +14,7 @@ locals {
 
   # The four reference services; paths are what the ALB routes on (same routes as the local HAProxy).
   services = {
-    users           = { path_patterns = ["/api/users", "/api/users/*"], priority = 10 }
+    users           = { path_patterns = ["/api/users", "/api/users/*", "/api/auth", "/api/auth/*"], priority = 10 }
     catalog         = { path_patterns = ["/api/titles", "/api/titles/*"], priority = 20 }
     recommendations = { path_patterns = ["/api/recommendations", "/api/recommendations/*"], priority = 30 }
     events          = { path_patterns = ["/api/events", "/api/events/*"], priority = 40 }

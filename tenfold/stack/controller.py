@@ -24,7 +24,7 @@ from typing import Any
 
 from tenfold.autoscaler import Autoscaler
 from tenfold.errors import StackError, TenfoldError
-from tenfold.stack import emulators, postgres, prometheus, redis, snapshot
+from tenfold.stack import emulators, keys, postgres, prometheus, redis, snapshot
 from tenfold.stack.calibration import calibrate, load_calibration
 from tenfold.stack.cgroups import CgroupRoot
 from tenfold.stack.component import Component
@@ -162,6 +162,7 @@ class Controller:
                 "AWS_ACCESS_KEY_ID": "tenfold",
                 "AWS_SECRET_ACCESS_KEY": "tenfold",
                 "AWS_DEFAULT_REGION": "us-east-1",
+                keys.ENV_VAR: keys.jwt_secret(self.home),
             }
         )
         return env
@@ -177,7 +178,9 @@ class Controller:
             self.deployments[spec.name] = Deployment(spec, ports, self.home, self.cgroups, env)
             if spec.hpa is not None:
                 self.autoscalers[spec.name] = Autoscaler(spec.hpa)
-            backends.append(Backend(spec.name, ROUTES.get(spec.name, f"/api/{spec.name}"), spec.readiness_path, ports))
+            backends.append(
+                Backend(spec.name, ROUTES.get(spec.name, (f"/api/{spec.name}",)), spec.readiness_path, ports)
+            )
         gw = haproxy(
             self.home,
             gateway_port=self.ports.gateway,
@@ -472,7 +475,8 @@ class Controller:
                 "cpu_limit": d.spec.cpu_limit,
                 "min": d.spec.hpa.min_replicas if d.spec.hpa else None,
                 "max": d.spec.hpa.max_replicas if d.spec.hpa else None,
-                "route": ROUTES.get(name),
+                "route": ROUTES.get(name, ("",))[0],
+                "routes": list(ROUTES.get(name, ())),
             }
         components: dict[str, dict[str, Any]] = {
             n: {"state": c.state, "pids": c.pids, "restarts": c.restarts, **c.extra} for n, c in self.components.items()

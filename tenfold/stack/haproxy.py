@@ -18,18 +18,19 @@ from tenfold.stack.templates import render
 
 __all__ = ["ROUTES", "Backend", "RuntimeApi", "haproxy"]
 
-ROUTES = {
-    "users": "/api/users",
-    "catalog": "/api/titles",
-    "recommendations": "/api/recommendations",
-    "events": "/api/events",
+# Path prefixes each service owns at the gateway (the Ingress and the Terraform ALB rules list the same).
+ROUTES: dict[str, tuple[str, ...]] = {
+    "users": ("/api/users", "/api/auth"),
+    "catalog": ("/api/titles",),
+    "recommendations": ("/api/recommendations",),
+    "events": ("/api/events",),
 }
 
 
 @dataclass(frozen=True)
 class Backend:
     name: str
-    route: str
+    routes: tuple[str, ...]
     readiness_path: str
     ports: list[int]
 

@@ -42,7 +42,7 @@ def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
         tmp_path,
         gateway_port=gw_port,
         stats_port=stats_port,
-        backends=[Backend("catalog", "/api/titles", "/readyz", [replica_port, _port()])],
+        backends=[Backend("catalog", ("/api/titles",), "/readyz", [replica_port, _port()])],
         rate_limit=20,
     )
     component.start()

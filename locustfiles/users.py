@@ -4,6 +4,8 @@ Each journey is what one viewer does in one visit: the requests it sends and whe
 visit's start. The app sends them on its own timer (heartbeats every few seconds whatever the last
 answer was), which is exactly why the open model fits: a slow answer does not delay the next request.
 Title ids follow the seed data's Zipf popularity so cache hit ratios look like production.
+Requests on a viewer's own data carry its bearer token: each viewer logs in once (POST /api/auth/token,
+demo password ``pw-N``, recorded as its own route) and reuses the token; titles are public.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def _user(rng: random.Random) -> int:
 def home(rng: random.Random, scenario: Scenario) -> list[Call]:
     """Open the app: the recommendation rows, then the artwork/metadata of the first few tiles."""
     user = _user(rng)
-    calls = [call(0.0, "GET", RECS, f"/api/recommendations/{user}", "degraded")]
+    calls = [call(0.0, "GET", RECS, f"/api/recommendations/{user}", "degraded", user=user)]
     for i in range(3):
         t = zipf_title_id(rng)
         calls.append(call(0.05 + 0.01 * i, "GET", TITLE, f"/api/titles/{t}", "best-effort"))
@@ -52,7 +54,7 @@ def _event(user: int, title: int, kind: str, position: float, offset: float, pri
     event_id = str(uuid.uuid4())
     body = {"event_id": event_id, "user_id": user, "title_id": title, "type": kind, "position_s": position,
             "ts": round(time.time() + offset, 3)}  # fmt: skip
-    return call(offset, "POST", EVENTS, EVENTS, priority, body=body, ack=("event", event_id, user, title))
+    return call(offset, "POST", EVENTS, EVENTS, priority, body=body, ack=("event", event_id, user, title), user=user)
 
 
 def playback(rng: random.Random, scenario: Scenario) -> list[Call]:
@@ -74,11 +76,11 @@ def my_list(rng: random.Random, scenario: Scenario) -> list[Call]:
     key = str(uuid.uuid4())
     calls = [
         call(0.0, "POST", MY_LIST, f"/api/users/{user}/my-list", "critical", body={"title_id": title},
-             headers={"Idempotency-Key": key}, ack=("my-list", user, title, key)),
-        call(0.5, "GET", MY_LIST, f"/api/users/{user}/my-list", "critical"),
+             headers={"Idempotency-Key": key}, ack=("my-list", user, title, key), user=user),
+        call(0.5, "GET", MY_LIST, f"/api/users/{user}/my-list", "critical", user=user),
     ]  # fmt: skip
     if rng.random() < 0.3:
-        calls.append(call(3.0, "DELETE", MY_LIST_ITEM, f"/api/users/{user}/my-list/{title}", "critical"))
+        calls.append(call(3.0, "DELETE", MY_LIST_ITEM, f"/api/users/{user}/my-list/{title}", "critical", user=user))
     return calls
 
 

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as _pq_typed
 
 from ._health import judge
 from ._ledger import merge_ledgers
+from ._logins import LOGIN_PATH
 from ._recorder import DICTIONARY_COLUMNS
 from ._scenario import HealthLimits, Phase
 
@@ -67,6 +69,19 @@ def latency_summary(lat: np.ndarray[Any, Any]) -> dict[str, float]:
     return {f"p{q}": round(float(v), 6) for q, v in zip(_QS, values, strict=True)} | {"max": round(float(lat.max()), 6)}
 
 
+def _not_logins(requests: Path) -> np.ndarray[Any, Any]:
+    """True for every row that is not a login, read from the route column's dictionary codes (no strings)."""
+    masks = []
+    for chunk in pq.read_table(requests, columns=["route"]).column(0).chunks:
+        if pa.types.is_dictionary(chunk.type):
+            labels = chunk.dictionary.to_pylist()
+            codes = chunk.indices.to_numpy(zero_copy_only=False)
+            masks.append(codes != labels.index(LOGIN_PATH) if LOGIN_PATH in labels else np.ones(len(chunk), bool))
+        else:
+            masks.append(np.asarray(chunk.to_numpy(zero_copy_only=False)) != LOGIN_PATH)
+    return np.concatenate(masks) if masks else np.empty(0, bool)
+
+
 def merge_run(
     run_dir: Path, *, scenario: str, profile: str, t0: float, phases: list[Phase], limits: HealthLimits,
     expected_processes: int, target: dict[str, float], host: str | None = None,
@@ -87,16 +102,19 @@ def merge_run(
     ledger_rows = merge_ledgers(sorted(parts.glob("ledger-*.jsonl")), run_dir / "ledger.jsonl")
 
     actual = column("actual_start")
+    # Logins are requests the viewers add to the schedule (once per viewer), not part of it.
+    scheduled = _not_logins(run_dir / "requests.parquet") if rows else np.empty(0, bool)
     phase_docs = []
     achieved: dict[str, float] = {}
     for p in phases:
         start, end = t0 + p.start, t0 + p.end
-        n = int(np.count_nonzero((actual >= start) & (actual < end)))
+        n = int(np.count_nonzero((actual >= start) & (actual < end) & scheduled))
         achieved[p.name] = round(n / (p.end - p.start), 2) if p.end > p.start else 0.0
         phase_docs.append({"name": p.name, "start": round(start, 3), "end": round(end, 3),
                            "target_rps": [p.rate_start, p.rate_end]})  # fmt: skip
 
     del actual
+    logins = int(scheduled.size - np.count_nonzero(scheduled))
     latency = {"locust": latency_summary(column("latency_s")), "co_corrected": latency_summary(column("latency_co_s"))}
     reason: str | None = None
     for h in healths:
@@ -121,6 +139,7 @@ def merge_run(
         "target_rates": target,
         "achieved_rates": achieved,
         "requests": rows,
+        "logins": logins,
         "acknowledged_writes": ledger_rows,
         "latency_s": latency,
         "generator": {

@@ -31,6 +31,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from ._health import CpuSampler
 from ._ledger import Ledger
+from ._logins import LOGIN_PATH, Logins
 from ._merge import merge_run, wait_for_parts
 from ._recorder import METHODS, PRIORITIES, Recorder
 from ._scenario import Profile, Scenario, Schedule, load_scenario
@@ -55,9 +56,11 @@ ROUTES = (
     "/api/users/{id}/my-list",
     "/api/users/{id}/my-list/{title_id}",
     "/api/events",
+    LOGIN_PATH,  # its own route: logins never mix into the stats of the routes they unlock
     "/",
 )
 _ROUTE_INDEX = {r: i for i, r in enumerate(ROUTES)}
+_LOGIN_ROUTE = _ROUTE_INDEX[LOGIN_PATH]
 _METHOD_INDEX = {m: i for i, m in enumerate(METHODS)}
 _PRIORITY_INDEX = {p: i for i, p in enumerate(PRIORITIES)}
 _HEADERS = {p: {"X-Priority": p} for p in PRIORITIES}
@@ -79,6 +82,8 @@ class Call(NamedTuple):
     headers: dict[str, str]
     ack: tuple[Any, ...] | None
     """What to put in the write-ledger when acknowledged: ("my-list", user, title, key) / ("event", id, user, title)."""
+    user: int = 0
+    """The viewer whose bearer token the request carries (0: a public route, no token)."""
 
 
 Journey = Callable[[random.Random, Scenario], list[Call]]
@@ -86,16 +91,17 @@ Journey = Callable[[random.Random, Scenario], list[Call]]
 
 def call(
     offset: float, method: str, route: str, path: str, priority: str, *, body: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None, ack: tuple[Any, ...] | None = None,
+    headers: dict[str, str] | None = None, ack: tuple[Any, ...] | None = None, user: int = 0,
 ) -> Call:  # fmt: skip
-    """A planned request; ``route`` is the template the records and Locust's stats group by."""
+    """A planned request; ``route`` is the template the records and Locust's stats group by; ``user``: the
+    viewer it is sent as (logged in once per generator process, its token reused)."""
     if body is None:
         h = _HEADERS[priority] if headers is None else {**_HEADERS[priority], **headers}
         data = None
     else:
         h = _JSON_HEADERS[priority] if headers is None else {**_JSON_HEADERS[priority], **headers}
         data = orjson.dumps(body)
-    return Call(offset, _METHOD_INDEX[method], path, _ROUTE_INDEX[route], _PRIORITY_INDEX[priority], data, h, ack)
+    return Call(offset, _METHOD_INDEX[method], path, _ROUTE_INDEX[route], _PRIORITY_INDEX[priority], data, h, ack, user)
 
 
 def add_arguments(parser: Any) -> None:
@@ -136,6 +142,7 @@ class _Generator:
         self.parts.mkdir(parents=True, exist_ok=True)
         self.recorder = Recorder(ROUTES, worker)
         self.ledger = Ledger(self.parts / f"ledger-{worker}.jsonl")
+        self.logins = Logins()
         self.cap = self.profile.max_in_flight
         self.in_flight = 0
         self.closed = False
@@ -274,11 +281,21 @@ class _Generator:
                 return
 
     def _send_one(self, client: Any, key: int, intended: float, ready_perf: float, c: Call) -> None:
+        headers = c.headers
+        if c.user:
+            bearer = self.logins.header(c.user)
+            if bearer is None:
+                bearer = self._log_in(client, key, intended, ready_perf, c)
+                if bearer is None or self.closed:
+                    return
+                intended = self.t0_epoch + (time.perf_counter() - self.t0_perf)  # the login is recorded apart
+                ready_perf = time.perf_counter()  # waiting for the login is not the generator's lag
+            headers = {**headers, "Authorization": bearer}
         p0 = time.perf_counter()
         actual = self.t0_epoch + (p0 - self.t0_perf)
         current = self._current
         current[key] = (intended, p0, ready_perf, c)
-        r = client.request(METHODS[c.method], c.path, name=ROUTES[c.route], data=c.body, headers=c.headers)
+        r = client.request(METHODS[c.method], c.path, name=ROUTES[c.route], data=c.body, headers=headers)
         latency = time.perf_counter() - p0
         del current[key]
         if self.closed:
@@ -289,8 +306,35 @@ class _Generator:
         shed = status in (429, 503) and bool(h and h.get("Retry-After"))
         self.recorder.add(intended, actual, latency, p0 - ready_perf, c.route, c.method, c.priority, status,
                           degraded, shed)  # fmt: skip
+        if status == 401 and c.user:
+            self.logins.rejected(c.user)
         if c.ack is not None and 200 <= status < 300:
             self._acknowledge(c, r, status, actual + latency)
+
+    def _log_in(self, client: Any, key: int, intended: float, ready_perf: float, c: Call) -> str | None:
+        """POST /api/auth/token as ``c.user``, recorded as a request of its own route at ``c``'s priority.
+
+        When it fails, ``c`` is recorded with the login's answer (status, shed) without being sent: the viewer
+        never got to make it. When it succeeds, ``c`` is timed from the moment its token arrived, so each
+        route's latency is its own and the login's is on the login route."""
+        login = Call(c.offset, _METHOD_INDEX["POST"], LOGIN_PATH, _LOGIN_ROUTE, c.priority, Logins.body(c.user),
+                     _JSON_HEADERS[PRIORITIES[c.priority]], None, 0)  # fmt: skip
+        p0 = time.perf_counter()
+        actual = self.t0_epoch + (p0 - self.t0_perf)
+        self._current[key] = (intended, p0, ready_perf, login)
+        r = client.request("POST", LOGIN_PATH, name=LOGIN_PATH, data=login.body, headers=login.headers)
+        latency = time.perf_counter() - p0
+        del self._current[key]
+        if self.closed:
+            return None
+        status = r.status_code or 0
+        shed = status in (429, 503) and bool(r.headers and r.headers.get("Retry-After"))
+        lag = p0 - ready_perf
+        self.recorder.add(intended, actual, latency, lag, _LOGIN_ROUTE, login.method, c.priority, status, False, shed)
+        bearer = self.logins.answer(c.user, status, r.content)
+        if bearer is None:
+            self.recorder.add(intended, actual, latency, lag, c.route, c.method, c.priority, status, False, shed)
+        return bearer
 
     def _acknowledge(self, c: Call, r: Any, status: int, ack: float) -> None:
         kind = c.ack[0] if c.ack else None

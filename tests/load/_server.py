@@ -23,6 +23,12 @@ class Server:
     stalled_at: float | None = None
     posts: list[dict[str, object]] = field(default_factory=list)
     unprioritised: int = 0
+    refuse_logins: bool = False
+    """Answer every login 503 + Retry-After (the users service overloaded)."""
+    logins: list[int] = field(default_factory=list)
+    """User ids that logged in (POST /api/auth/token), in order."""
+    unauthenticated: int = 0
+    """Requests to a viewer's own data without that viewer's token (answered 401)."""
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
 
@@ -75,7 +81,7 @@ class Server:
                 if self.stall_at is not None and self.count == self.stall_at:
                     self.stalled_at = time.time()
                     await asyncio.sleep(self.stall_s)
-                status, extra, payload = self._answer(method, path, body)
+                status, extra, payload = self._answer(method, path, body, headers.get("authorization", ""))
                 out = (f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
                        f"{extra}\r\n").encode() + payload  # fmt: skip
                 writer.write(out)
@@ -85,7 +91,20 @@ class Server:
         finally:
             writer.close()
 
-    def _answer(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+    def _answer(self, method: str, path: str, body: bytes, auth: str) -> tuple[int, str, bytes]:
+        if path == "/api/auth/token" and method == "POST":
+            if self.refuse_logins:
+                return 503, "Retry-After: 1\r\n", b"{}"
+            doc = json.loads(body)
+            if doc["password"] != f"pw-{doc['user_id']}":
+                return 401, "WWW-Authenticate: Bearer\r\n", b"{}"
+            self.logins.append(doc["user_id"])
+            token = json.dumps({"access_token": f"token-{doc['user_id']}", "token_type": "bearer", "expires_in": 3600})
+            return 200, "", token.encode()
+        owner = _owner(path, body)
+        if owner is not None and auth != f"Bearer token-{owner}":
+            self.unauthenticated += 1
+            return 401, "WWW-Authenticate: Bearer\r\n", b"{}"
         if path.startswith("/api/recommendations/"):
             user = int(path.rsplit("/", 1)[1])
             degraded = user % 2 == 0
@@ -107,3 +126,13 @@ class Server:
         if path.startswith("/shed"):
             return 429, "Retry-After: 1\r\n", b"{}"
         return 200, "", b'{"ok": true}'
+
+
+def _owner(path: str, body: bytes) -> int | None:
+    """The user whose data a request touches (the fake's stand-in for the services' 403 rule)."""
+    parts = path.split("/")
+    if path.startswith(("/api/recommendations/", "/api/users/")):
+        return int(parts[3])
+    if path == "/api/events":
+        return int(json.loads(body)["user_id"])
+    return None

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from servers import CPU_CGROUP, cpu_capped_group
 
 from tenfold.load import run_locust
 from tenfold.load._run import locust_command
@@ -107,8 +108,14 @@ def test_journeys_record_templates_priorities_degraded_and_ledger(server: Server
     degraded = t.column("degraded").to_numpy(zero_copy_only=False)
     assert set(route) <= {
         "/api/recommendations/{user_id}", "/api/titles/{id}", "/api/users/{id}/my-list",
-        "/api/users/{id}/my-list/{title_id}", "/api/events",
+        "/api/users/{id}/my-list/{title_id}", "/api/events", "/api/auth/token",
     }  # fmt: skip
+    # every viewer logged in once, like a client, and every request on its own data carried its token
+    logins = route == "/api/auth/token"
+    assert server.logins and len(server.logins) == len(set(server.logins)) == logins.sum()
+    assert set(status[logins]) == {200} and set(method[logins]) == {"POST"}
+    assert server.unauthenticated == 0
+    assert res.load["logins"] == logins.sum()
     recs = route == "/api/recommendations/{user_id}"
     assert 0 < degraded[recs].sum() < recs.sum()
     assert not degraded[route == "/api/titles/{id}"].any()
@@ -130,36 +137,47 @@ def test_journeys_record_templates_priorities_degraded_and_ledger(server: Server
     assert res.load["achieved_rates"]["baseline"] == pytest.approx(150, rel=0.15)
 
 
-_CG = Path("/sys/fs/cgroup/cpu")
+def test_a_viewer_that_cannot_log_in_fails_its_requests_without_sending_them(tmp_path: Path) -> None:
+    srv = Server(refuse_logins=True).start()
+    try:
+        sf = scenario_file(tmp_path, {"home": 1}, rps=60, phases={"baseline": 2}, arrivals="uniform")
+        res = run_locust(srv.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
+    finally:
+        srv.stop()
+    assert res.exit_code == 0 and res.load is not None, res.load
+    t = pq.read_table(tmp_path / "run" / "requests.parquet")
+    route = np.array(t.column("route").to_pylist())
+    status = t.column("status").to_numpy()
+    shed = t.column("shed").to_numpy(zero_copy_only=False)
+    recs = route == "/api/recommendations/{user_id}"
+    logins = route == "/api/auth/token"
+    assert recs.sum() == logins.sum() > 0  # each viewer tried to log in; the rows it wanted fail the same way
+    assert set(status[recs]) == {503} and shed[recs].all()
+    assert srv.unauthenticated == 0 and not srv.logins  # nothing was sent without a token
 
 
-@pytest.mark.skipif(not os.access(_CG, os.W_OK), reason="needs a writable cgroup v1 cpu controller")
+@pytest.mark.skipif(not os.access(CPU_CGROUP, os.W_OK), reason="needs a writable cgroup v1 cpu controller")
 def test_starved_generator_marks_the_run_invalid(server: Server, tmp_path: Path) -> None:
     sf = scenario_file(tmp_path, {"static": 1}, rps=1500, phases={"baseline": 8}, health={})
     run = tmp_path / "run"
     (run / "locust").mkdir(parents=True)
-    group = _CG / f"tenfold-test-load-{os.getpid()}"
-    group.mkdir()
-    (group / "cpu.cfs_period_us").write_text("100000")
-    (group / "cpu.cfs_quota_us").write_text("10000")  # 10% of a core
     cmd = locust_command(server.url, run, scenario="t", scenario_file=sf)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert proc.stdout is not None
-        out = []
-        for line in proc.stdout:  # starve it only once it runs: startup under 10% would take most of a minute
-            out.append(line)
-            if "All users spawned" in line:
-                (group / "cgroup.procs").write_text(str(proc.pid))
-                break
-        rest, _ = proc.communicate(timeout=90)
-        out.append(rest)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        time.sleep(0.1)
-        group.rmdir()
+    with cpu_capped_group("load", 0.1) as group:  # 10% of a core
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert proc.stdout is not None
+            out = []
+            for line in proc.stdout:  # starve it only once it runs: startup under 10% would take most of a minute
+                out.append(line)
+                if "All users spawned" in line:
+                    (group / "cgroup.procs").write_text(str(proc.pid))
+                    break
+            rest, _ = proc.communicate(timeout=90)
+            out.append(rest)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     text = "".join(out)
     assert proc.returncode == 2, text[-2000:]
     assert "RUN INVALID" in text and "--processes" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -94,6 +95,48 @@ def test_gateway_ratios_count_what_came_back(gateway_cfg: dict[str, str]) -> Non
     assert gateway.degraded_ratio("/api/titles/{n}", requests=20, configuration=gateway_cfg) == 0.25
     assert gateway.gateway_is_healthy("/api/titles/1", configuration=gateway_cfg) is True
     assert gateway.gateway_is_healthy("/api/titles/2", configuration=gateway_cfg) is False
+
+
+class _AuthGateway(BaseHTTPRequestHandler):
+    """Own data needs user n's token (401 otherwise); logins of multiples of 5 fail (503)."""
+
+    logins: list[int] = []
+
+    def do_POST(self) -> None:
+        doc = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        user = doc["user_id"]
+        ok = user % 5 != 0 and doc["password"] == f"pw-{user}"
+        type(self).logins.append(user)
+        body = json.dumps({"access_token": f"t-{user}", "token_type": "bearer", "expires_in": 3600}) if ok else "{}"
+        self._answer(200 if ok else 503, body)
+
+    def do_GET(self) -> None:
+        n = self.path.split("/")[3]  # /api/users/{n}/... or /api/recommendations/{n}
+        self._answer(200 if self.headers.get("Authorization") == f"Bearer t-{n}" else 401, "{}")
+
+    def _answer(self, status: int, body: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_probes_on_own_data_log_in_as_that_user_once() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AuthGateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cfg = {"tenfold_gateway_url": f"http://127.0.0.1:{server.server_address[1]}"}
+    try:
+        # users 5 and 10 cannot log in: their requests count as failed, the other 8 carry their own token
+        assert gateway.success_ratio("/api/recommendations/{n}", requests=10, configuration=cfg) == 0.8
+        assert gateway.success_ratio("/api/users/{n}/my-list", requests=10, configuration=cfg) == 0.8
+        assert sorted(set(_AuthGateway.logins)) == list(range(1, 11))
+        assert len(_AuthGateway.logins) == 10 + 2  # tokens reused; only the failed logins were tried again
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_gateway_probes_stay_bounded_and_on_loopback(gateway_cfg: dict[str, str]) -> None:

@@ -1,7 +1,10 @@
 """Probes that send a bounded burst of real requests through the gateway and summarise the answers.
 
-Used in steady-state hypotheses with a numeric tolerance, e.g. `"tolerance": [0.99, 1.0]`."""
+Used in steady-state hypotheses with a numeric tolerance, e.g. `"tolerance": [0.99, 1.0]`.
+A path on a user's own data (`/api/users/{n}...`, `/api/recommendations/{n}`) is sent as user n: the probe
+logs in like a client (POST /api/auth/token with the seeded demo password `pw-n`) and reuses the token."""
 
+import time
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,6 +17,8 @@ __all__ = ["degraded_ratio", "gateway_is_healthy", "success_ratio"]
 
 _MAX_REQUESTS = 1000
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_OWN_DATA = ("/api/users/{n}", "/api/recommendations/{n}")
+_TOKENS: dict[tuple[str, int], tuple[str, float]] = {}  # (gateway, user) -> (Authorization, valid until)
 
 
 def _base(configuration: Configuration) -> str:
@@ -31,14 +36,33 @@ def _answers(
         raise ActivityFailed(f"requests must be in 1..{_MAX_REQUESTS}, got {requests}")
     base = _base(configuration)
     out: list[int | str] = []
+    as_user = path.startswith(_OWN_DATA)
     with httpx.Client(base_url=base, timeout=timeout_s, headers={"X-Priority": priority}) as client:
         for n in range(first, first + requests):
             try:
-                r = client.get(path.replace("{n}", str(n)))
+                auth = _log_in(client, base, n) if as_user else {}
+                if isinstance(auth, int):
+                    out.append(auth)  # could not log in: the request fails the way the login did
+                    continue
+                r = client.get(path.replace("{n}", str(n)), headers=auth)
                 out.append(-r.status_code if r.headers.get("x-degraded") else r.status_code)
             except httpx.HTTPError as exc:
                 out.append(type(exc).__name__)
     return out
+
+
+def _log_in(client: httpx.Client, base: str, user: int) -> dict[str, str] | int:
+    """``Authorization`` for ``user`` (kept until a minute before it expires), or the failed login's status."""
+    found = _TOKENS.get((base, user))
+    if found is not None and time.monotonic() < found[1]:
+        return {"Authorization": found[0]}
+    r = client.post("/api/auth/token", json={"user_id": user, "password": f"pw-{user}"})
+    if r.status_code != 200:
+        return r.status_code
+    doc = r.json()
+    header = f"Bearer {doc['access_token']}"
+    _TOKENS[(base, user)] = (header, time.monotonic() + float(doc["expires_in"]) - 60)
+    return {"Authorization": header}
 
 
 def gateway_is_healthy(

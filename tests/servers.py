@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,6 +170,28 @@ def prometheus(targets: list[str], interval: str = "1s") -> Server:
     server = Server("prometheus", argv, port, log=d / "prometheus.log").start().wait_port()
     wait_for(lambda: httpx.get(f"{server.url}/-/ready").status_code == 200, what="prometheus ready")
     return server
+
+
+CPU_CGROUP = Path("/sys/fs/cgroup/cpu")
+
+
+@contextlib.contextmanager
+def cpu_capped_group(name: str, cores: float) -> Iterator[Path]:
+    """A cgroup v1 ``cpu`` group capped at ``cores`` (write pids into ``<group>/cgroup.procs``), removed afterwards.
+
+    Processes still in it are moved back to the root group first, so the group can always be removed.
+    """
+    group = CPU_CGROUP / f"tenfold-test-{name}-{os.getpid()}"
+    group.mkdir()
+    try:
+        (group / "cpu.cfs_period_us").write_text("100000")
+        (group / "cpu.cfs_quota_us").write_text(str(int(100_000 * cores)))
+        yield group
+    finally:
+        for pid in (group / "cgroup.procs").read_text().split():
+            with contextlib.suppress(OSError):
+                (CPU_CGROUP / "cgroup.procs").write_text(pid)
+        group.rmdir()
 
 
 def free_port_base() -> int:

@@ -1,20 +1,27 @@
 """``tenfold run`` end to end on a real local stack, and the control run that must fail.
 
 A tiny profile (20 s of load, 20 → 100 rps) with a short whole-cache loss at peak. With fallbacks the
-degradation objective passes; with ``--disable fallbacks`` the very same run fails it. Each run starts its
-own stack (small seed, fast autoscaling overlay) and stops it afterwards.
+degradation objective passes; with ``--disable fallbacks`` the very same run fails it. A write acknowledged
+but never stored (users' test hook) fails durability; a generator starved by a cgroup quota makes the run
+invalid (exit 2), not failed. Each run starts its own stack (small seed, fast autoscaling overlay) and stops
+it afterwards.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 import yaml
-from servers import free_port_base
+from servers import CPU_CGROUP, cpu_capped_group, free_port_base
 
 from tenfold.cli import main as cli
 from tenfold.run import REPO, RunOptions, execute
@@ -71,12 +78,16 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "overlay": d / "overlay.yaml", "runs": d / "runs"}  # fmt: skip
 
 
-def _run(files: dict[str, Path], disable: frozenset[str] = frozenset()) -> tuple[int, Path]:
+def _run(
+    files: dict[str, Path], disable: frozenset[str] = frozenset(), *, experiments: list[Path] | None = None,
+    overlay: Path | None = None,
+) -> tuple[int, Path]:  # fmt: skip
     home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))
     opts = RunOptions(
-        profile="tiny", scenario_file=files["scenarios"], experiments=[files["experiment"]], slo=files["slo"],
-        disable=disable, runs_dir=files["runs"], home=str(home),
-        stack_options={"base": free_port_base(), "seed_users": 300, "seed_titles": 200, "overlay": files["overlay"]},
+        profile="tiny", scenario_file=files["scenarios"], slo=files["slo"], disable=disable, runs_dir=files["runs"],
+        experiments=[files["experiment"]] if experiments is None else experiments, home=str(home),
+        stack_options={"base": free_port_base(), "seed_users": 300, "seed_titles": 200,
+                       "overlay": overlay or files["overlay"]},
     )  # fmt: skip
     try:
         summary, run_dir = execute(opts, print)
@@ -123,15 +134,59 @@ def test_the_same_run_with_fallbacks_disabled_fails_the_degradation_objective(fi
     assert json.loads((run_dir / "manifest.json").read_text())["controls"]["fallbacks"] is False
 
 
+def test_a_write_dropped_on_purpose_fails_the_durability_objective(files: dict[str, Path]) -> None:
+    """users' test hook acknowledges each replica's first My List add without storing it: exit 1, not 0 or 2."""
+    overlay = yaml.safe_load(OVERLAY)
+    overlay["env"]["TENFOLD_TEST_DROP_WRITES"] = "1"
+    path = files["overlay"].with_name("overlay-drop-writes.yaml")
+    path.write_text(yaml.safe_dump(overlay))
+    code, run_dir = _run(files, experiments=[], overlay=path)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    verdict = next(v for v in summary["verdicts"] if v["objective"] == "acknowledged-writes-lost")
+    durability = json.loads((run_dir / "durability.json").read_text())
+    assert durability["acknowledged"]["my-list"] > len(durability["missing"]) >= 1, durability
+    assert {m["kind"] for m in durability["missing"]} == {"my-list"}
+    assert verdict["status"] == "fail" and verdict["measured"] == len(durability["missing"])
+    assert (code, summary["outcome"]) == (1, "fail"), summary["invalid_reasons"]
+
+
+@pytest.mark.skipif(not os.access(CPU_CGROUP, os.W_OK), reason="needs a writable cgroup v1 cpu controller")
+def test_a_starved_generator_makes_the_run_invalid_not_failed(files: dict[str, Path], tmp_path: Path) -> None:
+    """``tenfold run`` with its Locust moved into a cgroup capped at 10% of a core once the load started: exit 2."""
+    import psutil
+
+    runs = tmp_path / "runs"
+    home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))
+    argv = [str(Path(sys.executable).parent / "tenfold"), "run", "--scenario-file", str(files["scenarios"]),
+            "--profile", "tiny", "--experiments", "none", "--slo", str(files["slo"]), "--runs-dir", str(runs),
+            "--home", str(home)]  # fmt: skip
+    env = {**os.environ, "TENFOLD_PORT_BASE": str(free_port_base())}
+    proc = subprocess.Popen(argv, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        with cpu_capped_group("run", 0.1) as group:
+            deadline = time.monotonic() + 150
+            while not (runs / "latest" / "load-plan.json").exists():  # the arrival clock has started
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
+                time.sleep(0.2)
+            locust = [p for p in psutil.Process(proc.pid).children() if "locust" in " ".join(p.cmdline())]
+            assert len(locust) == 1
+            (group / "cgroup.procs").write_text(str(locust[0].pid))
+            out, _ = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(home, ignore_errors=True)
+    assert proc.returncode == 2, out.decode()[-2000:]
+    summary = json.loads((runs / "latest" / "summary.json").read_text())
+    assert summary["outcome"] == "invalid" and summary["exit_code"] == 2
+    assert any(r.startswith("load generator:") for r in summary["invalid_reasons"]), summary["invalid_reasons"]
+    load = json.loads((runs / "latest" / "load.json").read_text())
+    assert load["valid"] is False and load["generator"]["processes"][0]["allowed_cores"] == pytest.approx(0.1)
+
+
 def test_ctrl_c_twice_mid_run_still_rolls_back_reports_invalid_and_leaves_nothing(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     from tenfold.stack.state import pid_alive, read_state
 
     runs = tmp_path / "runs"

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from servers import CPU_CGROUP, cpu_capped_group
 
 from tenfold.load import run_locust
 from tenfold.load._run import locust_command
@@ -155,36 +156,28 @@ def test_a_viewer_that_cannot_log_in_fails_its_requests_without_sending_them(tmp
     assert srv.unauthenticated == 0 and not srv.logins  # nothing was sent without a token
 
 
-_CG = Path("/sys/fs/cgroup/cpu")
-
-
-@pytest.mark.skipif(not os.access(_CG, os.W_OK), reason="needs a writable cgroup v1 cpu controller")
+@pytest.mark.skipif(not os.access(CPU_CGROUP, os.W_OK), reason="needs a writable cgroup v1 cpu controller")
 def test_starved_generator_marks_the_run_invalid(server: Server, tmp_path: Path) -> None:
     sf = scenario_file(tmp_path, {"static": 1}, rps=1500, phases={"baseline": 8}, health={})
     run = tmp_path / "run"
     (run / "locust").mkdir(parents=True)
-    group = _CG / f"tenfold-test-load-{os.getpid()}"
-    group.mkdir()
-    (group / "cpu.cfs_period_us").write_text("100000")
-    (group / "cpu.cfs_quota_us").write_text("10000")  # 10% of a core
     cmd = locust_command(server.url, run, scenario="t", scenario_file=sf)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert proc.stdout is not None
-        out = []
-        for line in proc.stdout:  # starve it only once it runs: startup under 10% would take most of a minute
-            out.append(line)
-            if "All users spawned" in line:
-                (group / "cgroup.procs").write_text(str(proc.pid))
-                break
-        rest, _ = proc.communicate(timeout=90)
-        out.append(rest)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        time.sleep(0.1)
-        group.rmdir()
+    with cpu_capped_group("load", 0.1) as group:  # 10% of a core
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert proc.stdout is not None
+            out = []
+            for line in proc.stdout:  # starve it only once it runs: startup under 10% would take most of a minute
+                out.append(line)
+                if "All users spawned" in line:
+                    (group / "cgroup.procs").write_text(str(proc.pid))
+                    break
+            rest, _ = proc.communicate(timeout=90)
+            out.append(rest)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     text = "".join(out)
     assert proc.returncode == 2, text[-2000:]
     assert "RUN INVALID" in text and "--processes" in text

@@ -13,10 +13,11 @@ import httpx
 import jwt
 import pytest
 from credentials import SECRET, bearer, login, token
-from servers import ROOT, Server, service, tmpdir
+from servers import ROOT, Server, postgres, service, tmpdir
 
 from reference_services.common.auth import Tokens
 from reference_services.common.problems import ProblemError
+from reference_services.users.passwords import verify_password
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +209,25 @@ def test_the_key_never_reaches_the_log(users: Server) -> None:
     assert "listening on" in text  # the log is really there
     assert SECRET not in text
     assert "pw-40" not in text and "wrong" not in text
+
+
+async def test_a_database_seeded_before_passwords_gets_them() -> None:
+    """A stack home kept from before auth has every user and no hash: seeding must not call that 'done'."""
+    import asyncpg
+
+    from reference_services.seed import seed_postgres, user_row
+
+    pg, dsn = postgres()
+    try:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute("CREATE TABLE users (id bigint PRIMARY KEY, name text NOT NULL, email text NOT NULL, "
+                           "plan text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())")  # fmt: skip
+        await conn.copy_records_to_table("users", records=[user_row(u) for u in (1, 2, 3)],
+                                         columns=["id", "name", "email", "plan"])  # fmt: skip
+        assert await seed_postgres(dsn, 3) is True
+        stored = await conn.fetchval("SELECT password_hash FROM users WHERE id = 2")
+        assert verify_password("pw-2", stored)
+        assert await seed_postgres(dsn, 3) is False  # now it is done
+        await conn.close()
+    finally:
+        pg.stop()

@@ -50,7 +50,8 @@ def main(argv: list[str]) -> int:
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             var = "TENFOLD_" + "_".join(str(p) for p in err["loc"]).upper()
-            print(f"{name}: bad setting {var}: {err['msg']}", file=sys.stderr)
+            given = f"={err['input']!r}" if isinstance(err.get("input"), str | int | float) else ""
+            print(f"{name}: bad setting {var}{given}: {err['msg']} (see docs/services.md)", file=sys.stderr)
         return EX_CONFIG
     configure_logging(name, settings.replica)
     try:

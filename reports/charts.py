@@ -222,24 +222,6 @@ def _replicas(run: RunFolder, t0: float) -> Chart | None:
                  _png(fig), _legend(ax))  # fmt: skip
 
 
-def _memory(run: RunFolder, t0: float) -> Chart | None:
-    """RSS of every stack process over the run (soak runs sample it; others have no memory.jsonl)."""
-    series = run.memory
-    if not series:
-        return None
-    fig, ax = _figure(3.6)
-    _bands(ax, run, t0)
-    colours = matplotlib.colormaps["tab20"]
-    for i, s in enumerate(series):
-        ax.plot(s.ts - t0, s.rss / 2**20, color=colours(i % 20), linewidth=1.1, label=s.name)
-    ax.set_ylabel("RSS (MiB)")
-    ax.set_ylim(bottom=0)
-    return Chart("memory", "Resident memory per process",
-                 "RSS of every stack process, sampled every few seconds (memory.jsonl); the memory_growth "
-                 "objectives compare the end with the first samples after the warm-up.",
-                 _png(fig), _legend(ax))  # fmt: skip
-
-
 def _sum(series: list[Series], label: str | None = None, value: str | None = None) -> tuple[F64, F64] | None:
     chosen = [s for s in series if label is None or s.labels.get(label) == value]
     if not chosen:
@@ -303,6 +285,24 @@ def _budget(run: RunFolder, t0: float, nb: int, sec: I64, allowed: float) -> Cha
 _PARALLEL_ROWS = 200_000  # below this, forking costs more than it saves
 _CHILD_TIMEOUT_S = 60.0
 Builder = Callable[[], "Chart | None"]
+
+
+def _memory(run: RunFolder, t0: float) -> Chart | None:
+    """RSS of every stack process over the run (soak runs sample it; others have no memory.jsonl)."""
+    series = run.memory
+    if not series:
+        return None
+    fig, ax = _figure(3.6)
+    _bands(ax, run, t0)
+    colours = matplotlib.colormaps["tab20"]
+    for i, s in enumerate(series):
+        ax.plot(s.ts - t0, s.rss / 2**20, color=colours(i % 20), linewidth=1.1, label=s.name)
+    ax.set_ylabel("RSS (MiB)")
+    ax.set_ylim(bottom=0)
+    return Chart("memory", "Resident memory per process",
+                 "RSS of every stack process, sampled every few seconds (memory.jsonl); the memory_growth "
+                 "objectives compare the end with the first samples after the warm-up.",
+                 _png(fig), _legend(ax))  # fmt: skip
 
 
 def _can_fork() -> bool:

@@ -11,10 +11,11 @@ import re
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from tenfold.errors import ConfigError
+from tenfold.userfile import Located, load_yaml, parse_yaml
 
 __all__ = [
     "INDICATORS",
@@ -198,70 +199,31 @@ class SloFile(BaseModel):
         return self.metadata.get("name", "slo")
 
 
-def _lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
-    """Record the 1-based line of every node by its path, so pydantic's ``loc`` finds a line."""
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            k = key.value if isinstance(key, yaml.ScalarNode) else str(key.start_mark.line)
-            _lines(value, (*path, k), out)
-            out[(*path, k)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _lines(item, (*path, i), out)
-
-
-def _line_for(loc: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> int | None:
-    for n in range(len(loc), -1, -1):
-        if loc[:n] in lines:
-            return lines[loc[:n]]
+def _hint(err: ErrorDetails) -> str | None:
+    if err["type"] == "literal_error" and err["loc"] and err["loc"][-1] == "indicator":
+        return f"unknown indicator {err['input']!r}: use one of {', '.join(INDICATORS)}"
+    if err["type"] == "extra_forbidden":
+        return f"unknown key {err['loc'][-1]!r} (check the spelling; see docs/reports.md for the keys)"
     return None
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(file)"
 
 
 def parse_slo(text: str, source: str = "<slo>") -> SloFile:
     """Parse SLO YAML text; errors raise ``ConfigError`` naming ``source`` and the line."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise ConfigError("the file is empty; it needs an 'objectives:' list", path=source, line=1)
-        lines: dict[tuple[str | int, ...], int] = {}
-        _lines(node, (), lines)
-        data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"not valid YAML: {exc.problem or exc}", path=source, line=line) from exc
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict):
+    return _validate(parse_yaml(text, source))
+
+
+def _validate(doc: Located) -> SloFile:
+    source = doc.source
+    if doc.data is None:
+        raise ConfigError("the file is empty; it needs an 'objectives:' list", path=source, line=1)
+    if not isinstance(doc.data, dict):
         raise ConfigError("the top level must be a mapping with an 'objectives:' list", path=source, line=1)
     try:
-        return SloFile.model_validate(data)
+        return SloFile.model_validate(doc.data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "literal_error" and loc and loc[-1] == "indicator":
-            msg = f"unknown indicator {err['input']!r}: use one of {', '.join(INDICATORS)}"
-        elif err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r} (check the spelling; see docs/reports.md for the keys)"
-        more = f" (and {exc.error_count() - 1} more error(s))" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{_dotted(loc)}: {msg}{more}", path=source, line=_line_for(loc, lines)) from None
+        raise doc.invalid(exc, _hint) from None
 
 
 def load_slo(path: str | Path) -> SloFile:
     """Load and validate an SLO file; raises ``ConfigError`` with file, line and the fix."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the SLO file: {exc.strerror}", path=str(p)) from exc
-    return parse_slo(text, str(p))
+    return _validate(load_yaml(path, "SLO"))

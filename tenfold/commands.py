@@ -49,6 +49,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.experiments is not None:
         experiments = [] if args.experiments == ["none"] else [Path(p) for p in args.experiments]
     profile = args.profile or ("quick" if args.quick else "default")
+    if args.processes is not None and args.processes < 1:
+        raise UsageError(f"--processes {args.processes}: give at least 1 generator process")
     soak_s = None
     if args.soak is not None:
         if args.quick or args.profile not in (None, SOAK_PROFILE):
@@ -114,28 +116,59 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _validate_one(path: Path) -> str:
-    """'ok …' or raises ConfigError naming the file and line."""
-    if (path.suffix in (".yaml", ".yml") and path.name.startswith("slo")) or (path.suffix in (".yaml", ".yml") and (
-        "objectives" in path.read_text()
-    )):  # fmt: skip
+    """'ok …' or raises ConfigError naming the file and line: SLO, experiment, scenario, schedule, manifest, overlay."""
+    if path.suffix == ".json":
+        return _validate_experiment(path)
+    if path.suffix not in (".yaml", ".yml"):
+        raise ConfigError("don't know this kind of file: give a .yaml (SLO, scenario, schedule, manifest, overlay) or "
+                          "an experiment .json", path=str(path))  # fmt: skip
+    from tenfold.userfile import load_yaml_all
+
+    docs = [d.data for d in load_yaml_all(path, "YAML")]
+    data = docs[0] if len(docs) == 1 else None
+    if any(isinstance(d, dict) and d.get("kind") in ("Deployment", "HorizontalPodAutoscaler") for d in docs):
+        from tenfold.stack.manifests import load_service
+
+        spec = load_service(path)
+        return f"manifest of {spec.name}, {spec.replicas} replicas" + (" with HPA" if spec.hpa else "")
+    if isinstance(data, dict) and "objectives" in data:
         from reports.slo import load_slo
 
-        slo = load_slo(path)
-        return f"SLO file, {len(slo.objectives)} objectives"
-    if path.suffix == ".json":
-        from chaoslib.exceptions import ChaosException
-        from chaoslib.experiment import ensure_experiment_is_valid
-        from chaoslib.loader import load_experiment
+        return f"SLO file, {len(load_slo(path).objectives)} objectives"
+    if isinstance(data, dict) and data and set(data) <= {"hpa", "seed", "env"}:
+        from tenfold.stack.manifests import load_overlay
 
-        try:
-            experiment = load_experiment(str(path))
-            ensure_experiment_is_valid(experiment)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"not valid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
-        except ChaosException as exc:
-            raise ConfigError(f"invalid experiment: {exc}", path=str(path)) from None
-        return f"experiment, {len(experiment.get('method', []))} method activities"
-    raise ConfigError("don't know how to validate this file (SLO .yaml or experiment .json)", path=str(path))
+        load_overlay(path)
+        return "local overlay"
+    if isinstance(data, dict) and data and all(isinstance(v, dict) and "profiles" in v for v in data.values()):
+        from tenfold.load import load_scenario
+
+        names = [f"{n} ({', '.join(load_scenario(path, n).profiles)})" for n in data]
+        return "scenarios " + ", ".join(names)
+    if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
+        from tenfold.schedule import default_plan
+
+        return "experiment schedule, " + ", ".join(f"{p}: {len(default_plan(p, path))}" for p in data)
+    raise ConfigError("don't know what this file is: an SLO file has 'objectives:', a scenario file 'profiles:' per "
+                      "scenario, a manifest 'kind: Deployment'", path=str(path), line=1)  # fmt: skip
+
+
+def _validate_experiment(path: Path) -> str:
+    from chaoslib.exceptions import ChaosException
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    from tenfold.schedule import plan_for_files
+    from tenfold.userfile import load_json
+
+    (planned,) = plan_for_files([path])  # the file's shape and its tenfold schedule, errors at their line
+    experiment = load_json(path, "experiment").data
+    try:
+        ensure_experiment_is_valid(experiment)
+    except ChaosException as exc:
+        raise ConfigError(f"invalid experiment: {exc} (Chaos Toolkit's rules, docs/chaos.md)", path=str(path)) from None
+    return (
+        f"experiment, {len(experiment.get('method', []))} method activities, at {planned.phase}+{planned.offset_s:g}s"
+    )
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -144,6 +177,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths] or [
         REPO / "slo.yaml",
         REPO / "slo-soak.yaml",
+        REPO / "locustfiles" / "scenarios.yaml",
+        REPO / "experiments" / "local" / "schedule.yaml",
+        REPO / "infra" / "local" / "autoscaling.yaml",
         *sorted((REPO / "experiments").glob("*/*.json")),
     ]
     table = Table(title="validate", title_justify="left")
@@ -225,6 +261,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="files to check (default: slo.yaml, slo-soak.yaml, experiments/, infra/k8s)",
+        help="files to check (default: the SLO files, scenarios, experiments and schedule, infra/k8s, the overlay)",
     )
     p.set_defaults(handler=_cmd_validate)

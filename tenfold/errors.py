@@ -41,13 +41,17 @@ class ConfigError(TenfoldError):
 
     exit_code = 65
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, column: int | None = None
+    ) -> None:
         where = ""
         if path is not None:
-            where = f"{path}:{line}: " if line is not None else f"{path}: "
+            where = path + "".join(f":{n}" for n in (line, column if line is not None else None) if n is not None)
+            where += ": "
         super().__init__(f"{where}{message}")
         self.path = path
         self.line = line
+        self.column = column
 
 
 class MissingDependencyError(TenfoldError):

@@ -236,7 +236,8 @@ def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
     slo = load_slo(opts.slo)
     scenario = load_scenario(opts.scenario_file, opts.scenario)
     if opts.profile not in scenario.profiles:
-        raise UsageError(f"scenario {opts.scenario!r} has no {opts.profile!r} profile")
+        raise UsageError(f"{opts.scenario_file}: scenario {opts.scenario!r} has no profile {opts.profile!r}; "
+                         f"--profile takes one of: {', '.join(scenario.profiles)}")  # fmt: skip
     lengths = scenario.profiles[opts.profile].phases.model_dump()
     if opts.soak_s is not None:
         lengths = soak_lengths(opts.soak_s)

@@ -7,14 +7,12 @@ An experiment file may carry its own default in an ``extensions`` entry named ``
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tenfold.errors import ConfigError
+from tenfold.userfile import Loc, Located, load_json, load_yaml
 
 __all__ = ["PHASES", "ScheduledExperiment", "default_plan", "phase_offsets", "plan_for_files"]
 
@@ -36,31 +34,31 @@ class ScheduledExperiment:
         return phase_starts[self.phase] + self.offset_s
 
 
-def _read_experiment(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError("no such experiment file", path=str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"not valid JSON: {exc.msg}; fix the file or run `tenfold validate`",
-                          path=str(path), line=exc.lineno) from None  # fmt: skip
-    if not isinstance(doc, dict) or "method" not in doc:
-        raise ConfigError("not a Chaos Toolkit experiment (no 'method')", path=str(path))
+def _read_experiment(path: Path) -> Located:
+    doc = load_json(path, "experiment")
+    if not isinstance(doc.data, dict) or "method" not in doc.data:
+        raise doc.error((), "not a Chaos Toolkit experiment: it has no 'method' list (see experiments/local/)")
     return doc
 
 
-def _tenfold_extension(doc: dict[str, Any]) -> dict[str, Any]:
-    for ext in doc.get("extensions", []) or []:
+def _tenfold_extension(doc: Located) -> tuple[dict[str, Any], Loc]:
+    """The ``extensions`` entry named ``tenfold`` and where it sits."""
+    for i, ext in enumerate(doc.data.get("extensions", []) or []):
         if isinstance(ext, dict) and ext.get("name") == "tenfold":
-            return ext
-    return {}
+            return ext, ("extensions", i)
+    return {}, ("extensions",)
 
 
-def _validated(name: str, path: Path, phase: Any, offset: Any, recovery: Any, where: str) -> ScheduledExperiment:
+def _validated(
+    name: str, path: Path, doc: Located, loc: Loc, entry: dict[str, Any], recovery: Any
+) -> ScheduledExperiment:
+    phase, offset = entry.get("phase"), entry.get("offset_s")
     if phase not in PHASES:
-        raise ConfigError(f"{where}: phase {phase!r} is not one of {', '.join(PHASES)}", path=str(path))
-    if not isinstance(offset, int | float) or offset < 0:
-        raise ConfigError(f"{where}: offset_s must be a number ≥ 0, not {offset!r}", path=str(path))
+        raise doc.error((*loc, "phase"), f"phase {phase!r} is not one of {', '.join(PHASES)}")
+    if not isinstance(offset, int | float) or isinstance(offset, bool) or offset < 0:
+        raise doc.error((*loc, "offset_s"), f"offset_s must be a number of seconds ≥ 0, not {offset!r}")
+    if not isinstance(recovery, int | float) or isinstance(recovery, bool) or recovery <= 0:
+        raise ConfigError(f"recovery_timeout_s must be a number of seconds > 0, not {recovery!r}", path=str(path))
     return ScheduledExperiment(name, path, str(phase), float(offset), float(recovery))
 
 
@@ -68,24 +66,30 @@ def plan_for_files(paths: list[Path]) -> list[ScheduledExperiment]:
     """Experiments the user named, each at the schedule its file carries (peak + 10 s if it has none)."""
     plan = []
     for path in paths:
-        ext = _tenfold_extension(_read_experiment(path))
+        doc = _read_experiment(path)
+        ext, loc = _tenfold_extension(doc)
         sched = ext.get("schedule", {"phase": "peak", "offset_s": 10})
-        plan.append(_validated(path.stem, path, sched.get("phase"), sched.get("offset_s"),
-                               ext.get("recovery_timeout_s", 60), "extensions[tenfold].schedule"))  # fmt: skip
+        if not isinstance(sched, dict):
+            raise doc.error((*loc, "schedule"), 'schedule must be a mapping like {"phase": "peak", "offset_s": 10}')
+        plan.append(_validated(path.stem, path, doc, (*loc, "schedule"), sched, ext.get("recovery_timeout_s", 60)))
     return sorted(plan, key=lambda e: (PHASES.index(e.phase), e.offset_s))
 
 
 def default_plan(profile: str, schedule_file: Path = LOCAL_EXPERIMENTS / "schedule.yaml") -> list[ScheduledExperiment]:
-    doc = yaml.safe_load(schedule_file.read_text()) or {}
-    entries = doc.get(profile)
+    doc = load_yaml(schedule_file, "experiment schedule")
+    entries = doc.data.get(profile) if isinstance(doc.data, dict) else None
     if not isinstance(entries, list):
-        raise ConfigError(f"no experiment plan for profile {profile!r}", path=str(schedule_file))
+        raise doc.error((profile,), f"no experiment plan (a list) for profile {profile!r}; add '{profile}: []' "
+                        "for none, or give --experiments")  # fmt: skip
     plan = []
     for i, entry in enumerate(entries):
-        path = schedule_file.parent / f"{entry.get('experiment')}.json"
-        ext = _tenfold_extension(_read_experiment(path))
-        plan.append(_validated(path.stem, path, entry.get("phase"), entry.get("offset_s"),
-                               ext.get("recovery_timeout_s", 60), f"{profile}[{i}]"))  # fmt: skip
+        if not isinstance(entry, dict) or not isinstance(entry.get("experiment"), str):
+            raise doc.error((profile, i), "each entry needs {experiment: NAME, phase: PHASE, offset_s: SECONDS}")
+        path = schedule_file.parent / f"{entry['experiment']}.json"
+        if not path.is_file():
+            raise doc.error((profile, i, "experiment"), f"no experiment file {path.name} next to {schedule_file.name}")
+        ext, _ = _tenfold_extension(_read_experiment(path))
+        plan.append(_validated(path.stem, path, doc, (profile, i), entry, ext.get("recovery_timeout_s", 60)))
     return sorted(plan, key=lambda e: (PHASES.index(e.phase), e.offset_s))
 
 

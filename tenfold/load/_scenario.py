@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tenfold.errors import ConfigError
+from tenfold.errors import UsageError
+from tenfold.userfile import load_yaml
 
 __all__ = ["PHASES", "HealthLimits", "Phase", "Profile", "Scenario", "Schedule", "load_scenario"]
 
@@ -100,20 +100,13 @@ class Schedule:
 
 
 def load_scenario(path: str | Path, name: str) -> Scenario:
-    """The named scenario from a YAML file; a bad file raises ConfigError naming what to fix."""
-    p = Path(path)
+    """The named scenario from a YAML file; a bad file raises ConfigError naming the line and what to fix."""
+    doc = load_yaml(path, "scenario")
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "the top level must map scenario names to scenarios (see locustfiles/scenarios.yaml)")
+    if name not in doc.data:
+        raise UsageError(f"{path}: no scenario named {name!r}; --scenario takes one of: {', '.join(doc.data)}")
     try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError(f"cannot read scenario file: {e}", path=str(p)) from e
-    except yaml.YAMLError as e:
-        raise ConfigError(f"not valid YAML: {e}", path=str(p)) from e
-    if not isinstance(doc, dict) or name not in doc:
-        names = ", ".join(doc) if isinstance(doc, dict) else "none"
-        raise ConfigError(f"no scenario named {name!r} (scenarios: {names})", path=str(p))
-    try:
-        return Scenario.model_validate(doc[name])
+        return Scenario.model_validate(doc.data[name])
     except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(x) for x in (name, *first["loc"]))
-        raise ConfigError(f"{where}: {first['msg']}", path=str(p)) from e
+        raise doc.invalid(e, prefix=(name,)) from None

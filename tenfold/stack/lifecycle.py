@@ -74,6 +74,7 @@ def up(
         )
     _cleanup_leftovers(directory)
     check_binaries()
+    _check_manifests(manifests, overlay)
     ports = Ports(port_base(base))
     check_free(ports.fixed() | ports.replicas())
     (directory / "logs").mkdir(exist_ok=True)
@@ -110,6 +111,15 @@ def up(
                 proc.kill()
         _cleanup_leftovers(directory)
         raise
+
+
+def _check_manifests(manifests: str | Path | None, overlay: str | Path | None) -> None:
+    """A broken manifest or overlay is the user's file: say so (file, line, fix; exit 65) before starting anything,
+    instead of a controller that dies with it (exit 70)."""
+    from tenfold.stack.manifests import DEFAULT_MANIFESTS, DEFAULT_OVERLAY, load_overlay, load_services
+
+    load_services(Path(manifests) if manifests else DEFAULT_MANIFESTS,
+                  load_overlay(Path(overlay) if overlay else DEFAULT_OVERLAY))  # fmt: skip
 
 
 def _wait_ready(directory: Path, proc: subprocess.Popen[bytes], timeout_s: float) -> dict[str, Any]:

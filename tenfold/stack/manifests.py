@@ -4,16 +4,16 @@ local overlay ``infra/local/autoscaling.yaml`` (shorter sync period and windows 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, TypeVar
 
 from tenfold.autoscaler import DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, HpaSpec, MetricTarget, Policy, ScalingRules
 from tenfold.errors import ConfigError
 from tenfold.stack.cgroups import parse_cpu
 from tenfold.stack.state import REPO_ROOT
+from tenfold.userfile import Loc, Located, load_yaml, load_yaml_all
 
 __all__ = [
     "DEFAULT_MANIFESTS",
@@ -21,12 +21,14 @@ __all__ = [
     "Overlay",
     "ServiceSpec",
     "load_overlay",
+    "load_service",
     "load_services",
     "parse_rules",
 ]
 
 DEFAULT_MANIFESTS = REPO_ROOT / "infra" / "k8s" / "services"
 DEFAULT_OVERLAY = REPO_ROOT / "infra" / "local" / "autoscaling.yaml"
+_N = TypeVar("_N", int, float)
 
 
 @dataclass(frozen=True)
@@ -56,88 +58,150 @@ class Overlay:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def parse_rules(raw: dict[str, Any] | None, default: ScalingRules) -> ScalingRules:
-    if not raw:
+_REQUIRED: Any = object()
+
+
+def _at(doc: Located, loc: Loc, default: Any = _REQUIRED) -> Any:
+    """The value at ``loc``; a missing required key or a wrong container is an error at its line."""
+    value: Any = doc.data
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            ok = isinstance(value, list) and -len(value) <= part < len(value)
+            if not ok:
+                if isinstance(value, list) and default is not _REQUIRED:
+                    return default
+                raise doc.error(loc[:i], f"needs a list with an item {part}")
+        elif not isinstance(value, dict):
+            raise doc.error(loc[:i], f"must be a mapping (with '{part}:')")
+        elif part not in value or value[part] is None:
+            if default is not _REQUIRED:
+                return default
+            raise doc.error(loc[:i], f"missing '{part}:' (see infra/k8s/services/ for a complete manifest)")
+        value = value[part]
+    return value
+
+
+def _number(doc: Located, loc: Loc, convert: Callable[[Any], _N], default: Any = _REQUIRED) -> _N:
+    value = _at(doc, loc, default)
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return convert(value)
+    except (TypeError, ValueError):
+        raise doc.error(
+            loc, f"{value!r} is not a valid {'CPU quantity' if convert is parse_cpu else 'number'}"
+        ) from None
+
+
+def _choice(doc: Located, loc: Loc, choices: tuple[str, ...], default: Any = _REQUIRED) -> Any:
+    value = _at(doc, loc, default)
+    if value not in choices:
+        raise doc.error(loc, f"{value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def parse_rules(doc: Located, loc: Loc, default: ScalingRules) -> ScalingRules:
+    """An HPA ``behavior.scaleUp``/``scaleDown`` at ``loc`` over the Kubernetes default."""
+    if not _at(doc, loc, None):
         return default
-    policies = (
-        tuple(Policy(p["type"], int(p["value"]), int(p["periodSeconds"])) for p in raw.get("policies") or [])
-        or default.policies
-    )
+    policies = tuple(
+        Policy(_choice(doc, (*loc, "policies", i, "type"), ("Pods", "Percent")),
+               _number(doc, (*loc, "policies", i, "value"), int),
+               _number(doc, (*loc, "policies", i, "periodSeconds"), int))
+        for i in range(len(_at(doc, (*loc, "policies"), [])))
+    ) or default.policies  # fmt: skip
     return ScalingRules(
-        int(raw.get("stabilizationWindowSeconds", default.stabilization_window_seconds)),
+        _number(doc, (*loc, "stabilizationWindowSeconds"), int, default.stabilization_window_seconds),
         policies,
-        raw.get("selectPolicy", default.select_policy),
+        _choice(doc, (*loc, "selectPolicy"), ("Max", "Min", "Disabled"), default.select_policy),
     )
 
 
-def _hpa(doc: dict[str, Any]) -> HpaSpec:
-    spec = doc["spec"]
+def _hpa(doc: Located) -> HpaSpec:
     metrics = []
-    for m in spec.get("metrics") or []:
-        if m.get("type") == "Resource" and m["resource"]["name"] == "cpu":
-            metrics.append(MetricTarget("cpu", float(m["resource"]["target"]["averageUtilization"]) / 100.0))
+    for i, m in enumerate(_at(doc, ("spec", "metrics"), [])):
+        loc: Loc = ("spec", "metrics", i)
+        if not isinstance(m, dict):
+            raise doc.error(loc, "each metric must be a mapping with 'type:'")
+        if m.get("type") == "Resource" and _at(doc, (*loc, "resource", "name")) == "cpu":
+            utilization = _number(doc, (*loc, "resource", "target", "averageUtilization"), float)
+            metrics.append(MetricTarget("cpu", utilization / 100.0))
         elif m.get("type") == "Pods":
-            target = m["pods"]["target"]
-            metrics.append(MetricTarget(m["pods"]["metric"]["name"], float(target["averageValue"])))
-    behavior = spec.get("behavior") or {}
+            name = str(_at(doc, (*loc, "pods", "metric", "name")))
+            metrics.append(MetricTarget(name, _number(doc, (*loc, "pods", "target", "averageValue"), float)))
     return HpaSpec(
-        min_replicas=int(spec.get("minReplicas", 1)),
-        max_replicas=int(spec["maxReplicas"]),
+        min_replicas=_number(doc, ("spec", "minReplicas"), int, 1),
+        max_replicas=_number(doc, ("spec", "maxReplicas"), int),
         metrics=tuple(metrics),
-        scale_up=parse_rules(behavior.get("scaleUp"), DEFAULT_SCALE_UP),
-        scale_down=parse_rules(behavior.get("scaleDown"), DEFAULT_SCALE_DOWN),
+        scale_up=parse_rules(doc, ("spec", "behavior", "scaleUp"), DEFAULT_SCALE_UP),
+        scale_down=parse_rules(doc, ("spec", "behavior", "scaleDown"), DEFAULT_SCALE_DOWN),
     )
 
 
-def _service(path: Path) -> ServiceSpec:
-    try:
-        docs = [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", path=str(path)) from exc
-    deployment = next((d for d in docs if d.get("kind") == "Deployment"), None)
+def load_service(path: Path) -> ServiceSpec:
+    """One manifest file's Deployment (and HPA); errors name the file, the line and the fix."""
+    docs = [d for d in load_yaml_all(path, "manifest") if isinstance(d.data, dict)]
+    deployment = next((d for d in docs if d.data.get("kind") == "Deployment"), None)
     if deployment is None:
-        raise ConfigError("no Deployment in this manifest", path=str(path))
-    hpa_doc = next((d for d in docs if d.get("kind") == "HorizontalPodAutoscaler"), None)
-    try:
-        name = deployment["metadata"]["name"]
-        container = deployment["spec"]["template"]["spec"]["containers"][0]
-        resources = container.get("resources") or {}
-        limit = (resources.get("limits") or {}).get("cpu")
-        request = (resources.get("requests") or {}).get("cpu")
-        readiness = container.get("readinessProbe") or {}
-        probe = readiness.get("httpGet") or {}
-        env = {e["name"]: str(e["value"]) for e in container.get("env") or [] if "value" in e}
-        return ServiceSpec(
-            name=name,
-            replicas=int(deployment["spec"].get("replicas", 1)),
-            cpu_limit=parse_cpu(limit) if limit is not None else None,
-            cpu_request=parse_cpu(request) if request is not None else None,
-            readiness_path=str(probe.get("path", "/readyz")),
-            readiness_period_s=float(readiness.get("periodSeconds", 10)),
-            env=env,
-            hpa=_hpa(hpa_doc) if hpa_doc else None,
-            source=str(path),
-        )
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise ConfigError(f"Deployment/HPA is missing or has a bad field: {exc!r}", path=str(path)) from exc
+        raise ConfigError("no Deployment in this manifest (kind: Deployment)", path=str(path), line=1)
+    hpa_doc = next((d for d in docs if d.data.get("kind") == "HorizontalPodAutoscaler"), None)
+    d = deployment
+    container: Loc = ("spec", "template", "spec", "containers", 0)
+    env = {}
+    for i, e in enumerate(_at(d, (*container, "env"), [])):
+        if isinstance(e, dict) and "value" in e:
+            env[str(_at(d, (*container, "env", i, "name")))] = str(e["value"])
+    limit = _at(d, (*container, "resources", "limits", "cpu"), None)
+    request = _at(d, (*container, "resources", "requests", "cpu"), None)
+    return ServiceSpec(
+        name=str(_at(d, ("metadata", "name"))),
+        replicas=_number(d, ("spec", "replicas"), int, 1),
+        cpu_limit=_number(d, (*container, "resources", "limits", "cpu"), parse_cpu) if limit is not None else None,
+        cpu_request=_number(d, (*container, "resources", "requests", "cpu"), parse_cpu)
+        if request is not None
+        else None,
+        readiness_path=str(_at(d, (*container, "readinessProbe", "httpGet", "path"), "/readyz")),
+        readiness_period_s=_number(d, (*container, "readinessProbe", "periodSeconds"), float, 10),
+        env=env,
+        hpa=_hpa(hpa_doc) if hpa_doc else None,
+        source=str(path),
+    )
 
 
 def load_overlay(path: Path = DEFAULT_OVERLAY) -> Overlay:
     if not path.exists():
         return Overlay()
-    raw = yaml.safe_load(path.read_text()) or {}
-    hpa = raw.get("hpa") or {}
-    seed = raw.get("seed") or {}
+    doc = load_yaml(path, "overlay")
+    if doc.data is None:
+        return Overlay()
+    if not isinstance(doc.data, dict):
+        raise doc.error(
+            (), "the overlay is a mapping with 'hpa:', 'seed:' and 'env:' (see infra/local/autoscaling.yaml)"
+        )
+    optional_int = _optional(doc, int)
+    env = _at(doc, ("env",), {})
+    if not isinstance(env, dict):
+        raise doc.error(("env",), "env must map variable names to values")
+    basis = str(_at(doc, ("hpa", "cpuBasis"), "limit"))
+    if basis not in ("limit", "request"):
+        raise doc.error(("hpa", "cpuBasis"), f"cpuBasis {basis!r} must be 'limit' or 'request'")
     return Overlay(
-        sync_period_s=float(hpa.get("syncPeriodSeconds", 15)),
-        scale_up_window_s=hpa.get("scaleUpStabilizationWindowSeconds"),
-        scale_down_window_s=hpa.get("scaleDownStabilizationWindowSeconds"),
-        policy_period_s=hpa.get("policyPeriodSeconds"),
-        cpu_basis=str(hpa.get("cpuBasis", "limit")),
-        seed_users=seed.get("users"),
-        seed_titles=seed.get("titles"),
-        env={str(k): str(v) for k, v in (raw.get("env") or {}).items()},
+        sync_period_s=_number(doc, ("hpa", "syncPeriodSeconds"), float, 15),
+        scale_up_window_s=optional_int(("hpa", "scaleUpStabilizationWindowSeconds")),
+        scale_down_window_s=optional_int(("hpa", "scaleDownStabilizationWindowSeconds")),
+        policy_period_s=optional_int(("hpa", "policyPeriodSeconds")),
+        cpu_basis=basis,
+        seed_users=optional_int(("seed", "users")),
+        seed_titles=optional_int(("seed", "titles")),
+        env={str(k): str(v) for k, v in env.items()},
     )
+
+
+def _optional(doc: Located, convert: Callable[[Any], _N]) -> Callable[[Loc], _N | None]:
+    def get(loc: Loc) -> _N | None:
+        return None if _at(doc, loc, None) is None else _number(doc, loc, convert)
+
+    return get
 
 
 def _apply(hpa: HpaSpec, overlay: Overlay) -> HpaSpec:
@@ -160,7 +224,7 @@ def load_services(directory: Path = DEFAULT_MANIFESTS, overlay: Overlay | None =
     paths = sorted(directory.glob("*.yaml"))
     if not paths:
         raise ConfigError("no service manifests (*.yaml) found", path=str(directory))
-    services = [_service(p) for p in paths]
+    services = [load_service(p) for p in paths]
     if overlay is not None:
         services = [replace(s, hpa=_apply(s.hpa, overlay)) if s.hpa else s for s in services]
     return sorted(services, key=lambda s: s.name)

@@ -34,6 +34,7 @@ KNOWN_METRICS = {
     "kube_horizontalpodautoscaler_status_desired_replicas",
     "kube_pod_container_resource_limits",
     "container_cpu_usage_seconds_total",
+    "container_memory_working_set_bytes",
 }
 PROMQL_WORDS = {"sum", "by", "rate", "histogram_quantile", "label_replace", "or", "le", "service", "class"}
 

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from tenfold.errors import ConfigError
+from tenfold.errors import ConfigError, UsageError
 from tenfold.load import (
     HealthLimits,
     Ledger,
@@ -52,9 +52,9 @@ def test_bad_scenario_names_the_field(tmp_path: Path) -> None:
         "x:\n  journeys: {home: 1}\n  profiles:\n    default:\n      baseline_rps: -1\n"
         "      phases: {baseline: 1, ramp: 0, peak: 0, cooldown: 0}\n"
     )
-    with pytest.raises(ConfigError, match=r"x\.profiles\.default\.baseline_rps"):
+    with pytest.raises(ConfigError, match=r"s\.yaml:5:21: x\.profiles\.default\.baseline_rps: .*greater than 0"):
         load_scenario(p, "x")
-    with pytest.raises(ConfigError, match="no scenario named 'y'"):
+    with pytest.raises(UsageError, match="no scenario named 'y'; --scenario takes one of: x"):
         load_scenario(p, "y")
 
 

@@ -90,5 +90,5 @@ def test_a_restarted_process_is_another_series(tmp_path: Path) -> None:
 
 def test_warmup_only_for_memory_growth() -> None:
     text = "objectives:\n  - {name: x, indicator: error_ratio, window: run, target: '<= 1%', warmup: 0.2}\n"
-    with pytest.raises(ConfigError, match=r"my\.yaml:2: .*'warmup' only applies to indicator 'memory_growth'"):
+    with pytest.raises(ConfigError, match=r"my\.yaml:2:\d+: .*'warmup' only applies to indicator 'memory_growth'"):
         parse_slo(text, "my.yaml")

@@ -66,7 +66,7 @@ def test_a_bad_calibration_is_a_config_error_naming_the_file(tmp_path: Path, tex
 
 def test_manifest_without_deployment_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: x}\n")
-    with pytest.raises(ConfigError, match=r"x.yaml: no Deployment"):
+    with pytest.raises(ConfigError, match=r"x\.yaml:1: no Deployment"):
         load_services(tmp_path)
 
 

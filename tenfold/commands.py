@@ -135,6 +135,10 @@ def _validate_one(path: Path) -> str:
         from reports.slo import load_slo
 
         return f"SLO file, {len(load_slo(path).objectives)} objectives"
+    if isinstance(data, dict) and set(data) == {"services"}:
+        from tenfold.stack.calibration import load_calibration
+
+        return f"local calibration of {', '.join(load_calibration(path)) or 'no service'}"
     if isinstance(data, dict) and data and set(data) <= {"hpa", "seed", "env"}:
         from tenfold.stack.manifests import load_overlay
 
@@ -180,6 +184,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         REPO / "locustfiles" / "scenarios.yaml",
         REPO / "experiments" / "local" / "schedule.yaml",
         REPO / "infra" / "local" / "autoscaling.yaml",
+        REPO / "infra" / "local" / "calibration.yaml",
         *sorted((REPO / "experiments").glob("*/*.json")),
     ]
     table = Table(title="validate", title_justify="left")

@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import yaml
-
 from tenfold.errors import ConfigError
 from tenfold.stack.cgroups import parse_cpu
-from tenfold.stack.manifests import ServiceSpec
+from tenfold.stack.manifests import ServiceSpec, optional_number
 from tenfold.stack.state import REPO_ROOT
+from tenfold.userfile import load_yaml
 
 __all__ = ["DEFAULT_CALIBRATION", "ServiceCalibration", "calibrate", "load_calibration"]
 
@@ -38,25 +37,26 @@ def load_calibration(path: Path = DEFAULT_CALIBRATION) -> dict[str, ServiceCalib
     """Service name → its local values; an absent file calibrates nothing."""
     if not path.exists():
         return {}
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", path=str(path)) from exc
+    doc = load_yaml(path, "calibration")
+    if doc.data is not None and not isinstance(doc.data, dict):
+        raise doc.error((), "the calibration is a mapping with 'services:' (see infra/local/calibration.yaml)")
     out: dict[str, ServiceCalibration] = {}
-    for name, fields in (raw.get("services") or {}).items():
+    services = (doc.data or {}).get("services") or {}
+    if not isinstance(services, dict):
+        raise doc.error(("services",), "services must map service names to their fields")
+    for name, fields in services.items():
+        loc = ("services", name)
         fields = fields or {}
-        unknown = set(fields) - _FIELDS
-        if unknown:
-            raise ConfigError(f"services.{name}: unknown field(s) {sorted(unknown)}: use {sorted(_FIELDS)}",
-                              path=str(path))  # fmt: skip
-        try:
-            out[str(name)] = ServiceCalibration(
-                cpu_request=parse_cpu(fields["cpuRequest"]) if "cpuRequest" in fields else None,
-                cpu_limit=parse_cpu(fields["cpuLimit"]) if "cpuLimit" in fields else None,
-                max_replicas=int(fields["maxReplicas"]) if "maxReplicas" in fields else None,
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"services.{name}: {exc}", path=str(path)) from exc
+        if not isinstance(fields, dict):
+            raise doc.error(loc, f"give fields {sorted(_FIELDS)} under the service")
+        for key in sorted(set(fields) - _FIELDS):
+            raise doc.error((*loc, key), f"unknown field {key!r}: use {', '.join(sorted(_FIELDS))}", key=True)
+
+        out[str(name)] = ServiceCalibration(
+            cpu_request=optional_number(doc, (*loc, "cpuRequest"), parse_cpu),
+            cpu_limit=optional_number(doc, (*loc, "cpuLimit"), parse_cpu),
+            max_replicas=optional_number(doc, (*loc, "maxReplicas"), int),
+        )
     return out
 
 

@@ -116,10 +116,12 @@ def up(
 def _check_manifests(manifests: str | Path | None, overlay: str | Path | None) -> None:
     """A broken manifest or overlay is the user's file: say so (file, line, fix; exit 65) before starting anything,
     instead of a controller that dies with it (exit 70)."""
+    from tenfold.stack.calibration import calibrate, load_calibration
     from tenfold.stack.manifests import DEFAULT_MANIFESTS, DEFAULT_OVERLAY, load_overlay, load_services
 
-    load_services(Path(manifests) if manifests else DEFAULT_MANIFESTS,
-                  load_overlay(Path(overlay) if overlay else DEFAULT_OVERLAY))  # fmt: skip
+    services = load_services(Path(manifests) if manifests else DEFAULT_MANIFESTS,
+                             load_overlay(Path(overlay) if overlay else DEFAULT_OVERLAY))  # fmt: skip
+    calibrate(services, load_calibration())
 
 
 def _wait_ready(directory: Path, proc: subprocess.Popen[bytes], timeout_s: float) -> dict[str, Any]:

@@ -23,6 +23,7 @@ __all__ = [
     "load_overlay",
     "load_service",
     "load_services",
+    "optional_number",
     "parse_rules",
 ]
 
@@ -178,7 +179,10 @@ def load_overlay(path: Path = DEFAULT_OVERLAY) -> Overlay:
         raise doc.error(
             (), "the overlay is a mapping with 'hpa:', 'seed:' and 'env:' (see infra/local/autoscaling.yaml)"
         )
-    optional_int = _optional(doc, int)
+
+    def optional_int(loc: Loc) -> int | None:
+        return optional_number(doc, loc, int)
+
     env = _at(doc, ("env",), {})
     if not isinstance(env, dict):
         raise doc.error(("env",), "env must map variable names to values")
@@ -197,11 +201,9 @@ def load_overlay(path: Path = DEFAULT_OVERLAY) -> Overlay:
     )
 
 
-def _optional(doc: Located, convert: Callable[[Any], _N]) -> Callable[[Loc], _N | None]:
-    def get(loc: Loc) -> _N | None:
-        return None if _at(doc, loc, None) is None else _number(doc, loc, convert)
-
-    return get
+def optional_number(doc: Located, loc: Loc, convert: Callable[[Any], _N]) -> _N | None:
+    """The number at ``loc`` of a user file, None when absent; a value ``convert`` refuses is an error at its line."""
+    return None if _at(doc, loc, None) is None else _number(doc, loc, convert)
 
 
 def _apply(hpa: HpaSpec, overlay: Overlay) -> HpaSpec:

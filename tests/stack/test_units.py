@@ -52,8 +52,8 @@ def test_the_local_calibration_sizes_catalog_for_this_box_and_leaves_the_manifes
 @pytest.mark.parametrize(
     ("text", "error"),
     [
-        ("services: {catalog: {cpuLimt: 50m}}", r"services.catalog: unknown field\(s\) \['cpuLimt'\]"),
-        ("services: {catalog: {maxReplicas: many}}", r"calibration.yaml: services.catalog: invalid literal"),
+        ("services: {catalog: {cpuLimt: 50m}}", r"yaml:1:22: services.catalog.cpuLimt: unknown field 'cpuLimt'"),
+        ("services: {catalog: {maxReplicas: many}}", r"yaml:1:35: services.catalog.maxReplicas: 'many' is not a"),
         ("services: {catalgo: {maxReplicas: 3}}", r"calibration.yaml: calibrates \['catalgo'\]"),
     ],
 )  # fmt: skip

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from . import SERVICES
 from .common.logs import configure_logging
-from .common.settings import SettingMissing, Settings
+from .common.settings import SECRET_SETTINGS, SettingMissing, Settings
 
 EX_CONFIG = 78
 
@@ -50,7 +50,8 @@ def main(argv: list[str]) -> int:
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             var = "TENFOLD_" + "_".join(str(p) for p in err["loc"]).upper()
-            given = f"={err['input']!r}" if isinstance(err.get("input"), str | int | float) else ""
+            shown = isinstance(err.get("input"), str | int | float) and err["loc"][0] not in SECRET_SETTINGS
+            given = f"={err['input']!r}" if shown else ""  # a secret's value is never echoed
             print(f"{name}: bad setting {var}{given}: {err['msg']} (see docs/services.md)", file=sys.stderr)
         return EX_CONFIG
     configure_logging(name, settings.replica)

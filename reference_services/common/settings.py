@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["SettingMissing", "Settings"]
+__all__ = ["SECRET_SETTINGS", "SettingMissing", "Settings"]
 
 
 class SettingMissing(Exception):
@@ -108,3 +108,7 @@ class Settings(BaseSettings):
             host, _, port = part.rpartition(":")
             out.append((host or "127.0.0.1", int(port)))
         return out
+
+
+SECRET_SETTINGS = frozenset(name for name, f in Settings.model_fields.items() if "SecretStr" in str(f.annotation))
+"""Settings whose values no message may show (not even an invalid one: it may be the real key, mistyped)."""

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from servers import free_port_base
+from credentials import login
+from servers import ROOT, free_port_base
 
 from tenfold.errors import StackError
 from tenfold.stack import lifecycle
@@ -41,18 +42,20 @@ def leftover(pids: list[int]) -> list[int]:
     return [p for p in pids if pid_alive(p)]
 
 
-def load(url: str, seconds: float, workers: int = 4, pause_s: float = 0.01) -> Counter[str]:
+def load(
+    url: str, seconds: float, workers: int = 4, pause_s: float = 0.01, headers: dict[str, str] | None = None
+) -> Counter[str]:
     """Light, bounded load: `workers` threads, each one request at a time, for `seconds`."""
     codes: Counter[str] = Counter()
     end = time.monotonic() + seconds
 
     def run() -> None:
-        with httpx.Client(timeout=5.0) as client:
+        with httpx.Client(timeout=5.0, headers=headers) as client:
             while time.monotonic() < end:
                 try:
                     codes[str(client.get(url).status_code)] += 1
                 except httpx.HTTPError as exc:
-                    codes[type(exc).__name__] += 1
+                    codes[type(exc).__name__] += 1; print("ERR", time.time(), repr(exc), flush=True)
                 time.sleep(pause_s)
 
     threads = [threading.Thread(target=run) for _ in range(workers)]
@@ -84,9 +87,12 @@ def test_second_up_says_already_running(stack: dict[str, Any]) -> None:
 
 def test_gateway_routes_and_unknown_path(stack: dict[str, Any]) -> None:
     gw = stack["gateway"]
-    assert httpx.get(f"{gw}/api/titles/1").status_code == 200
-    assert httpx.get(f"{gw}/api/users/1").status_code == 200
-    assert httpx.get(f"{gw}/api/recommendations/1").status_code == 200
+    assert httpx.get(f"{gw}/api/titles/1").status_code == 200  # public
+    auth = login(gw, 1)  # /api/auth goes to users
+    assert httpx.get(f"{gw}/api/users/1", headers=auth).status_code == 200
+    assert httpx.get(f"{gw}/api/recommendations/1", headers=auth).status_code == 200
+    assert httpx.get(f"{gw}/api/users/2", headers=auth).status_code == 403
+    assert httpx.get(f"{gw}/api/recommendations/1").status_code == 401
     assert httpx.get(f"{gw}/nowhere").status_code == 404
 
 
@@ -121,7 +127,7 @@ def test_killing_the_cache_primary_fails_over(stack: dict[str, Any]) -> None:
         "Sentinel promoting the replica",
     )
     assert took < 25
-    codes = load(f"{stack['gateway']}/api/recommendations/2", 1.0, workers=2)
+    codes = load(f"{stack['gateway']}/api/recommendations/2", 1.0, workers=2, headers=login(stack["gateway"], 2))
     assert set(codes) == {"200"}, codes
     wait_for(lambda: all(ctl.status()["components"][n]["state"] == "running" for n in ("redis-0", "redis-1")), 15,
              "the old primary back (as a replica)")  # fmt: skip
@@ -132,7 +138,8 @@ def test_the_redis_replica_can_be_stopped_and_started_by_role(stack: dict[str, A
     node = ctl.status()["components"]["redis-replica"]["node"]
     assert ctl.component("redis-replica", "stop")["state"] == "stopped"
     assert ctl.status()["components"][node]["state"] == "stopped"
-    assert set(load(f"{stack['gateway']}/api/recommendations/3", 0.5, workers=1)) == {"200"}
+    auth = login(stack["gateway"], 3)
+    assert set(load(f"{stack['gateway']}/api/recommendations/3", 0.5, workers=1, headers=auth)) == {"200"}
     ctl.component(node, "start")
     wait_for(lambda: ctl.status()["components"][node]["state"] == "running", 10, "the replica node running again")
 
@@ -141,7 +148,7 @@ def test_freeze_takes_a_replica_out_of_rotation_and_thaw_brings_it_back(stack: d
     ctl = ControlClient(stack["control"])
     frozen = ctl.freeze("users", 1)
     assert [r.state for r in ctl.replicas("users") if r.id in frozen] == ["frozen"]
-    codes = load(f"{stack['gateway']}/api/users/5", 1.0, workers=2)
+    codes = load(f"{stack['gateway']}/api/users/5", 1.0, workers=2, headers=login(stack["gateway"], 5))
     assert set(codes) == {"200"}, codes
     assert ctl.thaw("users") == frozen
     wait_for(lambda: all(r.state == "ready" for r in ctl.replicas("users")), 10, "thawed replica ready")
@@ -154,7 +161,15 @@ def test_cpu_load_scales_out_and_the_quiet_scales_in(stack: dict[str, Any]) -> N
     initial = ctl.status()["services"]["users"]["desired"]
     # wrk, bounded to 25 s and 8 connections: enough to keep 250m replicas busy, stopped as soon as it worked.
     wrk = subprocess.Popen(
-        ["wrk", "-t1", "-c8", "-d25s", f"{stack['gateway']}/api/users/7"],
+        [
+            "wrk",
+            "-t1",
+            "-c8",
+            "-d25s",
+            "-H",
+            f"Authorization: {login(stack['gateway'], 7)['Authorization']}",
+            f"{stack['gateway']}/api/users/7",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -189,16 +204,36 @@ def test_links_sit_between_services_and_their_dependencies(stack: dict[str, Any]
     assert set(links) >= {"postgres", "dynamodb"}
     control = links["postgres"]["control"]
     url = f"{stack['gateway']}/api/users/11"
-    assert httpx.get(url).status_code == 200
+    auth = login(stack["gateway"], 11)
+    assert httpx.get(url, headers=auth).status_code == 200
     httpx.put(f"{control}/faults", json={"latency_ms": 150}).raise_for_status()
     try:
         start = time.monotonic()
-        response = httpx.get(url, timeout=10)
+        response = httpx.get(url, headers=auth, timeout=10)
         slowed = time.monotonic() - start
     finally:
         httpx.delete(f"{control}/faults").raise_for_status()
     assert response.status_code in (200, 503)
     assert slowed >= 0.15  # the query crossed the link (≥ one round trip of added latency)
+
+
+def test_the_token_key_is_only_in_its_own_file(stack: dict[str, Any]) -> None:
+    """Every replica has the key, yet no log, state file or status output shows it (after the tests above ran)."""
+    home = Path(stack["home"])
+    key_file = home / "jwt-secret"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text().strip()
+    assert len(key) >= 32
+    httpx.post(f"{stack['gateway']}/api/auth/token", json={"user_id": 1, "password": "wrong"})  # a refused login
+    status = subprocess.run([str(ROOT / ".venv" / "bin" / "tenfold"), "status", "--json", "--home", str(home)],
+                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert status.returncode == 0 and '"gateway"' in status.stdout, status.stderr
+    assert key not in status.stdout + status.stderr
+    files = [p for p in home.rglob("*") if p.is_file() and p != key_file and p.stat().st_size < 50_000_000]
+    logs = [p for p in files if p.suffix in (".log", ".jsonl", ".json")]
+    assert any(p.name.startswith("users") for p in logs), [p.name for p in logs]  # the replicas' logs are there
+    leaks = [p for p in logs if key.encode() in p.read_bytes()]
+    assert not leaks, f"the token key appears in {leaks}"
 
 
 def test_sigkill_of_the_controller_leaves_no_process(stack: dict[str, Any]) -> None:

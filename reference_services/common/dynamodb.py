@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from .aws import AwsHttp
 from .settings import Settings
 
@@ -30,22 +32,22 @@ class DynamoTable:
         doc: str = item["doc"]["S"]
         return doc.encode()
 
-    async def scan_docs(self, limit: int) -> dict[int, bytes]:
-        """Up to ``limit`` items' documents by key, page by page (DynamoDB pages at 1 MB)."""
-        docs: dict[int, bytes] = {}
+    async def scan_pages(self, limit: int, page: int = 1000) -> AsyncIterator[list[tuple[int, bytes]]]:
+        """Up to ``limit`` items' (key, document), ``page`` items per request (DynamoDB caps a page at 1 MB)."""
+        left = limit
         start: object = None
-        while len(docs) < limit:
-            payload: dict[str, object] = {"TableName": self.name, "Limit": min(limit - len(docs), 1000)}
+        while left > 0:
+            payload: dict[str, object] = {"TableName": self.name, "Limit": min(left, page)}
             if start is not None:
                 payload["ExclusiveStartKey"] = start
             resp = await self.client.dynamodb("Scan", payload)
             items = resp.get("Items")
-            for item in items if isinstance(items, list) else []:
-                docs[int(item[self.key]["N"])] = item["doc"]["S"].encode()
+            docs = [(int(i[self.key]["N"]), i["doc"]["S"].encode()) for i in (items if isinstance(items, list) else [])]
+            left -= len(docs)
+            yield docs
             start = resp.get("LastEvaluatedKey")
             if not start:
-                break
-        return docs
+                return
 
     async def ping(self) -> None:
         await self.client.dynamodb("DescribeTable", {"TableName": self.name})

@@ -22,8 +22,6 @@ _MAX_VIEWERS = 200_000  # bound on remembered tokens (about 300 bytes each)
 class Logins:
     def __init__(self) -> None:
         self._tokens: dict[int, tuple[str, float]] = {}
-        self.logins = 0
-        self.failed = 0
 
     def header(self, user: int) -> str | None:
         """``Bearer <token>`` for a viewer that has a live token, else None (it must log in first)."""
@@ -38,12 +36,10 @@ class Logins:
 
     def answer(self, user: int, status: int, content: bytes | None) -> str | None:
         """Keep the token of a login's answer; the ``Authorization`` value, or None when the login failed."""
-        self.logins += 1
         try:
             doc: Any = orjson.loads(content or b"") if status == 200 else None
             token, ttl = str(doc["access_token"]), float(doc["expires_in"])
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            self.failed += 1
             return None
         if len(self._tokens) >= _MAX_VIEWERS:
             self._tokens.clear()

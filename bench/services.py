@@ -1,7 +1,8 @@
 """Reference services on one uvicorn worker, measured side by side in one run.
 
-- rps of a cached ``GET /api/recommendations/{id}`` ÷ rps of a bare Starlette hello on the same server options
-  (target ≥ 0.4); also with the near cache off, i.e. every request a Redis GET (reported, no target)
+- rps of a cached ``GET /api/recommendations/{id}`` (with its bearer token, verified per request) ÷ rps of a bare
+  Starlette hello on the same server options (target ≥ 0.4); also with the near cache off, i.e. every request a
+  Redis GET (reported, no target)
 - p99 latency at half of the saturation rate (target ≤ 5 ms)
 - RSS of each service process after load (target ≤ 80 MB)
 
@@ -26,6 +27,7 @@ import httpx
 import orjson
 import psutil
 
+from reference_services.common.auth import Tokens
 from reference_services.seed import recommendations_doc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,14 +68,14 @@ def _wait_http(url: str, timeout: float = 20) -> None:
     raise TimeoutError(url)
 
 
-def _wrk(url: str, seconds: int = 5) -> float:
-    out = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s", url], capture_output=True, text=True).stdout
+def _wrk(url: str, seconds: int = 5, headers: tuple[str, ...] = ()) -> float:
+    out = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s", *headers, url], capture_output=True, text=True).stdout
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
-def _p99_at(url: str, rate: float, seconds: int = 5, workers: int = 8) -> float:
+def _p99_at(url: str, rate: float, seconds: int = 5, workers: int = 8, headers: tuple[str, ...] = ()) -> float:
     out = subprocess.run(
-        ["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.1f}", "-o", "csv", url],
+        ["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.1f}", "-o", "csv", *headers, url],
         capture_output=True, text=True,
     ).stdout  # fmt: skip
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -90,7 +92,11 @@ def main() -> None:
         _spawn([sys.executable, "-m", "uvicorn", "hello_app:app", "--port", str(hello_port), "--loop", "uvloop",
                 "--http", "httptools", "--no-access-log", "--log-level", "warning"], cwd=str(tmp)),
     ]  # fmt: skip
-    env = {"TENFOLD_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "TENFOLD_DYNAMODB_ENDPOINT": "http://127.0.0.1:9"}
+    secret = os.urandom(24).hex()
+    env = {"TENFOLD_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "TENFOLD_DYNAMODB_ENDPOINT": "http://127.0.0.1:9",
+           "TENFOLD_JWT_SECRET": secret}  # fmt: skip
+    auth = f"Authorization: Bearer {Tokens(secret).issue(7)}"
+    h = ("-H", auth)
     services = {
         "recommendations": _spawn([sys.executable, "-m", "reference_services", "recommendations"],
                                   {**env, "TENFOLD_PORT": str(recs_port)}, cwd=str(ROOT)),
@@ -109,11 +115,12 @@ def main() -> None:
         recs_redis = f"http://127.0.0.1:{redis_recs_port}/api/recommendations/7"
         for url in (hello, recs, recs_redis):
             _wait_http(url)
-        assert httpx.get(recs).json()["degraded"] is False, "the cached answer must not be a fallback"
+        answer = httpx.get(recs, headers=dict([auth.split(": ", 1)]))
+        assert answer.status_code == 200 and answer.json()["degraded"] is False, "a cached answer, not a fallback"
         hello_rps = _wrk(hello)
-        recs_rps = _wrk(recs)
-        redis_rps = _wrk(recs_redis)
-        p99 = _p99_at(recs, recs_rps / 2)
+        recs_rps = _wrk(recs, headers=h)
+        redis_rps = _wrk(recs_redis, headers=h)
+        p99 = _p99_at(recs, recs_rps / 2, headers=h)
         print(f"bare Starlette hello                      {hello_rps:9.0f} rps")
         print(f"cached recommendations (near cache+Redis) {recs_rps:9.0f} rps   ratio {recs_rps / hello_rps:.2f}"
               f"  (target >= 0.40)")  # fmt: skip

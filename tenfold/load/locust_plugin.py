@@ -332,8 +332,9 @@ class _Generator:
         lag = p0 - ready_perf
         self.recorder.add(intended, actual, latency, lag, _LOGIN_ROUTE, login.method, c.priority, status, False, shed)
         bearer = self.logins.answer(c.user, status, r.content)
-        if bearer is None:
-            self.recorder.add(intended, actual, latency, lag, c.route, c.method, c.priority, status, False, shed)
+        if bearer is None:  # (a 200 without a token is a broken answer: recorded as no answer)
+            failed = 0 if status == 200 else status
+            self.recorder.add(intended, actual, latency, lag, c.route, c.method, c.priority, failed, False, shed)
         return bearer
 
     def _acknowledge(self, c: Call, r: Any, status: int, ack: float) -> None:

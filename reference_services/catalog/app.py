@@ -17,14 +17,12 @@ from ..common.cached_table import CachedTable
 from ..common.metrics import Metrics
 from ..common.problems import ProblemError, unavailable
 from ..common.resilience import DependencyError
-from ..common.routing import ApiRoute
+from ..common.routing import MAX_ID, ApiRoute
 from ..common.settings import Settings
 from ..common.stale import StaleCopies, flagged
 from .models import Title
 
 __all__ = ["build"]
-
-_MAX_ID = 2**31 - 1
 
 
 def build(settings: Settings) -> Starlette:
@@ -40,7 +38,7 @@ def build(settings: Settings) -> Starlette:
 
     async def get_title(request: Request) -> Response:
         title_id: int = request.path_params["title_id"]
-        if not 0 < title_id <= _MAX_ID:
+        if not 0 < title_id <= MAX_ID:
             raise _no_title(title_id)
         try:
             doc = await titles.get(title_id)

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from .auth import Tokens, forbidden
 from .health import Check, Readiness
@@ -159,8 +159,19 @@ async def _http_exception_handler(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return problem(404, "Not found", f"no route for {request.url.path}", kind="no-route")
     if exc.status_code == 405:
-        return problem(405, "Method not allowed", f"{request.method} is not allowed on {request.url.path}")
+        allow = _allowed_methods(request)
+        detail = f"{request.method} is not allowed on {request.url.path}; allowed: {allow}"
+        return problem(405, "Method not allowed", detail, headers={"Allow": allow})
     return problem(exc.status_code, "HTTP error", str(exc.detail))
+
+
+def _allowed_methods(request: Request) -> str:
+    """``Allow`` of a 405 (RFC 9110): every method of every route on this path, not only the first route's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 async def _crash_handler(request: Request, exc: Exception) -> Response:

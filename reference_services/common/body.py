@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 from starlette.requests import Request
 
 from .problems import ProblemError
 
-__all__ = ["MAX_BODY_BYTES", "read_model"]
+__all__ = ["MAX_BODY_BYTES", "JsonInt", "read_model"]
 
 MAX_BODY_BYTES = 64 * 1024
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _integral(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+"""An integer field of a strict model, as JSON Schema's ``integer`` means it: ``5`` and ``5.0`` alike (JSON has one
+number type; a client may well send ``5.0``); ``5.5``, ``"5"`` and ``true`` are still refused."""
 
 
 async def read_model(request: Request, model: type[M]) -> M:

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .resilience.shedding import PRIORITIES
-from .routing import ApiRoute
+from .routing import HEADER_VALUE, MAX_ID, ApiRoute
 
 __all__ = ["build_openapi"]
 
@@ -46,7 +46,7 @@ def build_openapi(title: str, routes: list[ApiRoute]) -> dict[str, Any]:
             "summary": route.summary,
             "operationId": f"{route.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', route.template.lower()).strip('_')}",
             "parameters": _parameters(route),
-            "responses": {str(route.status): _success(route, schemas)},
+            "responses": {str(code): _success(route, schemas) for code in sorted({route.status, *route.also})},
         }
         if route.request_model is not None:
             op["requestBody"] = {
@@ -55,7 +55,8 @@ def build_openapi(title: str, routes: list[ApiRoute]) -> dict[str, Any]:
             }
         if route.auth:
             op["security"] = [{_SCHEME: []}]
-        for code in sorted({400, 503, *route.errors, *((401, 403) if route.auth else ())}):
+        # 429 and 503 on every route: the gateway's per-client rate limit and its shedding answer for any path.
+        for code in sorted({400, 429, 503, *route.errors, *((401, 403) if route.auth else ())}):
             op["responses"][str(code)] = {
                 "description": _REASONS.get(code, "Error"),
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
@@ -75,7 +76,7 @@ def _parameters(route: ApiRoute) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     for name, conv in re.findall(r"{(\w+)(?::(\w+))?}", route.path):
         schema: dict[str, Any] = (
-            {"type": "integer", "minimum": 1, "maximum": 2**53} if conv == "int" else {"type": "string"}
+            {"type": "integer", "minimum": 1, "maximum": MAX_ID} if conv == "int" else {"type": "string"}
         )
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     params.append(
@@ -93,7 +94,7 @@ def _parameters(route: ApiRoute) -> list[dict[str, Any]]:
                 "in": "header",
                 "required": False,
                 "description": description,
-                "schema": {"type": "string", "maxLength": 200},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": f"^{HEADER_VALUE.pattern}$"},
             }
         )
     return params

@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..common.body import JsonInt
+from ..common.routing import MAX_ID
+
 __all__ = ["Accepted", "PlaybackEvent"]
 
 
@@ -13,8 +16,8 @@ class PlaybackEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     event_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    user_id: int = Field(gt=0, le=2**31 - 1)
-    title_id: int = Field(gt=0, le=2**31 - 1)
+    user_id: JsonInt = Field(gt=0, le=MAX_ID)
+    title_id: JsonInt = Field(gt=0, le=MAX_ID)
     type: Literal["start", "heartbeat", "pause", "stop"]
     position_s: float = Field(ge=0, le=1e6)
     ts: float = Field(gt=0, le=1e11)

@@ -18,15 +18,13 @@ from ..common.cached_table import CachedTable
 from ..common.metrics import Metrics
 from ..common.problems import ProblemError, unavailable
 from ..common.resilience import DependencyError, Fallback, TokenBucket
-from ..common.routing import ApiRoute
+from ..common.routing import MAX_ID, ApiRoute
 from ..common.settings import Settings
 from ..common.stale import flagged
 from ..seed import POPULAR_KEY, popular_doc
 from .models import Recommendations
 
 __all__ = ["build"]
-
-_MAX_ID = 2**31 - 1
 
 
 def build(settings: Settings) -> Starlette:
@@ -38,7 +36,7 @@ def build(settings: Settings) -> Starlette:
 
     async def get_recommendations(request: Request) -> Response:
         user_id: int = request.path_params["user_id"]
-        if not 0 < user_id <= _MAX_ID:
+        if not 0 < user_id <= MAX_ID:
             raise _no_user(user_id)
         try:
             doc = await rows.get(user_id)

@@ -13,9 +13,9 @@ from ..common.body import read_model
 from ..common.metrics import Metrics
 from ..common.problems import ProblemError, unavailable
 from ..common.resilience import DependencyError
-from ..common.routing import ApiRoute
+from ..common.routing import HEADER_VALUE, MAX_ID, ApiRoute
 from ..common.settings import Settings
-from .models import MAX_ID, AccessToken, MyList, MyListAdd, MyListChange, TokenRequest, User
+from .models import AccessToken, MyList, MyListAdd, MyListChange, TokenRequest, User
 from .passwords import verify_password
 from .store import UserNotFound, UserStore
 
@@ -80,8 +80,8 @@ def build(settings: Settings) -> Starlette:
         user_id = user_id_of(request)
         body = await read_model(request, MyListAdd)
         key = request.headers.get("idempotency-key")
-        if key is not None and not 0 < len(key) <= 200:
-            raise ProblemError(400, "Bad Idempotency-Key", "Idempotency-Key must be 1 to 200 characters")
+        if key is not None and not HEADER_VALUE.fullmatch(key):
+            raise ProblemError(400, "Bad Idempotency-Key", "Idempotency-Key must be 1 to 200 visible ASCII characters")
         if dropped < settings.test_drop_writes:  # TEST HOOK: acknowledged, never stored
             dropped += 1
             return _json({"user_id": user_id, "title_id": body.title_id, "changed": True}, 201)
@@ -96,8 +96,10 @@ def build(settings: Settings) -> Starlette:
     async def remove_from_my_list(request: Request) -> Response:
         user_id = user_id_of(request)
         title_id: int = request.path_params["title_id"]
+        if not 0 < title_id <= MAX_ID:
+            raise ProblemError(404, "No such title", f"title {title_id} does not exist", kind="not-found")
         try:
-            removed = await store.remove(user_id, title_id) if 0 < title_id <= MAX_ID else False
+            removed = await store.remove(user_id, title_id)
         except DependencyError as exc:
             raise _pg_down(exc) from None
         if removed is None:
@@ -126,6 +128,7 @@ def build(settings: Settings) -> Starlette:
             MyListChange,
             request_model=MyListAdd,
             status=201,
+            also=(200,),
             errors=(404, 413, 415, 422),
             headers={"Idempotency-Key": "makes a retried POST apply once"},
             auth=True,

@@ -6,9 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["AccessToken", "MyList", "MyListAdd", "MyListChange", "TokenRequest", "User"]
+from ..common.body import JsonInt
+from ..common.routing import MAX_ID
 
-MAX_ID = 2**31 - 1
+__all__ = ["AccessToken", "MyList", "MyListAdd", "MyListChange", "TokenRequest", "User"]
 
 
 class User(BaseModel):
@@ -31,7 +32,7 @@ class MyList(BaseModel):
 class MyListAdd(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    title_id: int = Field(gt=0, le=MAX_ID)
+    title_id: JsonInt = Field(gt=0, le=MAX_ID)
 
 
 class MyListChange(BaseModel):
@@ -43,9 +44,11 @@ class MyListChange(BaseModel):
 class TokenRequest(BaseModel):
     """Credentials for POST /api/auth/token (seeded demo users: user N's password is ``pw-N``)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"user_id": 1, "password": "pw-1"}]}
+    )
 
-    user_id: int = Field(gt=0, le=MAX_ID)
+    user_id: JsonInt = Field(gt=0, le=MAX_ID)
     password: str = Field(min_length=1, max_length=200)
 
 

@@ -152,7 +152,11 @@ def test_a_write_dropped_on_purpose_fails_the_durability_objective(files: dict[s
 
 @pytest.mark.skipif(not os.access(CPU_CGROUP, os.W_OK), reason="needs a writable cgroup v1 cpu controller")
 def test_a_starved_generator_makes_the_run_invalid_not_failed(files: dict[str, Path], tmp_path: Path) -> None:
-    """``tenfold run`` with its Locust moved into a cgroup capped at 10% of a core once the load started: exit 2."""
+    """``tenfold run`` with its Locust moved into a cgroup capped at 3% of a core once the load started: exit 2.
+
+    The tiny profile's peak (100 req/s) needs up to 9% of a core here, so 10% is not starving it (that run is
+    valid, rightly); 3% is.
+    """
     import psutil
 
     runs = tmp_path / "runs"
@@ -163,7 +167,7 @@ def test_a_starved_generator_makes_the_run_invalid_not_failed(files: dict[str, P
     env = {**os.environ, "TENFOLD_PORT_BASE": str(free_port_base())}
     proc = subprocess.Popen(argv, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        with cpu_capped_group("run", 0.1) as group:
+        with cpu_capped_group("run", 0.03) as group:
             deadline = time.monotonic() + 150
             while not (runs / "latest" / "load-plan.json").exists():  # the arrival clock has started
                 assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
@@ -181,7 +185,7 @@ def test_a_starved_generator_makes_the_run_invalid_not_failed(files: dict[str, P
     assert summary["outcome"] == "invalid" and summary["exit_code"] == 2
     assert any(r.startswith("load generator:") for r in summary["invalid_reasons"]), summary["invalid_reasons"]
     load = json.loads((runs / "latest" / "load.json").read_text())
-    assert load["valid"] is False and load["generator"]["processes"][0]["allowed_cores"] == pytest.approx(0.1)
+    assert load["valid"] is False and load["generator"]["processes"][0]["allowed_cores"] == pytest.approx(0.03)
 
 
 def test_ctrl_c_twice_mid_run_still_rolls_back_reports_invalid_and_leaves_nothing(

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from . import SERVICES
 from .common.logs import configure_logging
+from .common.one_write import OneWriteHttpToolsProtocol
 from .common.settings import SECRET_SETTINGS, SettingMissing, Settings
 
 EX_CONFIG = 78
@@ -65,7 +66,7 @@ def main(argv: list[str]) -> int:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=OneWriteHttpToolsProtocol,  # a killed replica sends a whole response or none (see one_write)
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_timeout),

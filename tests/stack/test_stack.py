@@ -55,7 +55,7 @@ def load(
                 try:
                     codes[str(client.get(url).status_code)] += 1
                 except httpx.HTTPError as exc:
-                    codes[type(exc).__name__] += 1; print("ERR", time.time(), repr(exc), flush=True)
+                    codes[type(exc).__name__] += 1
                 time.sleep(pause_s)
 
     threads = [threading.Thread(target=run) for _ in range(workers)]

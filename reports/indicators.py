@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -388,6 +389,38 @@ def memory_growth(run: RunFolder, o: Objective, w: Window) -> list[tuple[str, Me
     return out
 
 
+# How soon after the control API killed or stopped something its death or restart is the chaos, not a crash.
+KILL_EXPLAINS_S = {"replica_died": 10.0, "component_restarted": 60.0}
+
+
+def crashes(run: RunFolder, o: Objective, w: Window) -> Measurement:
+    """Processes that died on their own in the window: replicas the control API did not kill, components the
+    controller had to restart without having been told to kill or stop them. Chaos does not count."""
+    if run.manifest is None:
+        return _none("manifest.json is missing")
+    assert w.start is not None and w.end is not None
+    events = run.events
+    told = [e for e in events if e.get("kind") in ("replica_killed", "component_killed", "component_stopped")]
+
+    def explained(e: dict[str, Any]) -> bool:
+        ts = float(e["ts"])
+        return any(
+            k.get("service") == e.get("service")
+            and (e["kind"] != "replica_died" or k.get("from") == e.get("from"))
+            and 0 <= ts - float(k["ts"]) <= KILL_EXPLAINS_S[e["kind"]]
+            for k in told
+        )
+
+    crashed = [
+        f"{e.get('service')}#{e.get('from')}" if e["kind"] == "replica_died" else str(e.get("service"))
+        for e in events
+        if e.get("kind") in KILL_EXPLAINS_S and w.start <= float(e.get("ts", 0)) <= w.end and not explained(e)
+    ]
+    if not crashed:
+        return Measurement(0.0, f"no process died on its own ({len(events)} controller events)")
+    return Measurement(float(len(crashed)), f"died on their own: {', '.join(crashed[:10])}")
+
+
 INDICATOR_FUNCTIONS: dict[str, Callable[[RunFolder, Objective, Window], Measurement]] = {
     "latency": latency,
     "error_ratio": error_ratio,
@@ -401,6 +434,7 @@ INDICATOR_FUNCTIONS: dict[str, Callable[[RunFolder, Objective, Window], Measurem
     "scale_in": scale_in,
     "recovery_time": recovery_time,
     "writes_lost": writes_lost,
+    "crashes": crashes,
 }
 
 

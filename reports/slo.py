@@ -42,6 +42,7 @@ Indicator = Literal[
     "recovery_time",
     "writes_lost",
     "memory_growth",
+    "crashes",
 ]
 INDICATORS: tuple[str, ...] = get_args(Indicator)
 PHASES = ("baseline", "ramp", "peak", "cooldown")

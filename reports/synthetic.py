@@ -40,6 +40,7 @@ class Knobs:
     scale_in: bool = True
     never_recover: bool = False
     exceed_max: bool = False
+    crash: bool = False  # a replica dies on its own at peak (besides the chaos kill, which never counts)
     latency_factor: float = 1.0  # multiplies every latency (compare tests)
     seed: int = 1
     with_chaos: bool = True
@@ -154,6 +155,15 @@ def _metrics(k: Knobs, out: Path) -> None:
                 for s in SERVICES:
                     f.write(json.dumps({"ts": T0 + t[i], "kind": "scale", "service": s, "from": int(desired[i - 1]),
                                         "to": int(desired[i]), "reason": "cpu"}) + "\n")  # fmt: skip
+        # The chaos kill of a replica: the control API says so, then the controller sees it die and restarts it.
+        kill_at = T0 + float(t[t.size // 2])
+        f.write(json.dumps({"ts": kill_at, "kind": "replica_killed", "service": "recommendations", "from": 1,
+                            "to": "SIGKILL", "reason": "control API"}) + "\n")  # fmt: skip
+        f.write(json.dumps({"ts": kill_at + 0.3, "kind": "replica_died", "service": "recommendations", "from": 1,
+                            "to": 4242, "reason": "restarts=0"}) + "\n")  # fmt: skip
+        if k.crash:
+            f.write(json.dumps({"ts": kill_at + 1, "kind": "replica_died", "service": "catalog", "from": 0,
+                                "to": 4343, "reason": "restarts=0"}) + "\n")  # fmt: skip
 
 
 def make_run(path: str | Path, knobs: Knobs | None = None) -> Path:

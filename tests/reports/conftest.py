@@ -25,6 +25,7 @@ RUNS: dict[str, Knobs] = {
     "no_scale_in": Knobs(rows=ROWS, scale_in=False),
     "never_recovers": Knobs(rows=ROWS, never_recover=True),
     "over_hpa_max": Knobs(rows=ROWS, exceed_max=True),
+    "crash": Knobs(rows=ROWS, crash=True),
     "same_as_default": Knobs(rows=ROWS, seed=2),
     "twice_slower": Knobs(rows=ROWS, seed=3, latency_factor=2.0),
 }

@@ -42,6 +42,7 @@ BREAKS = [
     ("no_scale_in", "scale-in-after-cooldown"),
     ("never_recovers", "chaos-recovery"),
     ("lost_write", "acknowledged-writes-lost"),
+    ("crash", "no-crashes"),
 ]
 
 

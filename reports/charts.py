@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from reports.runfolder import F64, RunFolder, Series
+from reports.runfolder import F64, PRIORITIES, RunFolder, Series
 
 I64 = npt.NDArray[np.int64]
 
@@ -183,6 +183,34 @@ def _throughput(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
     ax.plot(np.arange(nb) + 0.5, deg, color="black", linewidth=1, label="degraded (200 + X-Degraded)", zorder=3)
     ax.set_ylabel("requests / s")
     return Chart("throughput", "Throughput by status", "Requests per second by answer class, by intended start.",
+                 _png(fig), _legend(ax))  # fmt: skip
+
+
+_PRIORITY_COLOURS = {"critical": "#d62728", "degraded": "#1f77b4", "best-effort": "#7f7f7f"}
+
+
+def _shedding(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
+    """The shed order: per priority class, the share of its requests shed (only drawn when something was shed)."""
+    req = run.requests
+    if req is None or req.n == 0 or not bool(req.shed.any()):
+        return None
+    fig, ax = _figure(2.6)
+    _bands(ax, run, t0)
+    x = np.arange(nb) + 0.5
+    for name in PRIORITIES:
+        code = req.code_of("priority", name)
+        mine = req.priority == code
+        if not bool(mine.any()):
+            continue
+        total = np.bincount(sec[mine], minlength=nb).astype(np.float64)
+        shed = np.bincount(sec[mine & req.shed], minlength=nb).astype(np.float64)
+        share = np.divide(shed, total, out=np.full(nb, np.nan), where=total > 0) * 100
+        ax.plot(x, share, color=_PRIORITY_COLOURS[name], linewidth=1.4, label=f"{name}", zorder=3)
+    ax.set_ylabel("% shed")
+    ax.set_ylim(-2, 102)
+    return Chart("shedding", "Shed order by priority",
+                 "Share of each priority class's requests shed per second (429 or 503 + Retry-After). Under "
+                 "overload best-effort should rise first and highest; critical should stay at zero.",
                  _png(fig), _legend(ax))  # fmt: skip
 
 
@@ -382,6 +410,7 @@ def make_charts(run: RunFolder, error_budget: float = 0.01, *, parallel: bool | 
         lambda: _cache(run, t0, per_sec),
         lambda: _budget(run, t0, nb, sec, error_budget),
         lambda: _memory(run, t0),
+        lambda: _shedding(run, t0, nb, sec),
     ]
     if parallel is None:
         parallel = req is not None and req.n >= _PARALLEL_ROWS and _can_fork()

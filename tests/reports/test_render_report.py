@@ -32,9 +32,9 @@ def test_render_writes_every_file(run_copy: Callable[[str], Path], slo: SloFile)
     html = report.read_text()
     # verdict table first, then the charts
     assert html.index("<h2>Verdicts</h2>") < html.index("data:image/png;base64,")
-    assert html.count("data:image/png;base64,") == 5
+    assert html.count("data:image/png;base64,") == 6
     assert {p.name for p in (run / "charts").iterdir()} == {
-        f"{n}.png" for n in ("latency", "throughput", "replicas", "cache", "budget")
+        f"{n}.png" for n in ("latency", "throughput", "replicas", "cache", "budget", "shedding")
     }
     # self-contained: nothing fetched, no JavaScript
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html) and "<script" not in html
@@ -105,7 +105,7 @@ def test_charts_drawn_in_a_forked_child_are_the_same(runs: Callable[[str], Path]
     serial = make_charts(run, parallel=False)
     forked = make_charts(run, parallel=True)
     assert [c.name for c in forked] == [c.name for c in serial] == ["latency", "throughput", "replicas", "cache",
-                                                                     "budget"]  # fmt: skip
+                                                                     "budget", "shedding"]  # fmt: skip
     assert [c.png for c in forked] == [c.png for c in serial]
     assert [c.legend for c in forked] == [c.legend for c in serial]
 
@@ -125,4 +125,23 @@ def test_a_failing_child_falls_back_to_drawing_here(
 
     monkeypatch.setattr(charts, "_replicas", only_here)
     got = charts.make_charts(RunFolder(runs("default")), parallel=True)
-    assert [c.name for c in got] == ["latency", "throughput", "replicas", "cache", "budget"]
+    assert [c.name for c in got] == ["latency", "throughput", "replicas", "cache", "budget", "shedding"]
+
+
+def test_the_shed_order_chart_appears_only_when_something_was_shed(run_copy: Callable[[str], Path]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from reports.charts import make_charts
+    from reports.runfolder import RunFolder
+
+    run = run_copy("default")
+    assert "shedding" in [c.name for c in make_charts(RunFolder(run), parallel=False)]
+    table = pq.read_table(run / "requests.parquet")
+    status = table.column("status").to_numpy().copy()
+    status[status == 429] = 200
+    table = table.set_column(table.column_names.index("status"), "status", pa.array(status))
+    if "shed" in table.column_names:
+        table = table.set_column(table.column_names.index("shed"), "shed", pa.array(status < 0))
+    pq.write_table(table, run / "requests.parquet")
+    assert "shedding" not in [c.name for c in make_charts(RunFolder(run), parallel=False)]

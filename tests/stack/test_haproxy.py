@@ -32,10 +32,11 @@ def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
     (www / "readyz").write_text("ok")
     (www / "api" / "titles" / "1").write_text('{"id": 1}')
     replica_port = _port()
+    access_log = (tmp_path / "replica.log").open("wb")  # http.server logs each request it answers to stderr
     replica = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(replica_port), "--bind", "127.0.0.1", "--directory", str(www)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=access_log,
     )
     gw_port, stats_port = _port(), _port()
     component = haproxy(
@@ -51,11 +52,13 @@ def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
         while not asyncio.run(http_ok(stats_port, "/metrics")):
             assert time.monotonic() < deadline, component.procs[0].tail()
             time.sleep(0.05)
-        yield {"url": f"http://127.0.0.1:{gw_port}", "api": RuntimeApi(Path(component.extra["socket"]))}
+        yield {"url": f"http://127.0.0.1:{gw_port}", "api": RuntimeApi(Path(component.extra["socket"])),
+               "replica_log": tmp_path / "replica.log"}  # fmt: skip
     finally:
         component.stop(timeout_s=2)
         replica.kill()
         replica.wait()
+        access_log.close()
 
 
 def test_slots_serve_only_when_enabled_and_routes_and_rate_limit(gateway: dict[str, Any]) -> None:
@@ -75,6 +78,9 @@ def test_slots_serve_only_when_enabled_and_routes_and_rate_limit(gateway: dict[s
         pytest.skip(f"the machine is too busy to burst 40 requests inside 1 s ({took:.2f} s)")
     assert limited and limited[0].headers["retry-after"] == "1"
     assert 12 <= sum(r.status_code == 200 for r in codes) <= 30  # ≈ the limit (20) gets through, not 0, not all
+    # The gateway answered the rest itself: the replica never saw more than what got through.
+    reached = gateway["replica_log"].read_text().count('"GET /api/titles/1 ')
+    assert reached == sum(r.status_code == 200 for r in codes) + 1, reached  # + the request before the burst
     asyncio.run(api.set_slot("catalog", 0, False))
     time.sleep(1.1)
     assert httpx.get(f"{url}/api/titles/1").status_code == 503

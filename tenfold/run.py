@@ -287,7 +287,10 @@ def _run_with(
         sampler = MemorySampler(status["control"], run_dir / "memory.jsonl", sample_interval(total)).start()
     with log.open("wb") as out, _sigterm_as_interrupt():
         # Its own session too: it gets exactly one SIGINT from us, then time to write what it recorded.
-        locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
+        # Viewers are users the stack seeded (they log in with their demo password): a smaller seed, fewer viewers.
+        seeded = status.get("seed_users")
+        env = {**os.environ, **({"TENFOLD_LOAD_USERS": str(seeded)} if seeded else {})}
+        locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True, env=env)
         try:
             t0 = _load_started(run_dir, locust, t_launch)
             injector.schedule(plan, t0, starts)

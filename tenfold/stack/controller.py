@@ -512,6 +512,7 @@ class Controller:
             "s3": f"http://{HOST}:{p.s3}",
             "autoscaling": self.autoscaling,
             "cgroups": self.cgroups.available,
+            "seed_users": self.overlay.seed_users,  # None: the seeder's default; load picks users it seeded
             "cgroups_reason": self.cgroups.reason,
             "services": services,
             "components": components,

@@ -119,7 +119,7 @@ CASES = [
     Case("`--scenario`", "no such scenario", ["run", "--scenario", "nope", *NO_STACK],
          "no scenario named 'nope'; --scenario takes one of: spike, static", 64),
     Case("`--profile`", "no such profile", ["run", "--profile", "nope", *NO_STACK],
-         "scenario 'spike' has no profile 'nope'; --profile takes one of: default, quick, soak", 64),
+         "scenario 'spike' has no profile 'nope'; --profile takes one of: default, quick,", 64),
     Case("experiment", "broken JSON", ["run", "--experiments", "exp.json", "--target", "http://127.0.0.1:9"],
          "exp.json:5:3: not valid JSON: Expecting ',' delimiter; check commas, quotes and brackets", 65,
          {"exp.json": '{\n  "title": "x",\n  "method": [\n  ]\n  "oops": 1\n}\n'}),

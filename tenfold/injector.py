@@ -19,12 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from tenfold.schedule import ScheduledExperiment
+from tenfold.stack.procs import preexec
 
-__all__ = ["ExperimentRecord", "Injector", "chaos_binary"]
-
-
-def chaos_binary() -> str:
-    return str(Path(sys.executable).parent / "chaos")
+__all__ = ["ExperimentRecord", "Injector"]
 
 
 @dataclass
@@ -126,13 +123,16 @@ class Injector:
             return
         journal = self.dir / f"{exp.name}.journal.json"
         log = self.dir / f"{exp.name}.log"
-        argv = [chaos_binary(), "--no-version-check", "--no-log-file", "run", "--rollback-strategy", "always",
-                "--journal-path", str(journal), str(exp.path)]  # fmt: skip
+        argv = [sys.executable, "-m", "tenfold.chaos_once", "--no-version-check", "--no-log-file", "run",
+                "--rollback-strategy", "always", "--journal-path", str(journal), str(exp.path)]  # fmt: skip
         rec.start = time.time()
         with log.open("wb") as out:
             # Its own session: a terminal's Ctrl-C must not reach it directly. A second SIGINT makes Chaos
             # Toolkit skip the remaining rollbacks, so exactly one comes, from interrupt().
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
+            # If the harness is SIGKILLed, the kernel sends that one SIGINT (PR_SET_PDEATHSIG; this thread lives
+            # as long as the child does): the rollbacks still run.
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+                                    preexec_fn=preexec(death_signal=signal.SIGINT))  # fmt: skip
             self._procs.append(proc)
             rec.exit_code = proc.wait()
         rec.end = time.time()

@@ -40,8 +40,11 @@ from tenfold.load._run import locust_command
 from tenfold.memory import MemorySampler, sample_interval
 from tenfold.schedule import PHASES, ScheduledExperiment, default_plan, phase_offsets, plan_for_files
 from tenfold.soak import SOAK_PROFILE, soak_lengths, write_soak_scenario
+from tenfold.stack.procs import preexec
 
 __all__ = ["REPO", "RunOptions", "check_target", "execute"]
+
+GENERATOR_NICENESS = -5  # root only; an unprivileged run keeps the default priority
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "locustfiles" / "scenarios.yaml"
@@ -113,7 +116,9 @@ def _ensure_stack(opts: RunOptions, say: Say) -> _Stack:
         env_before = os.environ.get("TENFOLD_DISABLE_FALLBACKS")
         os.environ["TENFOLD_DISABLE_FALLBACKS"] = "0" if fallbacks else "1"  # replicas inherit it
         try:
-            state = up(opts.home, autoscaling=autoscaling, **opts.stack_options)
+            # A stack started for this run alone stops itself if the run dies without a word (SIGKILL).
+            owner = None if opts.keep_stack else os.getpid()
+            state = up(opts.home, autoscaling=autoscaling, owner_pid=owner, **opts.stack_options)
         finally:
             if env_before is None:
                 os.environ.pop("TENFOLD_DISABLE_FALLBACKS", None)
@@ -290,7 +295,12 @@ def _run_with(
         # Viewers are users the stack seeded (they log in with their demo password): a smaller seed, fewer viewers.
         seeded = status.get("seed_users")
         env = {**os.environ, **({"TENFOLD_LOAD_USERS": str(seeded)} if seeded else {})}
-        locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True, env=env)
+        # If this process is SIGKILLed, the kernel sends Locust that SIGINT (PR_SET_PDEATHSIG): no orphan load. On a
+        # machine shared with the stack the generator goes ahead of the system under test in the CPU queue, as if
+        # on machines of its own: an overload starves the services, not the arrival clock.
+        first = preexec(death_signal=signal.SIGINT, niceness=GENERATOR_NICENESS)
+        locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True, env=env,
+                                  preexec_fn=first)  # fmt: skip
         try:
             t0 = _load_started(run_dir, locust, t_launch)
             injector.schedule(plan, t0, starts)

@@ -35,11 +35,12 @@ from tenfold.stack.metrics import MetricsSource
 from tenfold.stack.ports import HOST, SLOTS_PER_SERVICE, Ports
 from tenfold.stack.procs import Proc
 from tenfold.stack.replicas import Deployment, Replica
-from tenfold.stack.state import write_state
+from tenfold.stack.state import pid_alive, write_state
 
 __all__ = ["Controller", "main"]
 
 _EVENTS = "events.jsonl"
+OWNER_GRACE_S = 10.0  # after the owning run died: time for its experiments' rollbacks
 
 
 class Controller:
@@ -546,6 +547,18 @@ class Controller:
         write_state(self.home, self.status())
 
 
+async def _watch_owner(ctl: Controller, owner_pid: int) -> None:
+    """A stack started by ``tenfold run`` goes when that run is gone (SIGKILL included). The grace lets the
+    experiments' rollbacks, which the same death signalled (PR_SET_PDEATHSIG = SIGINT), reach a live stack."""
+    while pid_alive(owner_pid):  # noqa: ASYNC110 (a pid has no awaitable exit)
+        await asyncio.sleep(0.5)
+    ctl.event("owner_gone", reason=f"pid {owner_pid} that started this stack is gone")
+    print(f"tenfold controller: pid {owner_pid} (the run that started this stack) is gone: stopping in "
+          f"{OWNER_GRACE_S:g} s", file=sys.stderr, flush=True)  # fmt: skip
+    await asyncio.sleep(OWNER_GRACE_S)
+    ctl.request_stop()
+
+
 async def _amain(args: argparse.Namespace) -> int:
     from tenfold.stack.api import serve
 
@@ -566,6 +579,7 @@ async def _amain(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, ctl.request_stop)
     server = await serve(ctl, args.port_base)
+    owner = asyncio.create_task(_watch_owner(ctl, args.owner_pid)) if args.owner_pid else None
     code = 0
     try:
         starting = asyncio.create_task(ctl.start())
@@ -587,6 +601,8 @@ async def _amain(args: argparse.Namespace) -> int:
         code = 1
     finally:
         stopper.cancel()
+        if owner is not None:
+            owner.cancel()
         server.should_exit = True
         ctl.shutdown()
         if ctl.error:
@@ -607,6 +623,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-titles", type=int)
     parser.add_argument("--overlay", help="local autoscaling overlay (default infra/local/autoscaling.yaml)")
     parser.add_argument("--manifests", help="directory of service manifests (default infra/k8s/services)")
+    parser.add_argument("--owner-pid", type=int, help="stop the stack when this process is gone (tenfold run)")
     args = parser.parse_args(argv)
     return asyncio.run(_amain(args))
 

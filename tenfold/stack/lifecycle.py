@@ -64,8 +64,13 @@ def up(
     manifests: str | Path | None = None,
     links: bool = True,
     timeout_s: float = 90.0,
+    owner_pid: int | None = None,
 ) -> dict[str, Any]:
-    """Start the controller in the background; return its state once every component is ready."""
+    """Start the controller in the background; return its state once every component is ready.
+
+    With ``owner_pid`` (``tenfold run`` starting a stack for itself) the stack stops on its own once that
+    process is gone, even after a SIGKILL that left it no chance to say so.
+    """
     directory = state_dir(home)
     if (state := running_state(directory)) is not None:
         raise StackError(
@@ -95,6 +100,8 @@ def up(
         argv += ["--manifests", str(manifests)]
     if not links:
         argv.append("--no-links")
+    if owner_pid is not None:
+        argv += ["--owner-pid", str(owner_pid)]
     with (directory / "logs" / "controller.log").open("ab") as log:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

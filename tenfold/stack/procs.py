@@ -24,16 +24,22 @@ __all__ = ["Proc", "kill_tree", "preexec"]
 _PR_SET_PDEATHSIG = 1
 
 
-def preexec(group: Group | None = None) -> Callable[[], None]:
-    """Runs in the child before exec: die with the parent, join the cgroup before any code runs."""
+def preexec(group: Group | None = None, death_signal: int = signals.SIGKILL, niceness: int = 0) -> Callable[[], None]:
+    """Runs in the child before exec: get ``death_signal`` when the parent dies, join the cgroup before any code
+    runs. Children that must clean up first (Chaos Toolkit's rollbacks, Locust's records) take SIGINT.
+    ``niceness`` < 0 (root only; otherwise left as is) lets the child win the CPU over everything else."""
+
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)  # loaded here: no dlopen in a child forked beside threads
 
     def _run() -> None:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signals.SIGKILL, 0, 0, 0)
+        libc.prctl(_PR_SET_PDEATHSIG, death_signal, 0, 0, 0)
         if os.getppid() == 1:  # the parent died between fork and prctl
             os._exit(1)
         if group is not None:
             group.add(os.getpid())
+        if niceness:
+            with contextlib.suppress(OSError):
+                os.nice(niceness)
 
     return _run
 

@@ -43,6 +43,8 @@ class ServiceSpec:
     env: dict[str, str]
     hpa: HpaSpec | None
     source: str
+    readiness_timeout_s: float = 1.0  # Kubernetes' defaults
+    readiness_failure_threshold: int = 3
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,8 @@ def load_service(path: Path) -> ServiceSpec:
         env=env,
         hpa=_hpa(hpa_doc) if hpa_doc else None,
         source=str(path),
+        readiness_timeout_s=_number(d, (*container, "readinessProbe", "timeoutSeconds"), float, 1),
+        readiness_failure_threshold=_number(d, (*container, "readinessProbe", "failureThreshold"), int, 3),
     )
 
 

@@ -39,6 +39,7 @@ class Replica:
     next_start: float = 0.0
     terminate_at: float = 0.0
     probed_at: float = 0.0
+    probe_failures: int = 0  # consecutive failed readiness probes while ready
     limited_at: float = 0.0  # when it became ready and got its CPU limit: CPU before that is start-up cost
     cpu: list[tuple[float, float]] = field(default_factory=list)
 
@@ -179,12 +180,16 @@ class Deployment:
             r.probed_at = now
             if r.backoff and now - r.proc.started_at > 30.0:
                 r.backoff = 0
-            ok = await http_ok(r.port, self.spec.readiness_path, timeout_s=1.0)
+            ok = await http_ok(r.port, self.spec.readiness_path, timeout_s=self.spec.readiness_timeout_s)
             if ok and not r.limited and r.group is not None:
                 r.group.set_cpu_limit(self.spec.cpu_limit)
                 r.limited = True
                 r.limited_at = time.monotonic()
-            if r.state in ("starting", "ready") and r.proc.alive():
+            r.probe_failures = 0 if ok else r.probe_failures + 1
+            # As Kubernetes: a ready replica leaves rotation after failureThreshold failures in a row, not one
+            # slow answer (a busy replica answers /readyz late; taking it out would overload the others).
+            settled = ok or r.state == "starting" or r.probe_failures >= self.spec.readiness_failure_threshold
+            if r.state in ("starting", "ready") and r.proc.alive() and settled:
                 r.state = "ready" if ok else "starting"
 
         await asyncio.gather(*(one(r) for r in list(self.replicas)))

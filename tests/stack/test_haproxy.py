@@ -63,7 +63,9 @@ def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 def test_slots_serve_only_when_enabled_and_routes_and_rate_limit(gateway: dict[str, Any]) -> None:
     url, api = gateway["url"], gateway["api"]
-    assert httpx.get(f"{url}/api/titles/1").status_code == 503  # every slot starts in maintenance
+    none_ready = httpx.get(f"{url}/api/titles/1")  # every slot starts in maintenance
+    assert none_ready.status_code == 503 and none_ready.headers["retry-after"] == "1"  # the gateway's own 503
+    assert none_ready.json()["status"] == 503
     asyncio.run(api.set_slot("catalog", 0, True))
     assert httpx.get(f"{url}/api/titles/1").json() == {"id": 1}
     missing = httpx.get(f"{url}/nowhere")

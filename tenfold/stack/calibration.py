@@ -21,7 +21,7 @@ __all__ = ["DEFAULT_CALIBRATION", "ServiceCalibration", "calibrate", "load_calib
 
 DEFAULT_CALIBRATION = REPO_ROOT / "infra" / "local" / "calibration.yaml"
 
-_FIELDS = {"cpuRequest", "cpuLimit", "maxReplicas"}
+_FIELDS = {"cpuRequest", "cpuLimit", "maxReplicas", "gatewayConnections"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class ServiceCalibration:
     cpu_request: float | None = None
     cpu_limit: float | None = None
     max_replicas: int | None = None
+    gateway_connections: int | None = None
 
 
 def load_calibration(path: Path = DEFAULT_CALIBRATION) -> dict[str, ServiceCalibration]:
@@ -56,6 +57,7 @@ def load_calibration(path: Path = DEFAULT_CALIBRATION) -> dict[str, ServiceCalib
             cpu_request=optional_number(doc, (*loc, "cpuRequest"), parse_cpu),
             cpu_limit=optional_number(doc, (*loc, "cpuLimit"), parse_cpu),
             max_replicas=optional_number(doc, (*loc, "maxReplicas"), int),
+            gateway_connections=optional_number(doc, (*loc, "gatewayConnections"), int),
         )
     return out
 
@@ -82,6 +84,9 @@ def calibrate(
                 cpu_request=spec.cpu_request if cal.cpu_request is None else cal.cpu_request,
                 cpu_limit=spec.cpu_limit if cal.cpu_limit is None else cal.cpu_limit,
                 hpa=hpa,
+                gateway_connections=spec.gateway_connections
+                if cal.gateway_connections is None
+                else cal.gateway_connections,
             )
         )
     return out

@@ -28,7 +28,7 @@ from tenfold.stack import emulators, keys, postgres, prometheus, redis, snapshot
 from tenfold.stack.calibration import calibrate, load_calibration
 from tenfold.stack.cgroups import CgroupRoot
 from tenfold.stack.component import Component
-from tenfold.stack.haproxy import ROUTES, Backend, RuntimeApi, haproxy
+from tenfold.stack.haproxy import DEFAULT_MAX_CONNECTIONS, ROUTES, Backend, RuntimeApi, haproxy
 from tenfold.stack.links import Link, link
 from tenfold.stack.manifests import DEFAULT_MANIFESTS, DEFAULT_OVERLAY, load_overlay, load_services
 from tenfold.stack.metrics import MetricsSource
@@ -180,7 +180,13 @@ class Controller:
             if spec.hpa is not None:
                 self.autoscalers[spec.name] = Autoscaler(spec.hpa)
             backends.append(
-                Backend(spec.name, ROUTES.get(spec.name, (f"/api/{spec.name}",)), spec.readiness_path, ports)
+                Backend(
+                    spec.name,
+                    ROUTES.get(spec.name, (f"/api/{spec.name}",)),
+                    spec.readiness_path,
+                    ports,
+                    spec.gateway_connections or DEFAULT_MAX_CONNECTIONS,
+                )
             )
         gw = haproxy(
             self.home,

@@ -16,7 +16,9 @@ from tenfold.stack.component import Component, http_ok
 from tenfold.stack.procs import Proc
 from tenfold.stack.templates import render
 
-__all__ = ["ROUTES", "Backend", "RuntimeApi", "haproxy"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "ROUTES", "Backend", "RuntimeApi", "haproxy"]
+
+DEFAULT_MAX_CONNECTIONS = 128  # per replica; 32 capped an events replica at ~150 req/s with the CPU idle
 
 # Path prefixes each service owns at the gateway (the Ingress and the Terraform ALB rules list the same).
 ROUTES: dict[str, tuple[str, ...]] = {
@@ -33,6 +35,10 @@ class Backend:
     routes: tuple[str, ...]
     readiness_path: str
     ports: list[int]
+    # Per replica; beyond it requests wait in the gateway's queue, where priority classes apply (critical is
+    # dequeued first, best-effort shed first). Events hold each request ~200 ms for group commit, so they need
+    # many; a replica with a small CPU share should get few, or its queue forms inside it, in arrival order.
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
 
 def haproxy(
@@ -55,9 +61,6 @@ def haproxy(
         maxconn=3000,
         rate_limit=rate_limit,
         shed_queue=50,
-        # Per replica. The services shed by priority themselves (max_in_flight 256); events hold each request
-        # ~200 ms for group commit, so 32 capped a replica at ~150 req/s with the CPU idle.
-        server_maxconn=128,
         services=backends,
     )
     proc = Proc("gateway", ["haproxy", "-db", "-f", str(conf)], log=home / "logs" / "haproxy.log")

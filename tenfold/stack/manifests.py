@@ -45,6 +45,7 @@ class ServiceSpec:
     source: str
     readiness_timeout_s: float = 1.0  # Kubernetes' defaults
     readiness_failure_threshold: int = 3
+    gateway_connections: int | None = None  # local only (infra/local/calibration.yaml): gateway maxconn per replica
 
 
 @dataclass(frozen=True)

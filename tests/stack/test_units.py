@@ -46,6 +46,7 @@ def test_the_local_calibration_sizes_catalog_for_this_box_and_leaves_the_manifes
     assert (catalog.cpu_request, catalog.cpu_limit) == (0.05, 0.05)
     assert catalog.hpa is not None and catalog.hpa.max_replicas == 8
     assert catalog.hpa.min_replicas == cluster.hpa.min_replicas and catalog.replicas == cluster.replicas
+    assert (catalog.gateway_connections, cluster.gateway_connections) == (8, None)
     assert local["users"] == manifests["users"]  # what the calibration does not name is the manifest's
 
 

@@ -5,7 +5,9 @@ visit's start. The app sends them on its own timer (heartbeats every few seconds
 answer was), which is exactly why the open model fits: a slow answer does not delay the next request.
 Title ids follow the seed data's Zipf popularity so cache hit ratios look like production.
 Requests on a viewer's own data carry its bearer token: each viewer logs in once (POST /api/auth/token,
-demo password ``pw-N``, recorded as its own route) and reuses the token; titles are public.
+demo password ``pw-N``, recorded as its own route) and reuses the token; titles are public. A journey's
+viewer comes from the scenario's active set (``viewers``: size, Zipf by rank), as a service's audience
+returns: most journeys are by viewers already logged in, as a client app's are.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import random
 import time
 import uuid
 
+from tenfold.load import zipf_rank
 from tenfold.load.locust_plugin import Call, OpenModelUser, Scenario, call
 
 try:
@@ -35,13 +38,15 @@ EVENTS = "/api/events"
 _VIEWERS = int(os.environ.get("TENFOLD_LOAD_USERS") or USERS)
 
 
-def _user(rng: random.Random) -> int:
-    return rng.randint(1, _VIEWERS)
+def _user(rng: random.Random, scenario: Scenario) -> int:
+    """A viewer of the active set (user ids 1..active, the seeded users at most), Zipf by id."""
+    viewers = scenario.viewers
+    return zipf_rank(rng, min(viewers.active, _VIEWERS), viewers.zipf_s)
 
 
 def home(rng: random.Random, scenario: Scenario) -> list[Call]:
     """Open the app: the recommendation rows, then the artwork/metadata of the first few tiles."""
-    user = _user(rng)
+    user = _user(rng, scenario)
     calls = [call(0.0, "GET", RECS, f"/api/recommendations/{user}", "degraded", user=user)]
     for i in range(3):
         t = zipf_title_id(rng)
@@ -64,7 +69,7 @@ def _event(user: int, title: int, kind: str, position: float, offset: float, pri
 
 def playback(rng: random.Random, scenario: Scenario) -> list[Call]:
     """Press play (critical), send heartbeats while watching (degraded), stop."""
-    user, title = _user(rng), zipf_title_id(rng)
+    user, title = _user(rng, scenario), zipf_title_id(rng)
     every, beats = scenario.playback.heartbeat_interval_s, scenario.playback.heartbeats
     calls = [
         call(0.0, "GET", TITLE, f"/api/titles/{title}", "critical"),
@@ -77,7 +82,7 @@ def playback(rng: random.Random, scenario: Scenario) -> list[Call]:
 
 def my_list(rng: random.Random, scenario: Scenario) -> list[Call]:
     """Add a title to My List, look at the list, and sometimes take the title off again."""
-    user, title = _user(rng), zipf_title_id(rng)
+    user, title = _user(rng, scenario), zipf_title_id(rng)
     key = str(uuid.uuid4())
     calls = [
         call(0.0, "POST", MY_LIST, f"/api/users/{user}/my-list", "critical", body={"title_id": title},

@@ -11,8 +11,8 @@ from ._ledger import Ledger, merge_ledgers
 from ._merge import latency_summary, merge_run, wait_for_parts
 from ._recorder import METHODS, PRIORITIES, Recorder, percentile
 from ._run import LoadResult, collect, locust_command, run_locust, start_locust
-from ._scenario import PHASES, HealthLimits, Phase, Profile, Scenario, Schedule, load_scenario
-from ._zipf import TITLES, USERS, zipf_title_id
+from ._scenario import PHASES, HealthLimits, Phase, Profile, Scenario, Schedule, Viewers, load_scenario
+from ._zipf import TITLES, USERS, zipf_rank, zipf_title_id
 
 __all__ = [
     "METHODS",
@@ -30,6 +30,7 @@ __all__ = [
     "Scenario",
     "Schedule",
     "Verdict",
+    "Viewers",
     "allowed_cores",
     "collect",
     "judge",
@@ -42,5 +43,6 @@ __all__ = [
     "run_locust",
     "start_locust",
     "wait_for_parts",
+    "zipf_rank",
     "zipf_title_id",
 ]

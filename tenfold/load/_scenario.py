@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tenfold.errors import UsageError
 from tenfold.userfile import load_yaml
 
-__all__ = ["PHASES", "HealthLimits", "Phase", "Profile", "Scenario", "Schedule", "load_scenario"]
+__all__ = ["PHASES", "HealthLimits", "Phase", "Profile", "Scenario", "Schedule", "Viewers", "load_scenario"]
 
 PHASES = ("baseline", "ramp", "peak", "cooldown")
 
@@ -51,11 +51,23 @@ class Playback(_Model):
     heartbeats: int = Field(default=3, ge=0)
 
 
+class Viewers(_Model):
+    """Who watches during a run: ``active`` viewers (capped at the seeded users), picked Zipf by rank.
+
+    A client logs in once and then sends many requests, so a journey's viewer is drawn from this set and
+    reuses its held token; most journeys go to the few viewers who watch a lot (``zipf_s`` 0: uniform).
+    """
+
+    active: int = Field(default=5000, ge=1)
+    zipf_s: float = Field(default=1.0, ge=0, le=3)
+
+
 class Scenario(_Model):
     description: str = ""
     journeys: dict[str, float]
     profiles: dict[str, Profile]
     playback: Playback = Playback()
+    viewers: Viewers = Viewers()
     health: HealthLimits = HealthLimits()
     static_path: str = "/"
 

@@ -143,6 +143,7 @@ class _Generator:
         self.recorder = Recorder(ROUTES, worker)
         self.ledger = Ledger(self.parts / f"ledger-{worker}.jsonl")
         self.logins = Logins()
+        self._logging_in: dict[int, gevent.event.Event] = {}  # one login per viewer at a time, as in a client
         self.cap = self.profile.max_in_flight
         self.in_flight = 0
         self.closed = False
@@ -285,7 +286,18 @@ class _Generator:
         if c.user:
             bearer = self.logins.header(c.user)
             if bearer is None:
-                bearer = self._log_in(client, key, intended, ready_perf, c)
+                pending = self._logging_in.get(c.user)
+                if pending is not None:  # the viewer's app is logging in already: that token serves this too
+                    pending.wait()
+                    bearer = self.logins.header(c.user)
+                if bearer is None:
+                    done = self._logging_in[c.user] = gevent.event.Event()
+                    try:
+                        bearer = self._log_in(client, key, intended, ready_perf, c)
+                    finally:
+                        if self._logging_in.get(c.user) is done:
+                            del self._logging_in[c.user]
+                        done.set()
                 if bearer is None or self.closed:
                     return
                 intended = self.t0_epoch + (time.perf_counter() - self.t0_perf)  # the login is recorded apart

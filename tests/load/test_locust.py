@@ -97,7 +97,8 @@ def test_two_processes_give_one_merged_record(server: Server, tmp_path: Path) ->
 def test_journeys_record_templates_priorities_degraded_and_ledger(server: Server, tmp_path: Path) -> None:
     sf = scenario_file(tmp_path, {"home": 3, "open_title": 2, "playback": 2, "my_list": 2, "browse": 1}, rps=150,
                        phases={"baseline": 3}, arrivals="uniform",
-                       playback={"heartbeat_interval_s": 0.3, "heartbeats": 2})  # fmt: skip
+                       playback={"heartbeat_interval_s": 0.3, "heartbeats": 2},
+                       viewers={"active": 10, "zipf_s": 1.0})  # fmt: skip
     res = run_locust(server.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
     assert res.exit_code == 0 and res.load is not None and res.valid, res.load
     t = pq.read_table(tmp_path / "run" / "requests.parquet")
@@ -116,7 +117,10 @@ def test_journeys_record_templates_priorities_degraded_and_ledger(server: Server
     assert set(status[logins]) == {200} and set(method[logins]) == {"POST"}
     assert server.unauthenticated == 0
     assert res.load["logins"] == logins.sum()
+    # viewers come from the active set: 10 viewers log in, then their later journeys reuse the token
+    assert set(server.logins) <= set(range(1, 11))
     recs = route == "/api/recommendations/{user_id}"
+    assert recs.sum() > 2 * logins.sum()
     assert 0 < degraded[recs].sum() < recs.sum()
     assert not degraded[route == "/api/titles/{id}"].any()
     posts = (route == "/api/users/{id}/my-list") & (method == "POST")

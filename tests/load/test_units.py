@@ -19,6 +19,7 @@ from tenfold.load import (
     judge,
     load_scenario,
     merge_run,
+    zipf_rank,
     zipf_title_id,
 )
 from tenfold.load._health import allowed_cores
@@ -63,6 +64,28 @@ def test_zipf_favours_low_ids() -> None:
     ids = np.array([zipf_title_id(rng) for _ in range(20_000)])
     assert ids.min() >= 1 and ids.max() <= 10_000
     assert (ids == 1).mean() > 5 * (ids == 10).mean()
+
+
+def test_zipf_rank_stays_in_the_population_and_favours_low_ranks() -> None:
+    rng = random.Random(5)
+    ranks = np.array([zipf_rank(rng, 500, 1.0) for _ in range(20_000)])
+    assert ranks.min() >= 1 and ranks.max() <= 500
+    assert (ranks == 1).mean() > 5 * (ranks == 10).mean()
+    flat = np.array([zipf_rank(rng, 500, 0.0) for _ in range(20_000)])
+    assert flat.min() >= 1 and flat.max() <= 500
+    assert (flat == 1).mean() < 3 * (flat == 10).mean() + 0.002
+
+
+def test_shipped_spike_has_a_bounded_active_viewer_set(tmp_path: Path) -> None:
+    viewers = load_scenario(REPO / "locustfiles" / "scenarios.yaml", "spike").viewers
+    assert 0 < viewers.active <= 10_000 and viewers.zipf_s > 0
+    p = tmp_path / "s.yaml"
+    p.write_text(
+        "x:\n  journeys: {home: 1}\n  viewers: {active: 0}\n  profiles:\n    default:\n      baseline_rps: 1\n"
+        "      phases: {baseline: 1, ramp: 0, peak: 0, cooldown: 0}\n"
+    )
+    with pytest.raises(ConfigError, match=r"x\.viewers\.active: .*greater than or equal to 1"):
+        load_scenario(p, "x")
 
 
 def test_recorder_grows_past_a_chunk_and_writes_dictionary_columns(tmp_path: Path) -> None:

@@ -47,12 +47,18 @@ def test_schedule_is_piecewise_linear() -> None:
     assert sched.rate_at(sched.duration + 1) == 0.0
 
 
-def test_bad_scenario_names_the_field(tmp_path: Path) -> None:
+def _scenario_x(tmp_path: Path, *, rps: int, extra: str = "") -> Path:
+    """A one-scenario file ``x`` (``extra``: more lines under ``x:``, before ``profiles``)."""
     p = tmp_path / "s.yaml"
     p.write_text(
-        "x:\n  journeys: {home: 1}\n  profiles:\n    default:\n      baseline_rps: -1\n"
+        f"x:\n  journeys: {{home: 1}}\n{extra}  profiles:\n    default:\n      baseline_rps: {rps}\n"
         "      phases: {baseline: 1, ramp: 0, peak: 0, cooldown: 0}\n"
     )
+    return p
+
+
+def test_bad_scenario_names_the_field(tmp_path: Path) -> None:
+    p = _scenario_x(tmp_path, rps=-1)
     with pytest.raises(ConfigError, match=r"s\.yaml:5:21: x\.profiles\.default\.baseline_rps: .*greater than 0"):
         load_scenario(p, "x")
     with pytest.raises(UsageError, match="no scenario named 'y'; --scenario takes one of: x"):
@@ -79,12 +85,8 @@ def test_zipf_rank_stays_in_the_population_and_favours_low_ranks() -> None:
 def test_shipped_spike_has_a_bounded_active_viewer_set(tmp_path: Path) -> None:
     viewers = load_scenario(REPO / "locustfiles" / "scenarios.yaml", "spike").viewers
     assert 0 < viewers.active <= 10_000 and viewers.zipf_s > 0
-    p = tmp_path / "s.yaml"
-    p.write_text(
-        "x:\n  journeys: {home: 1}\n  viewers: {active: 0}\n  profiles:\n    default:\n      baseline_rps: 1\n"
-        "      phases: {baseline: 1, ramp: 0, peak: 0, cooldown: 0}\n"
-    )
-    with pytest.raises(ConfigError, match=r"x\.viewers\.active: .*greater than or equal to 1"):
+    p = _scenario_x(tmp_path, rps=1, extra="  viewers: {active: 0}\n")
+    with pytest.raises(ConfigError, match=r"s\.yaml:3:21: x\.viewers\.active: .*greater than or equal to 1"):
         load_scenario(p, "x")
 
 

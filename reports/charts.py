@@ -186,34 +186,6 @@ def _throughput(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
                  _png(fig), _legend(ax))  # fmt: skip
 
 
-_PRIORITY_COLOURS = {"critical": "#d62728", "degraded": "#1f77b4", "best-effort": "#7f7f7f"}
-
-
-def _shedding(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
-    """The shed order: per priority class, the share of its requests shed (only drawn when something was shed)."""
-    req = run.requests
-    if req is None or req.n == 0 or not bool(req.shed.any()):
-        return None
-    fig, ax = _figure(2.6)
-    _bands(ax, run, t0)
-    x = np.arange(nb) + 0.5
-    for name in PRIORITIES:
-        code = req.code_of("priority", name)
-        mine = req.priority == code
-        if not bool(mine.any()):
-            continue
-        total = np.bincount(sec[mine], minlength=nb).astype(np.float64)
-        shed = np.bincount(sec[mine & req.shed], minlength=nb).astype(np.float64)
-        share = np.divide(shed, total, out=np.full(nb, np.nan), where=total > 0) * 100
-        ax.plot(x, share, color=_PRIORITY_COLOURS[name], linewidth=1.4, label=f"{name}", zorder=3)
-    ax.set_ylabel("% shed")
-    ax.set_ylim(-2, 102)
-    return Chart("shedding", "Shed order by priority",
-                 "Share of each priority class's requests shed per second (429 or 503 + Retry-After). Under "
-                 "overload best-effort should rise first and highest; critical should stay at zero.",
-                 _png(fig), _legend(ax))  # fmt: skip
-
-
 def _by_service(series: list[Series] | None) -> dict[str, Series]:
     return {s.labels.get("service", "?"): s for s in series or []}
 
@@ -330,6 +302,34 @@ def _memory(run: RunFolder, t0: float) -> Chart | None:
     return Chart("memory", "Resident memory per process",
                  "RSS of every stack process, sampled every few seconds (memory.jsonl); the memory_growth "
                  "objectives compare the end with the first samples after the warm-up.",
+                 _png(fig), _legend(ax))  # fmt: skip
+
+
+_PRIORITY_COLOURS = {"critical": "#d62728", "degraded": "#1f77b4", "best-effort": "#7f7f7f"}
+
+
+def _shedding(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
+    """The shed order: per priority class, the share of its requests shed (only drawn when something was shed)."""
+    req = run.requests
+    if req is None or req.n == 0 or not bool(req.shed.any()):
+        return None
+    fig, ax = _figure(2.6)
+    _bands(ax, run, t0)
+    x = np.arange(nb) + 0.5
+    for name in PRIORITIES:
+        code = req.code_of("priority", name)
+        mine = req.priority == code
+        if not bool(mine.any()):
+            continue
+        total = np.bincount(sec[mine], minlength=nb).astype(np.float64)
+        shed = np.bincount(sec[mine & req.shed], minlength=nb).astype(np.float64)
+        share = np.divide(shed, total, out=np.full(nb, np.nan), where=total > 0) * 100
+        ax.plot(x, share, color=_PRIORITY_COLOURS[name], linewidth=1.4, label=f"{name}", zorder=3)
+    ax.set_ylabel("% shed")
+    ax.set_ylim(-2, 102)
+    return Chart("shedding", "Shed order by priority",
+                 "Share of each priority class's requests shed per second (429 or 503 + Retry-After). Under "
+                 "overload best-effort should rise first and highest; critical should stay at zero.",
                  _png(fig), _legend(ax))  # fmt: skip
 
 

@@ -51,7 +51,8 @@ def test_plain_strings_unsorted_rows_and_shed_column(tmp_path: Path, slo: SloFil
     assert statuses["scale-out-reaction"] == "no-data" and statuses["chaos-recovery"] == "no-data"
     assert summary.outcome == "fail"
     html = render(run, summary).read_text()
-    assert html.count("data:image/png") == 3  # latency, throughput, budget: the metrics-based charts are left out
+    # latency, throughput, budget, shed order (one row was shed): the metrics-based charts are left out
+    assert html.count("data:image/png") == 4 and "Shed order by priority" in html
 
 
 def test_empty_folder_is_invalid_and_still_renders(tmp_path: Path, slo: SloFile) -> None:

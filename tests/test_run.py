@@ -78,6 +78,17 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "overlay": d / "overlay.yaml", "runs": d / "runs"}  # fmt: skip
 
 
+def _start_run(
+    files: dict[str, Path], experiments: str, runs: Path, home: Path, *, stdout: int = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
+    """``tenfold run`` of the tiny profile as a CLI process in a session of its own (for signals from outside)."""
+    argv = [str(Path(sys.executable).parent / "tenfold"), "run", "--scenario-file", str(files["scenarios"]),
+            "--profile", "tiny", "--experiments", experiments, "--slo", str(files["slo"]), "--runs-dir", str(runs),
+            "--home", str(home)]  # fmt: skip
+    env = {**os.environ, "TENFOLD_PORT_BASE": str(free_port_base())}
+    return subprocess.Popen(argv, env=env, start_new_session=True, stdout=stdout, stderr=subprocess.STDOUT)
+
+
 def _run(
     files: dict[str, Path], disable: frozenset[str] = frozenset(), *, experiments: list[Path] | None = None,
     overlay: Path | None = None,
@@ -161,11 +172,7 @@ def test_a_starved_generator_makes_the_run_invalid_not_failed(files: dict[str, P
 
     runs = tmp_path / "runs"
     home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))
-    argv = [str(Path(sys.executable).parent / "tenfold"), "run", "--scenario-file", str(files["scenarios"]),
-            "--profile", "tiny", "--experiments", "none", "--slo", str(files["slo"]), "--runs-dir", str(runs),
-            "--home", str(home)]  # fmt: skip
-    env = {**os.environ, "TENFOLD_PORT_BASE": str(free_port_base())}
-    proc = subprocess.Popen(argv, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = _start_run(files, "none", runs, home)
     try:
         with cpu_capped_group("run", 0.03) as group:
             deadline = time.monotonic() + 150
@@ -195,11 +202,7 @@ def test_ctrl_c_twice_mid_run_still_rolls_back_reports_invalid_and_leaves_nothin
 
     runs = tmp_path / "runs"
     home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))  # PostgreSQL runs as postgres: not under pytest's 0700 dir
-    argv = [str(Path(sys.executable).parent / "tenfold"), "run", "--scenario-file", str(files["scenarios"]),
-            "--profile", "tiny", "--experiments", str(files["experiment"]), "--slo", str(files["slo"]),
-            "--runs-dir", str(runs), "--home", str(home)]  # fmt: skip
-    env = {**os.environ, "TENFOLD_PORT_BASE": str(free_port_base())}
-    proc = subprocess.Popen(argv, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = _start_run(files, str(files["experiment"]), runs, home)
     try:
         deadline = time.monotonic() + 150
         while not (runs / "latest" / "chaos" / "cache-lost-short.log").exists():  # the fault is being injected
@@ -237,11 +240,7 @@ def test_sigkill_of_the_harness_mid_run_leaves_no_process_and_still_rolls_back(
 
     runs = tmp_path / "runs"
     home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))
-    argv = [str(Path(sys.executable).parent / "tenfold"), "run", "--scenario-file", str(files["scenarios"]),
-            "--profile", "tiny", "--experiments", str(files["experiment"]), "--slo", str(files["slo"]),
-            "--runs-dir", str(runs), "--home", str(home)]  # fmt: skip
-    env = {**os.environ, "TENFOLD_PORT_BASE": str(free_port_base())}
-    proc = subprocess.Popen(argv, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = _start_run(files, str(files["experiment"]), runs, home, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 150
         log = runs / "latest" / "chaos" / "cache-lost-short.log"

@@ -1,7 +1,7 @@
 """A tiny keep-alive HTTP/1.1 server speaking the gateway's API shapes, run in a thread of the test.
 
 Fast enough for a few thousand rps, and it can stall once for a second — the coordinated-omission
-test needs a server whose slowness blocks a closed-model client.
+test needs a server whose slowness blocks a closed-model client — or hold every answer (the open-model test).
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ class Server:
     stall_at: int | None = None
     """Stall for ``stall_s`` when this many requests have been answered (once)."""
     stall_s: float = 1.0
+    stall_every_s: float = 0.0
+    """Hold every answer this long (a server that is slow all the time, not once)."""
     port: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    """The most requests the server held at once (received, not yet answered)."""
     count: int = 0
     stalled_at: float | None = None
     posts: list[dict[str, object]] = field(default_factory=list)
@@ -76,6 +81,10 @@ class Server:
                 n = int(headers.get("content-length", "0"))
                 body = await reader.readexactly(n) if n else b""
                 self.count += 1
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+                if self.stall_every_s:
+                    await asyncio.sleep(self.stall_every_s)
                 if headers.get("x-priority") not in ("critical", "degraded", "best-effort"):
                     self.unprioritised += 1
                 if self.stall_at is not None and self.count == self.stall_at:
@@ -84,6 +93,7 @@ class Server:
                 status, extra, payload = self._answer(method, path, body, headers.get("authorization", ""))
                 out = (f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
                        f"{extra}\r\n").encode() + payload  # fmt: skip
+                self.in_flight -= 1
                 writer.write(out)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):

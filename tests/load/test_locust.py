@@ -198,3 +198,26 @@ def test_timeout_kills_master_and_workers(server: Server, tmp_path: Path) -> Non
     time.sleep(0.3)
     left = [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
     assert left == []
+
+
+def test_a_server_slow_on_every_answer_does_not_slow_the_arrivals(tmp_path: Path) -> None:
+    """The open model: requests start on the arrival clock, however long the ones before them take."""
+    srv = Server(stall_every_s=1.0).start()
+    try:
+        sf = scenario_file(tmp_path, {"static": 1}, rps=50, phases={"baseline": 4})
+        res = run_locust(srv.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
+    finally:
+        srv.stop()
+    assert res.exit_code == 0 and res.load is not None and res.valid, res.load
+    t = pq.read_table(tmp_path / "run" / "requests.parquet")
+    intended = t.column("intended_start").to_numpy()
+    actual = t.column("actual_start").to_numpy()
+    latency = t.column("latency_s").to_numpy()
+    assert t.num_rows == pytest.approx(200, rel=0.05)  # rate x duration, not duration / 1 s per answer
+    assert np.percentile(actual - intended, 99) < 0.1  # each started on time, not when an answer came back
+    assert latency.min() > 0.9  # every answer really took its second
+    starts = np.sort(actual - actual.min())
+    per_second = np.histogram(starts, bins=4, range=(0.0, 4.0))[0]
+    assert per_second.min() >= 45, per_second  # the pace holds in every second, the last ones too
+    assert srv.max_in_flight >= 40  # ~50 waiting at once: a closed model would hold one per user
+    assert res.load["achieved_rates"]["baseline"] == pytest.approx(50, rel=0.05)

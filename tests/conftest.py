@@ -8,7 +8,18 @@ from collections.abc import Iterator
 
 import pytest
 from credentials import ENV as AUTH_ENV
-from servers import Server, dynalite, moto, postgres, redis
+from servers import Server, dynalite, left_behind, moto, postgres, redis
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_temp_dir_left() -> Iterator[None]:
+    """Last to tear down: every /tmp/tenfold-* dir a fixture or test made (servers.tmpdir) is gone again.
+
+    Left ones are removed here, and the session fails naming them, so a leak is fixed where it is made.
+    """
+    yield
+    left = left_behind()
+    assert not left, f"temp dirs left behind (remove them where they are made): {[str(d) for d in left]}"
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,8 @@
-"""Real servers for tests, each in its own temp dir on a free loopback port, stopped by pid afterwards."""
+"""Real servers for tests, each in its own temp dir on a free loopback port, stopped by pid afterwards.
+
+Every temp dir comes from :func:`tmpdir`, which records it in :data:`CREATED`; a server removes the dirs it owns
+once it has stopped, and the session's guard (tests/conftest.py) fails the run if any recorded dir is left.
+"""
 
 from __future__ import annotations
 
@@ -55,6 +59,7 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     log: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    dirs: list[Path] = field(default_factory=list)  # temp dirs it owns: removed once it has stopped
 
     @property
     def url(self) -> str:
@@ -79,9 +84,7 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, sig)
             try:
@@ -89,17 +92,35 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
-        return self.proc.returncode
+        for d in self.dirs:  # as root, also a PostgreSQL data dir owned by postgres
+            shutil.rmtree(d, ignore_errors=True)
+        return None if self.proc is None else self.proc.returncode
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
 
 
+CREATED: list[Path] = []  # every dir tmpdir() made in this process; the session checks none is left
+
+
 def tmpdir(prefix: str, owner: str | None = None) -> Path:
+    """A fresh ``/tmp/tenfold-<prefix>-*`` dir (chowned to ``owner``), recorded in :data:`CREATED`.
+
+    Whoever asks removes it: a server through ``Server.dirs``, a test in its ``finally``.
+    """
     path = Path(tempfile.mkdtemp(prefix=f"tenfold-{prefix}-", dir="/tmp"))
+    CREATED.append(path)
     if owner:
         shutil.chown(path, owner, owner)
     return path
+
+
+def left_behind() -> list[Path]:
+    """The dirs :func:`tmpdir` made that still exist; removed here (the caller reports them)."""
+    left = [d for d in CREATED if d.exists()]
+    for d in left:
+        shutil.rmtree(d, ignore_errors=True)
+    return left
 
 
 def redis(tmp: Path | None = None) -> Server:
@@ -107,32 +128,37 @@ def redis(tmp: Path | None = None) -> Server:
     d = tmp or tmpdir("redis")
     argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", str(d)]  # fmt: skip
-    return Server("redis", argv, port).start().wait_port()
+    return Server("redis", argv, port, dirs=[] if tmp else [d]).start().wait_port()
 
 
 def postgres() -> tuple[Server, str]:
     d = tmpdir("pg", "postgres")
     data = d / "data"
-    subprocess.run(
-        ["runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "--auth=trust", "--no-sync", "-U", "tenfold",
-         "-D", str(data)],
-        check=True, capture_output=True,
-    )  # fmt: skip
     port = free_port()
     argv = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", str(PG_BIN / "postgres"),
             "-D", str(data), "-p", str(port), "-k", str(d), "-c", "listen_addresses=127.0.0.1",
             "-c", "fsync=off", "-c", "synchronous_commit=on"]  # fmt: skip
-    server = Server("postgres", argv, port, log=d / "postgres.log").start().wait_port()
-    wait_for(
-        lambda: subprocess.run(
+    server = Server("postgres", argv, port, log=d / "postgres.log", dirs=[d])
+    try:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "--auth=trust", "--no-sync", "-U", "tenfold",
+             "-D", str(data)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        server.start().wait_port()
+        wait_for(
+            lambda: subprocess.run(
+                [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "tenfold", "-d", "postgres", "-c",
+                 "SELECT 1"], capture_output=True).returncode == 0,
+            what="postgres accepting queries",
+        )  # fmt: skip
+        subprocess.run(
             [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "tenfold", "-d", "postgres", "-c",
-             "SELECT 1"], capture_output=True).returncode == 0,
-        what="postgres accepting queries",
-    )  # fmt: skip
-    subprocess.run(
-        [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "tenfold", "-d", "postgres", "-c",
-         "CREATE DATABASE tenfold"], check=True, capture_output=True,
-    )  # fmt: skip
+             "CREATE DATABASE tenfold"], check=True, capture_output=True,
+        )  # fmt: skip
+    except BaseException:
+        server.kill()  # and its dir
+        raise
     return server, f"postgresql://tenfold@127.0.0.1:{port}/tenfold"
 
 
@@ -167,8 +193,12 @@ def prometheus(targets: list[str], interval: str = "1s") -> Server:
     )
     argv = ["prometheus", f"--config.file={d / 'prometheus.yml'}", f"--storage.tsdb.path={d / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}"]  # fmt: skip
-    server = Server("prometheus", argv, port, log=d / "prometheus.log").start().wait_port()
-    wait_for(lambda: httpx.get(f"{server.url}/-/ready").status_code == 200, what="prometheus ready")
+    server = Server("prometheus", argv, port, log=d / "prometheus.log", dirs=[d]).start().wait_port()
+    try:
+        wait_for(lambda: httpx.get(f"{server.url}/-/ready").status_code == 200, what="prometheus ready")
+    except BaseException:
+        server.kill()
+        raise
     return server
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -22,10 +23,11 @@ from reference_services.users.passwords import verify_password
 
 @pytest.fixture(scope="module")
 def users(stores: dict[str, str]) -> Iterator[Server]:
-    log = tmpdir("users-auth") / "users.log"
-    s = service("users", stores, log=log)
+    d = tmpdir("users-auth")
+    s = service("users", stores, log=d / "users.log")
     yield s
     s.stop()
+    shutil.rmtree(d)  # after the tests: one of them reads the log of the stopped service
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ def _sentinel(primary_port: int) -> Server:
         f"sentinel monitor tenfold 127.0.0.1 {primary_port} 1\n"
         "sentinel down-after-milliseconds tenfold 400\nsentinel failover-timeout tenfold 2000\n"
     )
-    return Server("sentinel", ["redis-sentinel", str(conf)], port).start().wait_port()
+    return Server("sentinel", ["redis-sentinel", str(conf)], port, dirs=[d]).start().wait_port()
 
 
 def _cli(port: int, *args: str) -> str:

@@ -1,12 +1,15 @@
 """Run one replica: ``python -m reference_services SERVICE`` (settings from ``TENFOLD_*`` variables).
 
 SIGTERM: /readyz turns 503 for ``TENFOLD_DRAIN_SECONDS`` so the load balancer stops sending, then the
-listener closes and in-flight requests get ``TENFOLD_SHUTDOWN_TIMEOUT`` seconds to finish. Exit 0.
+service's ``on_closing`` hooks run (events: flush the buffer now), the listener closes and in-flight requests
+get ``TENFOLD_SHUTDOWN_TIMEOUT`` seconds to finish. Exit 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import socket
 import sys
 import time
 from types import FrameType
@@ -39,6 +42,12 @@ class _DrainingServer(uvicorn.Server):
         if self._drain_until is not None and time.monotonic() >= self._drain_until:
             self.should_exit = True
         return await super().on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for hook in self.config.app.state.service.on_closing:  # type: ignore[union-attr]
+            with contextlib.suppress(Exception):
+                await hook()
+        await super().shutdown(sockets)
 
 
 def main(argv: list[str]) -> int:

@@ -42,6 +42,9 @@ class Service:
     optional_checks: dict[str, Check] = field(default_factory=dict)  # reported in /readyz only
     on_startup: list[Hook] = field(default_factory=list)
     on_shutdown: list[Hook] = field(default_factory=list)
+    # Run when the replica stops taking requests (SIGTERM's drain is over), before its in-flight requests are
+    # awaited: push out now whatever they wait for, so they are answered inside the shutdown budget.
+    on_closing: list[Hook] = field(default_factory=list)
     _tokens: Tokens | None = field(default=None, init=False, repr=False)
 
     @property

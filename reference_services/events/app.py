@@ -76,5 +76,6 @@ def build(settings: Settings) -> Starlette:
     ]
     service.checks = {"s3": ping_s3}
     service.on_startup = [start]
+    service.on_closing = [batcher.closing]
     service.on_shutdown = [s3.close, batcher.stop]
     return create_app(service)

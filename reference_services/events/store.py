@@ -57,6 +57,15 @@ class EventBatcher:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
+    async def closing(self) -> None:
+        """The replica stops taking requests: flush what waits now, and every later event at once.
+
+        Otherwise events buffered at SIGTERM would wait for their batch timer, possibly past the shutdown
+        budget, and their requests would be cut off unanswered.
+        """
+        self.flush_seconds = 0.0
+        self._wake.set()
+
     async def stop(self) -> None:
         """Flush what is waiting (bounded by the caller's shutdown budget), then stop."""
         if self._task is not None:
@@ -71,8 +80,8 @@ class EventBatcher:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
-            deadline = time.monotonic() + self.flush_seconds
-            while len(self._pending) < self.batch_max and (left := deadline - time.monotonic()) > 0:
+            first = time.monotonic()
+            while len(self._pending) < self.batch_max and (left := first + self.flush_seconds - time.monotonic()) > 0:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), left)

@@ -143,3 +143,33 @@ async def test_slow_puts_overlap_instead_of_queueing() -> None:
     await batcher.stop()
     assert len(set(keys)) == 4  # 8 events, 2 per object
     assert elapsed < 0.6, f"4 puts of 0.3 s took {elapsed:.2f} s: they ran one after another"
+
+
+def test_sigterm_stores_and_acknowledges_the_buffered_events_then_exits_zero(stores: dict[str, str]) -> None:
+    """Events waiting for their batch when SIGTERM comes are stored and answered 202 before the process exits,
+    even when the batch timer would fire only after the shutdown budget."""
+    s3 = moto()
+    boto3.client("s3", endpoint_url=s3.url, region_name="us-east-1", aws_access_key_id="x",
+                 aws_secret_access_key="x").create_bucket(Bucket="tenfold-events")  # fmt: skip
+    svc = service("events", {**stores, "TENFOLD_S3_ENDPOINT": s3.url, "TENFOLD_EVENTS_FLUSH_SECONDS": "60",
+                             "TENFOLD_DRAIN_SECONDS": "0.5", "TENFOLD_SHUTDOWN_TIMEOUT": "5"})  # fmt: skip
+    try:
+        assert svc.proc is not None
+        events = [_event() for _ in range(20)]
+        with ThreadPoolExecutor(20) as pool:
+            sent = [pool.submit(httpx.post, f"{svc.url}/api/events", headers=AUTH, json=ev, timeout=20)
+                    for ev in events]  # fmt: skip
+            time.sleep(0.5)  # all 20 wait in the buffer: the batch would go out only 60 s after the first
+            assert not any(f.done() for f in sent)
+            t0 = time.monotonic()
+            svc.proc.send_signal(signal.SIGTERM)
+            code = svc.proc.wait(10)
+            took = time.monotonic() - t0
+            answers = [f.result() for f in sent]
+        assert code == 0 and took < 10
+        assert [r.status_code for r in answers] == [202] * 20, [r.text for r in answers if r.status_code != 202]
+        acked = {str(ev["event_id"]) for ev, r in zip(events, answers, strict=True) if r.status_code == 202}
+        assert acked <= _stored_event_ids(s3.url)
+    finally:
+        svc.stop()
+        s3.stop()

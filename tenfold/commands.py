@@ -231,8 +231,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--profile", help="profile in the scenario file (default: 'default', or 'quick' with --quick)")
     p.add_argument("--quick", action="store_true", help="the short CI profile (about 2 minutes of load)")
     p.add_argument("--experiments", nargs="+", metavar="PATH",
-                   help="experiment files to inject at their own schedules ('none' for no chaos; default: "
-                        "the profile's plan in experiments/local/schedule.yaml)")  # fmt: skip
+                   help="experiment files to inject at their own schedules, or directories: one with a "
+                        "schedule.yaml gives its plan for the profile, one without every *.json in it "
+                        "(e.g. experiments/aws); 'none' for no chaos (default: the profile's plan in "
+                        "experiments/local/schedule.yaml; none with --target)")  # fmt: skip
     p.add_argument(
         "--soak",
         metavar="DURATION",

@@ -38,11 +38,11 @@ from tenfold.injector import Injector
 from tenfold.load import load_scenario
 from tenfold.load._run import locust_command
 from tenfold.memory import MemorySampler, sample_interval
-from tenfold.schedule import PHASES, ScheduledExperiment, default_plan, phase_offsets, plan_for_files
+from tenfold.schedule import PHASES, ScheduledExperiment, default_plan, phase_offsets, plan_for_paths
 from tenfold.soak import SOAK_PROFILE, soak_lengths, write_soak_scenario
 from tenfold.stack.procs import preexec
 
-__all__ = ["REPO", "RunOptions", "check_target", "execute"]
+__all__ = ["REPO", "RunOptions", "check_target", "execute", "experiment_env", "late_experiments"]
 
 GENERATOR_NICENESS = -5  # root only; an unprivileged run keeps the default priority
 
@@ -83,6 +83,24 @@ def check_target(url: str, allow_remote: bool) -> None:
         raise UsageError(
             f"--target {url} is not a loopback address; add --allow-remote if you mean to load that system"
         )
+
+
+def experiment_env(target: str | None, status: dict[str, Any]) -> dict[str, str]:
+    """What every experiment gets on top of our environment: the system under test's URL (its probes and
+    actions read ``TENFOLD_GATEWAY_URL``) and, with the local stack, the control API."""
+    env: dict[str, str] = {}
+    gateway = target or status.get("gateway")
+    if gateway:
+        env["TENFOLD_GATEWAY_URL"] = str(gateway).rstrip("/")
+    if status.get("control"):
+        env["TENFOLD_CONTROL_URL"] = str(status["control"])
+    return env
+
+
+def late_experiments(plan: list[ScheduledExperiment], lengths: dict[str, float]) -> list[str]:
+    """Experiments scheduled at or after the end of the load: they would never start."""
+    starts, total = phase_offsets(lengths), sum(float(v) for v in lengths.values())
+    return [f"{e.name} at {e.phase}+{e.offset_s:g}s" for e in plan if e.at(starts) >= total]
 
 
 @dataclass
@@ -251,7 +269,7 @@ def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
     if opts.experiments is None:
         plan: list[ScheduledExperiment] = [] if opts.target else default_plan(opts.profile)
     else:
-        plan = plan_for_files(opts.experiments)
+        plan = plan_for_paths(opts.experiments, opts.profile)
     stack = None if opts.target else _ensure_stack(opts, say)
     try:
         return _run_with(opts, slo, stack, plan, lengths, say)
@@ -281,7 +299,11 @@ def _run_with(
         scenario_file = write_soak_scenario(opts.scenario_file, opts.scenario, opts.soak_s, run_dir / "scenario.yaml")
     cmd = locust_command(host, run_dir, scenario=opts.scenario, profile=opts.profile, processes=opts.processes,
                          scenario_file=scenario_file)  # fmt: skip
-    injector = Injector(run_dir, {"TENFOLD_CONTROL_URL": status.get("control", "")} if status else {})
+    late = late_experiments(plan, lengths)
+    if late:
+        say(f"warning: {', '.join(late)}: scheduled after the load ends ({total:g}s), so never injected; "
+            "use a longer profile")  # fmt: skip
+    injector = Injector(run_dir, experiment_env(opts.target, status))
     interrupted: str | None = None
     t_launch = time.time()
     log = (run_dir / "locust").joinpath("locust.log")

@@ -3,6 +3,8 @@
 An experiment file may carry its own default in an ``extensions`` entry named ``tenfold``
 (``{"schedule": {"phase": "peak", "offset_s": 30}, "recovery_timeout_s": 45}``);
 ``experiments/local/schedule.yaml`` says which experiments run by default per profile and when.
+``--experiments`` takes files and directories (:func:`plan_for_paths`): a directory with a ``schedule.yaml``
+gives that file's plan for the profile, as the default plan does; one without gives every ``*.json`` in it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from tenfold.errors import ConfigError
 from tenfold.userfile import Loc, Located, load_json, load_yaml
 
-__all__ = ["PHASES", "ScheduledExperiment", "default_plan", "phase_offsets", "plan_for_files"]
+__all__ = ["PHASES", "ScheduledExperiment", "default_plan", "phase_offsets", "plan_for_files", "plan_for_paths"]
 
 PHASES = ("baseline", "ramp", "peak", "cooldown")
 REPO = Path(__file__).resolve().parent.parent
@@ -72,6 +74,26 @@ def plan_for_files(paths: list[Path]) -> list[ScheduledExperiment]:
         if not isinstance(sched, dict):
             raise doc.error((*loc, "schedule"), 'schedule must be a mapping like {"phase": "peak", "offset_s": 10}')
         plan.append(_validated(path.stem, path, doc, (*loc, "schedule"), sched, ext.get("recovery_timeout_s", 60)))
+    return sorted(plan, key=lambda e: (PHASES.index(e.phase), e.offset_s))
+
+
+def plan_for_paths(paths: list[Path], profile: str) -> list[ScheduledExperiment]:
+    """``--experiments PATH...``: each file at its own schedule; a directory's ``schedule.yaml`` plan for the
+    profile when it has one, else every ``*.json`` in it (sorted by name), each at its own schedule."""
+    files: list[Path] = []
+    plan: list[ScheduledExperiment] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+        elif (path / "schedule.yaml").is_file():
+            plan += default_plan(profile, path / "schedule.yaml")
+        else:
+            found = sorted(path.glob("*.json"))
+            if not found:
+                raise ConfigError("no experiment files (*.json) in this directory; name files or another directory",
+                                  path=str(path))  # fmt: skip
+            files += found
+    plan += plan_for_files(files)
     return sorted(plan, key=lambda e: (PHASES.index(e.phase), e.offset_s))
 
 

@@ -1,0 +1,101 @@
+"""The experiment plan ``tenfold run --experiments`` follows: directories, experiments/aws's staggered schedule,
+and what the injector hands every experiment (the system under test's URL)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tenfold.cli import main as cli
+from tenfold.errors import ConfigError
+from tenfold.load import load_scenario
+from tenfold.run import REPO, experiment_env, late_experiments
+from tenfold.schedule import ScheduledExperiment, plan_for_paths
+
+AWS = REPO / "experiments" / "aws"
+LOCAL = REPO / "experiments" / "local"
+SCENARIOS = REPO / "locustfiles" / "scenarios.yaml"
+
+
+def _lengths(profile: str) -> dict[str, float]:
+    return load_scenario(SCENARIOS, "spike").profiles[profile].phases.model_dump()
+
+
+def _copy(tmp_path: Path, *names: str) -> Path:
+    d = tmp_path / "exps"
+    d.mkdir()
+    for name in names:
+        shutil.copy(LOCAL / f"{name}.json", d)
+    return d
+
+
+def test_a_directory_gives_every_experiment_in_it_at_its_own_schedule(tmp_path: Path) -> None:
+    d = _copy(tmp_path, "cpu-hog", "cache-lost-30s")
+    plan = plan_for_paths([d], "quick")
+    assert [(e.name, e.phase, e.offset_s) for e in plan] == [("cache-lost-30s", "peak", 30), ("cpu-hog", "peak", 70)]
+    assert all(e.path.parent == d for e in plan)
+
+
+def test_a_directory_with_a_schedule_gives_its_plan_for_the_profile() -> None:
+    """`--experiments experiments/local` is the default plan, profile by profile."""
+    assert [e.name for e in plan_for_paths([LOCAL], "quick")] == ["kill-recommendation-replicas", "cache-lost-30s"]
+    assert [e.name for e in plan_for_paths([LOCAL], "default")][-1] == "dynamodb-outage"
+    assert plan_for_paths([LOCAL], "soak") == []
+
+
+def test_files_and_directories_mix(tmp_path: Path) -> None:
+    d = _copy(tmp_path, "cpu-hog")
+    plan = plan_for_paths([d, LOCAL / "cache-primary-failover.json"], "quick")
+    assert [e.name for e in plan] == ["cache-primary-failover", "cpu-hog"]
+
+
+def test_an_empty_directory_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not an experiment")
+    with pytest.raises(ConfigError, match=r"no experiment files \(\*\.json\) in this directory"):
+        plan_for_paths([empty], "quick")
+    code = cli(["run", "--experiments", str(empty), "--target", "http://127.0.0.1:9", "--runs-dir",
+                str(tmp_path / "runs")])  # fmt: skip
+    assert code == ConfigError.exit_code
+    assert "no experiment files (*.json) in this directory" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "runs").exists(), "nothing ran"
+
+
+def _pauses(exp: ScheduledExperiment) -> float:
+    doc: dict[str, Any] = json.loads(exp.path.read_text())
+    return sum(float(p) for a in doc["method"] for p in (a.get("pauses") or {}).values())
+
+
+def test_the_aws_experiments_run_one_after_another_within_the_aws_profile() -> None:
+    """No two faults at once (ElastiCache failover and reboot act on the same replication group): each starts at
+    least 30 s after the previous one's pauses are over, and the last ends before the peak does."""
+    plan = plan_for_paths([AWS], "aws")
+    assert {e.name for e in plan} == {p.stem for p in AWS.glob("*.json")} and len(plan) == 4
+    assert {e.phase for e in plan} == {"peak"}
+    for before, after in itertools.pairwise(plan):
+        assert before.offset_s + _pauses(before) + 30 <= after.offset_s, (before.name, after.name)
+    last = plan[-1]
+    assert last.offset_s + _pauses(last) + 30 <= _lengths("aws")["peak"]
+    assert late_experiments(plan, _lengths("aws")) == []
+
+
+def test_a_profile_too_short_for_the_plan_is_named() -> None:
+    late = late_experiments(plan_for_paths([AWS], "quick"), _lengths("quick"))
+    assert "eks-node-terminate at peak+320s" in late
+    assert late_experiments(plan_for_paths([LOCAL], "quick"), _lengths("quick")) == []
+
+
+def test_a_target_run_hands_experiments_the_target_url() -> None:
+    """Without it every AWS probe asks https://example.invalid, their default."""
+    assert experiment_env("https://d111.cloudfront.net/", {}) == {"TENFOLD_GATEWAY_URL": "https://d111.cloudfront.net"}
+    local = experiment_env(None, {"gateway": "http://127.0.0.1:7000", "control": "http://127.0.0.1:7001"})
+    assert local == {"TENFOLD_GATEWAY_URL": "http://127.0.0.1:7000", "TENFOLD_CONTROL_URL": "http://127.0.0.1:7001"}
+    for path in AWS.glob("*.json"):
+        config = json.loads(path.read_text())["configuration"]
+        assert config["gateway_url"]["key"] == "TENFOLD_GATEWAY_URL", path.name

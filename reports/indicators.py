@@ -398,6 +398,8 @@ def crashes(run: RunFolder, o: Objective, w: Window) -> Measurement:
     controller had to restart without having been told to kill or stop them. Chaos does not count."""
     if run.manifest is None:
         return _none("manifest.json is missing")
+    if not (run.path / "controller_events.jsonl").is_file():  # a --target run: no controller watched the processes
+        return _none("controller_events.jsonl is missing (no controller saw the processes: a --target run)")
     assert w.start is not None and w.end is not None
     events = run.events
     told = [e for e in events if e.get("kind") in ("replica_killed", "component_killed", "component_stopped")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -13,7 +14,7 @@ import boto3
 import httpx
 import pytest
 from credentials import bearer
-from servers import Server, moto, service
+from servers import Server, moto, service, wait_for
 
 AUTH = bearer(1)  # every event here is user 1's
 
@@ -36,18 +37,28 @@ def _stored_event_ids(endpoint: str) -> set[str]:
     return ids
 
 
+@contextlib.contextmanager
+def _events_on_own_s3(stores: dict[str, str], env: dict[str, str]) -> Iterator[tuple[Server, Server]]:
+    """A fresh S3 (moto, with the bucket) and an events replica writing to it with ``env`` on top."""
+    s3 = moto()
+    try:
+        boto3.client("s3", endpoint_url=s3.url, region_name="us-east-1", aws_access_key_id="x",
+                     aws_secret_access_key="x").create_bucket(Bucket="tenfold-events")  # fmt: skip
+        svc = service("events", {**stores, "TENFOLD_S3_ENDPOINT": s3.url, **env})
+        try:
+            yield s3, svc
+        finally:
+            svc.stop()
+    finally:
+        if s3.proc is not None and s3.alive():
+            os.kill(s3.proc.pid, signal.SIGCONT)
+        s3.stop()
+
+
 @pytest.fixture
 def s3_and_events(stores: dict[str, str]) -> Iterator[tuple[Server, Server]]:
-    s3 = moto()
-    boto3.client("s3", endpoint_url=s3.url, region_name="us-east-1", aws_access_key_id="x",
-                 aws_secret_access_key="x").create_bucket(Bucket="tenfold-events")  # fmt: skip
-    svc = service("events", {**stores, "TENFOLD_S3_ENDPOINT": s3.url, "TENFOLD_S3_TIMEOUT": "0.5",
-                             "TENFOLD_MAX_IN_FLIGHT": "40"})  # fmt: skip
-    yield s3, svc
-    svc.stop()
-    if s3.proc is not None and s3.alive():
-        os.kill(s3.proc.pid, signal.SIGCONT)
-    s3.stop()
+    with _events_on_own_s3(stores, {"TENFOLD_S3_TIMEOUT": "0.5", "TENFOLD_MAX_IN_FLIGHT": "40"}) as pair:
+        yield pair
 
 
 def test_event_is_acknowledged_with_the_object_that_holds_it(s3_and_events: tuple[Server, Server]) -> None:
@@ -148,12 +159,8 @@ async def test_slow_puts_overlap_instead_of_queueing() -> None:
 def test_sigterm_stores_and_acknowledges_the_buffered_events_then_exits_zero(stores: dict[str, str]) -> None:
     """Events waiting for their batch when SIGTERM comes are stored and answered 202 before the process exits,
     even when the batch timer would fire only after the shutdown budget."""
-    s3 = moto()
-    boto3.client("s3", endpoint_url=s3.url, region_name="us-east-1", aws_access_key_id="x",
-                 aws_secret_access_key="x").create_bucket(Bucket="tenfold-events")  # fmt: skip
-    svc = service("events", {**stores, "TENFOLD_S3_ENDPOINT": s3.url, "TENFOLD_EVENTS_FLUSH_SECONDS": "60",
-                             "TENFOLD_DRAIN_SECONDS": "0.5", "TENFOLD_SHUTDOWN_TIMEOUT": "5"})  # fmt: skip
-    try:
+    env = {"TENFOLD_EVENTS_FLUSH_SECONDS": "60", "TENFOLD_DRAIN_SECONDS": "0.5", "TENFOLD_SHUTDOWN_TIMEOUT": "5"}
+    with _events_on_own_s3(stores, env) as (s3, svc):
         assert svc.proc is not None
         events = [_event() for _ in range(20)]
         with ThreadPoolExecutor(20) as pool:
@@ -170,6 +177,26 @@ def test_sigterm_stores_and_acknowledges_the_buffered_events_then_exits_zero(sto
         assert [r.status_code for r in answers] == [202] * 20, [r.text for r in answers if r.status_code != 202]
         acked = {str(ev["event_id"]) for ev, r in zip(events, answers, strict=True) if r.status_code == 202}
         assert acked <= _stored_event_ids(s3.url)
-    finally:
-        svc.stop()
-        s3.stop()
+
+
+def test_a_full_buffer_sheds_the_excess_with_503_never_202(stores: dict[str, str]) -> None:
+    """S3 stopped, one PutObject of one event in flight, 5 more waiting: the buffer is full, the rest is shed."""
+    env = {"TENFOLD_EVENTS_BUFFER_MAX": "5", "TENFOLD_EVENTS_BATCH_MAX": "1", "TENFOLD_EVENTS_FLUSH_CONCURRENCY": "1",
+           "TENFOLD_EVENTS_FLUSH_SECONDS": "0.01", "TENFOLD_S3_TIMEOUT": "8"}  # fmt: skip
+    with _events_on_own_s3(stores, env) as (s3, svc):
+        assert s3.proc is not None
+        os.kill(s3.proc.pid, signal.SIGSTOP)
+        events = [_event() for _ in range(20)]
+        with ThreadPoolExecutor(20) as pool:
+            sent = [pool.submit(httpx.post, f"{svc.url}/api/events", headers=AUTH, json=ev, timeout=30)
+                    for ev in events]  # fmt: skip
+            # the shed answers come at once; well inside the PutObject's budget nothing has left the buffer
+            with contextlib.suppress(TimeoutError):
+                wait_for(lambda: sum(f.done() for f in sent) >= 14, timeout=6, what="the excess shed")
+            os.kill(s3.proc.pid, signal.SIGCONT)
+            answers = [f.result() for f in sent]
+        shed = [r for r in answers if r.status_code == 503 and r.json()["title"] == "Overloaded"]
+        assert len(shed) == 14, [(r.status_code, r.text[:60]) for r in answers]  # 20 - 1 in flight - 5 waiting
+        assert all(r.headers["Retry-After"] == "1" and "waiting for S3" in r.json()["detail"] for r in shed)
+        acked = {str(ev["event_id"]) for ev, r in zip(events, answers, strict=True) if r.status_code == 202}
+        assert len(acked) <= 6 and acked <= _stored_event_ids(s3.url)

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     aws_region: str = "us-east-1"
 
     disable_fallbacks: bool = False
+    # recommendations: seconds (± 10%) between reads of the popular rows its fallback answers keep in memory.
+    fallback_refresh_seconds: float = Field(60.0, gt=0)
 
     # Auth: the HS256 key of the bearer tokens users issues and every protected route checks. A SecretStr:
     # never in a repr, a log line or an error. Services with protected routes refuse to start without it.

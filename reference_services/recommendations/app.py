@@ -32,7 +32,9 @@ def build(settings: Settings) -> Starlette:
     service = Service("recommendations", settings, metrics)
     guard = TokenBucket(settings.cache_down_store_rps) if settings.cache_down_store_rps > 0 else None
     rows = CachedTable(service, "recommendations", "user_id", prefix="recs:", shape=flagged, origin_guard=guard)
-    popular = Fallback(orjson.dumps(popular_doc()), lambda: rows.load(POPULAR_KEY))
+    popular = Fallback(
+        orjson.dumps(popular_doc()), lambda: rows.load(POPULAR_KEY), every=settings.fallback_refresh_seconds
+    )
 
     async def get_recommendations(request: Request) -> Response:
         user_id: int = request.path_params["user_id"]

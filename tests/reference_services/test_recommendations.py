@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,11 +10,14 @@ import sys
 import time
 from collections.abc import Iterator
 
+import boto3
 import httpx
 import pytest
 from credentials import bearer
 from servers import Server, dynalite, redis, service, wait_for
 from test_catalog import metric
+
+from reference_services.seed import POPULAR_KEY
 
 FAST = {"TENFOLD_NEAR_CACHE_SECONDS": "0", "TENFOLD_STORE_TIMEOUT": "0.3", "TENFOLD_BREAKER_FAIL_MAX": "3",
         "TENFOLD_BREAKER_RESET_SECONDS": "1"}  # fmt: skip
@@ -77,6 +81,24 @@ def test_store_gone_serves_popular_rows_degraded(own_stores: tuple[dict[str, str
         body = resp.json()
         assert body["degraded"] is True and body["rows"][0]["name"] == "Popular on tenfold"
         assert metric(svc.url, "fallback_responses_total") >= 1
+    finally:
+        svc.stop()
+
+
+def test_the_fallback_rows_follow_the_store_after_a_refresh(own_stores: tuple[dict[str, str], Server, Server]) -> None:
+    env, r, dyn = own_stores
+    svc = service("recommendations", {**env, "TENFOLD_FALLBACK_REFRESH_SECONDS": "0.5"})
+    try:
+        rows = [{"name": "Popular this week", "titles": [{"id": 7}, {"id": 3}]}]
+        item = {"user_id": {"N": str(POPULAR_KEY)}, "doc": {"S": json.dumps({"user_id": POPULAR_KEY, "rows": rows})}}
+        boto3.client("dynamodb", endpoint_url=dyn.url, region_name="us-east-1", aws_access_key_id="x",
+                     aws_secret_access_key="x").put_item(TableName="tenfold-recommendations", Item=item)  # fmt: skip
+        time.sleep(1.5)  # a few refreshes of 0.5 s ± 10%
+        r.kill()
+        dyn.kill()
+        resp = _get(svc, 5)
+        assert resp.status_code == 200 and resp.json()["degraded"] is True
+        assert resp.json()["rows"] == rows  # what the store held at the last refresh, not the rows at start
     finally:
         svc.stop()
 

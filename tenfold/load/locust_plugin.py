@@ -108,7 +108,8 @@ def add_arguments(parser: Any) -> None:
     g = parser.add_argument_group("tenfold")
     g.add_argument("--run-dir", default=os.environ.get("TENFOLD_RUN_DIR") or f"runs/{time.strftime('%Y%m%d-%H%M%S')}",
                    help="run folder for requests.parquet, ledger.jsonl, load.json (env TENFOLD_RUN_DIR)")  # fmt: skip
-    g.add_argument("--scenario-file", default=str(_SCENARIO_FILE), help="scenario YAML file")
+    g.add_argument("--scenario-file", default=os.environ.get("TENFOLD_SCENARIO_FILE") or str(_SCENARIO_FILE),
+                   help="scenario YAML file (env TENFOLD_SCENARIO_FILE)")  # fmt: skip
     g.add_argument("--scenario", default="spike", help="scenario name in the scenario file")
     g.add_argument("--load-profile", default="default", help="profile of the scenario: rates and phase lengths")
     g.add_argument("--quick", action="store_true", default=False, help="same as --profile quick (for CI)")

@@ -6,13 +6,15 @@ import csv
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from servers import CPU_CGROUP, cpu_capped_group
+import yaml
+from servers import CPU_CGROUP, ROOT, cpu_capped_group
 
 from tenfold.load import run_locust
 from tenfold.load._run import locust_command
@@ -221,3 +223,32 @@ def test_a_server_slow_on_every_answer_does_not_slow_the_arrivals(tmp_path: Path
     assert per_second.min() >= 45, per_second  # the pace holds in every second, the last ones too
     assert srv.max_in_flight >= 40  # ~50 waiting at once: a closed model would hold one per user
     assert res.load["achieved_rates"]["baseline"] == pytest.approx(50, rel=0.05)
+
+
+def test_the_bare_locust_command_runs_the_quick_spike_on_its_own(server: Server, tmp_path: Path) -> None:
+    """`locust -f locustfiles/spike.py --headless --host URL --quick`, as any CI would type it, from the repo root.
+
+    The environment only shortens the run: TENFOLD_SCENARIO_FILE is the real scenario file with the quick
+    profile's phases cut to seconds, TENFOLD_RUN_DIR keeps the record out of the repo's runs/.
+    """
+    doc = yaml.safe_load((ROOT / "locustfiles" / "scenarios.yaml").read_text())
+    quick = doc["spike"]["profiles"]["quick"]
+    quick["phases"] = {"baseline": 2, "ramp": 1, "peak": 2, "cooldown": 1}
+    quick["baseline_rps"] = 20
+    doc["spike"]["health"]["lag_p99_ms"] = 1000  # other tests share the 2 cores
+    (tmp_path / "scenarios.yaml").write_text(yaml.safe_dump(doc))
+    run = tmp_path / "run"
+    env = {**os.environ, "TENFOLD_SCENARIO_FILE": str(tmp_path / "scenarios.yaml"), "TENFOLD_RUN_DIR": str(run)}
+    locust = str(Path(sys.executable).parent / "locust")
+    cmd = [locust, "-f", "locustfiles/spike.py", "--headless", "--host", server.url, "--quick"]
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    load = json.loads((run / "load.json").read_text())
+    assert load["valid"] is True and load["profile"] == "quick"
+    assert [p["name"] for p in load["phases"]] == ["baseline", "ramp", "peak", "cooldown"]
+    rates = load["achieved_rates"]
+    assert rates["peak"] > 5 * rates["baseline"], rates  # the quick profile's 10x (journeys' later requests lag)
+    t = pq.read_table(run / "requests.parquet")
+    assert t.num_rows == load["requests"] > 0
+    assert set(t.column("route").to_pylist()) > {"/api/auth/token", "/api/recommendations/{user_id}"}
+    assert (run / "ledger.jsonl").is_file() and json.loads((run / "manifest.json").read_text())["phases"]

@@ -3,7 +3,9 @@
 No I/O and no clock: the caller passes ``now`` and the metric samples, so the rules can be tested one by one
 against the HPA documentation and the local controller scales exactly as a cluster would. Followed here:
 
-- per metric ``desired = ceil(ready * metric / target)``; no change while ``|metric/target - 1| <= tolerance`` (0.1)
+- per metric ``desired = ceil(ready * metric / target)``; no change while
+  ``1 - scaleDown tolerance <= metric/target <= 1 + scaleUp tolerance``: each direction's ``behavior`` may set its
+  own ``tolerance`` (Kubernetes 1.33+, feature gate HPAConfigurableTolerance); unset, both are the cluster's 0.1
 - pods that are not ready, and pods without a sample, are set aside; when the ratio says "up", they count as 0
   utilization, when it says "down" pods without a sample count as the target (100%); if that flips the
   direction or lands inside the tolerance, no change
@@ -58,6 +60,7 @@ class ScalingRules:
     stabilization_window_seconds: int
     policies: tuple[Policy, ...]
     select_policy: SelectPolicy = "Max"
+    tolerance: float | None = None  # ``behavior.scaleUp/scaleDown.tolerance``; None: the HPA's (cluster) default
 
 
 DEFAULT_SCALE_UP = ScalingRules(0, (Policy("Percent", 100, 15), Policy("Pods", 4, 15)), "Max")
@@ -79,7 +82,12 @@ class HpaSpec:
     metrics: tuple[MetricTarget, ...]
     scale_up: ScalingRules = DEFAULT_SCALE_UP
     scale_down: ScalingRules = DEFAULT_SCALE_DOWN
-    tolerance: float = TOLERANCE
+    tolerance: float = TOLERANCE  # the cluster-wide default (kube-controller-manager's), per direction unless set
+
+    def tolerances(self) -> tuple[float, float]:
+        """(scale-up, scale-down) tolerance: each direction's own, else the default."""
+        up, down = self.scale_up.tolerance, self.scale_down.tolerance
+        return (self.tolerance if up is None else up, self.tolerance if down is None else down)
 
 
 @dataclass(frozen=True)
@@ -105,8 +113,22 @@ class Decision:
     reason: str
 
 
-def proposal_for_metric(current: int, pods: tuple[PodSample, ...], target: float, tolerance: float = TOLERANCE) -> int:
-    """The replica count one metric asks for (Kubernetes' ``calcPlainMetricReplicas``)."""
+def _within(ratio: float, up: float, down: float) -> bool:
+    return 1.0 - down <= ratio <= 1.0 + up
+
+
+def proposal_for_metric(
+    current: int,
+    pods: tuple[PodSample, ...],
+    target: float,
+    tolerance: float = TOLERANCE,
+    down_tolerance: float | None = None,
+) -> int:
+    """The replica count one metric asks for (Kubernetes' ``calcPlainMetricReplicas``).
+
+    ``tolerance`` holds going up, and going down too unless ``down_tolerance`` is given.
+    """
+    up_tol, down_tol = tolerance, tolerance if down_tolerance is None else down_tolerance
     ready = [p.value for p in pods if p.ready and p.value is not None]
     missing = sum(1 for p in pods if p.ready and p.value is None)
     unready = sum(1 for p in pods if not p.ready)
@@ -115,7 +137,7 @@ def proposal_for_metric(current: int, pods: tuple[PodSample, ...], target: float
     ratio = (sum(ready) / len(ready)) / target
     up_with_unready = unready > 0 and ratio > 1.0
     if not up_with_unready and not missing:
-        if abs(1.0 - ratio) <= tolerance:
+        if _within(ratio, up_tol, down_tol):
             return current
         return math.ceil(ratio * len(ready))
     # Set-aside pods: missing ones count as on target going down and idle going up; unready ones as idle
@@ -125,7 +147,7 @@ def proposal_for_metric(current: int, pods: tuple[PodSample, ...], target: float
     if up_with_unready:
         values += [0.0] * unready
     new_ratio = (sum(values) / len(values)) / target
-    if abs(1.0 - new_ratio) <= tolerance or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
+    if _within(new_ratio, up_tol, down_tol) or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
         return current
     new = math.ceil(new_ratio * len(values))
     if (new_ratio < 1.0 and new > current) or (new_ratio > 1.0 and new < current):
@@ -152,10 +174,12 @@ class Autoscaler:
         """The replica count to run now; records the decision as a scale event when it changes the count."""
         spec = self.spec
         targets = {m.name: m.target for m in spec.metrics}
+        up_tol, down_tol = spec.tolerances()
         proposals: dict[str, int] = {}
         for sample in samples:
             if sample.name in targets:
-                proposals[sample.name] = proposal_for_metric(current, sample.pods, targets[sample.name], spec.tolerance)
+                target = targets[sample.name]
+                proposals[sample.name] = proposal_for_metric(current, sample.pods, target, up_tol, down_tol)
         if current == 0:
             raw, reason = current, "scaling is disabled at 0 replicas"
         elif not proposals:

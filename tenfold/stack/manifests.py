@@ -105,7 +105,7 @@ def _choice(doc: Located, loc: Loc, choices: tuple[str, ...], default: Any = _RE
 
 
 def parse_rules(doc: Located, loc: Loc, default: ScalingRules) -> ScalingRules:
-    """An HPA ``behavior.scaleUp``/``scaleDown`` at ``loc`` over the Kubernetes default."""
+    """An HPA ``behavior.scaleUp``/``scaleDown`` at ``loc`` over the Kubernetes default (``tolerance`` as in 1.33+)."""
     if not _at(doc, loc, None):
         return default
     policies = tuple(
@@ -118,7 +118,16 @@ def parse_rules(doc: Located, loc: Loc, default: ScalingRules) -> ScalingRules:
         _number(doc, (*loc, "stabilizationWindowSeconds"), int, default.stabilization_window_seconds),
         policies,
         _choice(doc, (*loc, "selectPolicy"), ("Max", "Min", "Disabled"), default.select_policy),
+        optional_number(doc, (*loc, "tolerance"), _tolerance),
     )
+
+
+def _tolerance(value: Any) -> float:
+    """``behavior.*.tolerance``: a Kubernetes quantity (``0.05``, ``"50m"``), not negative."""
+    quantity = parse_cpu(value)
+    if quantity < 0 or quantity != quantity:
+        raise ValueError(value)
+    return quantity
 
 
 def _hpa(doc: Located) -> HpaSpec:

@@ -90,7 +90,8 @@ def my_list(rng: random.Random, scenario: Scenario) -> list[Call]:
         call(0.5, "GET", MY_LIST, f"/api/users/{user}/my-list", "critical", user=user),
     ]  # fmt: skip
     if rng.random() < 0.3:
-        calls.append(call(3.0, "DELETE", MY_LIST_ITEM, f"/api/users/{user}/my-list/{title}", "critical", user=user))
+        calls.append(call(3.0, "DELETE", MY_LIST_ITEM, f"/api/users/{user}/my-list/{title}", "critical",
+                          ack=("my-list-delete", user, title), user=user))  # fmt: skip
     return calls
 
 

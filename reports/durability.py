@@ -5,6 +5,12 @@ still up and writes ``durability.json``; evaluation later reads only that file.
 
 - My List adds are proved by their ``Idempotency-Key`` row, committed in the same transaction as the
   add (the journey removes titles again later, so the my_list row itself may rightly be gone).
+- My List removals (``my-list-delete``) are proved by the row's absence, when nothing may have put it back: no
+  add of the same row may have committed after the removal, i.e. every add of it in the ledger was answered 2xx
+  before the removal was sent, and none ended without an answer or with a 5xx (``my-list-unknown``: a timeout
+  after COMMIT may apply it late). A removal that fails this test is counted ``unverified``, never passed or
+  failed: re-added later, or racing an add, the row may rightly be there. Only the latest removal of a row counts.
+  Assumes the generator is the only writer of My List during the run and that its processes share one clock.
 - Events are proved by their ``event_id`` inside the S3 object the ``202`` named.
 """
 
@@ -17,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-__all__ = ["reconcile", "write_durability"]
+__all__ = ["reconcile", "removals_to_check", "write_durability"]
 
 
 def _ledger(path: Path) -> list[dict[str, Any]]:
@@ -35,6 +41,45 @@ async def _committed_keys(dsn: str, keys: list[str]) -> set[str]:
         return {r["key"] for r in rows}
     finally:
         await conn.close()
+
+
+async def _rows_present(dsn: str, rows: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The (user_id, title_id) pairs of ``rows`` that are on someone's My List."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        found = await conn.fetch(
+            "SELECT user_id, title_id FROM my_list WHERE (user_id, title_id) IN "
+            "(SELECT * FROM unnest($1::bigint[], $2::bigint[]))",
+            [u for u, _ in rows],
+            [t for _, t in rows],
+        )
+        return {(r["user_id"], r["title_id"]) for r in found}
+    finally:
+        await conn.close()
+
+
+def removals_to_check(entries: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """The latest acknowledged removal of each row whose absence it proves, and how many rows it cannot judge."""
+    by_row: dict[str, list[dict[str, Any]]] = {}
+    for e in entries:
+        if e.get("kind") in ("my-list", "my-list-delete", "my-list-unknown"):
+            by_row.setdefault(str(e["key"]), []).append(e)
+    check: list[dict[str, Any]] = []
+    unverified = 0
+    for writes in by_row.values():
+        removals = [e for e in writes if e["kind"] == "my-list-delete"]
+        if not removals:
+            continue
+        last = max(removals, key=lambda e: float(e["ack"]))
+        late = any(e["kind"] == "my-list-unknown" or (e["kind"] == "my-list" and float(e["ack"]) >= float(last["sent"]))
+                   for e in writes)  # fmt: skip
+        if late:
+            unverified += 1
+        else:
+            check.append(last)
+    return check, unverified
 
 
 async def _stored_events(endpoint: str, bucket: str, objects: set[str]) -> tuple[dict[str, set[str]], Counter[str]]:
@@ -72,6 +117,15 @@ async def reconcile(
     events = [e for e in entries if e.get("kind") == "event"]
     missing: list[dict[str, Any]] = []
     unchecked: list[str] = []
+    removals = [e for e in entries if e.get("kind") == "my-list-delete"]
+    to_check, unverified = removals_to_check(entries)
+    if to_check:
+        if postgres_dsn:
+            present = await _rows_present(postgres_dsn, [(int(e["user_id"]), int(e["title_id"])) for e in to_check])
+            missing += [{"kind": "my-list-delete", "key": e["key"], "ack": e.get("ack")}
+                        for e in to_check if (int(e["user_id"]), int(e["title_id"])) in present]  # fmt: skip
+        else:
+            unchecked.append("my-list-delete")
     if mylist:
         if postgres_dsn:
             keys = [f"{e['user_id']}:{e['idempotency_key']}" for e in mylist]
@@ -90,8 +144,9 @@ async def reconcile(
         else:
             unchecked.append("event")
     return {
-        "acknowledged": {"my-list": len(mylist), "event": len(events)},
+        "acknowledged": {"my-list": len(mylist), "my-list-delete": len(removals), "event": len(events)},
         "missing": missing,
+        "unverified": {"my-list-delete": unverified},
         "duplicates": duplicates,
         "unchecked": unchecked,
         "checked_at": time.time(),

@@ -81,7 +81,8 @@ class Call(NamedTuple):
     body: bytes | None
     headers: dict[str, str]
     ack: tuple[Any, ...] | None
-    """What to put in the write-ledger when acknowledged: ("my-list", user, title, key) / ("event", id, user, title)."""
+    """What to put in the write-ledger when acknowledged: ("my-list", user, title, key) / ("my-list-delete", user,
+    title) / ("event", id, user, title)."""
     user: int = 0
     """The viewer whose bearer token the request carries (0: a public route, no token)."""
 
@@ -321,8 +322,11 @@ class _Generator:
                           degraded, shed)  # fmt: skip
         if status == 401 and c.user:
             self.logins.rejected(c.user)
-        if c.ack is not None and 200 <= status < 300:
-            self._acknowledge(c, r, status, actual + latency)
+        if c.ack is not None:
+            if 200 <= status < 300:
+                self._acknowledge(c, r, status, actual, actual + latency)
+            elif status == 0 or status >= 500:
+                self._unknown(c, status, actual, actual + latency)
 
     def _log_in(self, client: Any, key: int, intended: float, ready_perf: float, c: Call) -> str | None:
         """POST /api/auth/token as ``c.user``, recorded as a request of its own route at ``c``'s priority.
@@ -350,18 +354,28 @@ class _Generator:
             self.recorder.add(intended, actual, latency, lag, c.route, c.method, c.priority, failed, False, shed)
         return bearer
 
-    def _acknowledge(self, c: Call, r: Any, status: int, ack: float) -> None:
+    def _acknowledge(self, c: Call, r: Any, status: int, sent: float, ack: float) -> None:
         kind = c.ack[0] if c.ack else None
         if kind == "my-list":
             _, user, title, key = c.ack  # type: ignore[misc]
-            self.ledger.my_list(user, title, key, status, ack)
+            self.ledger.my_list(user, title, key, status, sent, ack)
+        elif kind == "my-list-delete":
+            _, user, title = c.ack  # type: ignore[misc]
+            self.ledger.my_list_delete(user, title, status, sent, ack)
         elif kind == "event" and status == 202:
             _, event_id, user, title = c.ack  # type: ignore[misc]
             try:
                 obj = orjson.loads(r.content).get("object")
             except (orjson.JSONDecodeError, AttributeError):
                 obj = None
-            self.ledger.event(event_id, user, title, obj, status, ack)
+            self.ledger.event(event_id, user, title, obj, status, sent, ack)
+
+    def _unknown(self, c: Call, status: int, sent: float, ended: float) -> None:
+        """An add that got no answer or a 5xx may still apply (a timeout after COMMIT): reconciling removals
+        of the same row needs to know (see tenfold.load._ledger)."""
+        if c.ack and c.ack[0] == "my-list":
+            _, user, title, key = c.ack
+            self.ledger.my_list_unknown(user, title, key, status, sent, ended)
 
     def finish(self) -> None:
         """Let in-flight requests end (bounded), then write this process's parts; health goes last."""
@@ -374,6 +388,7 @@ class _Generator:
             # a service stalled at the end of the run cannot hide by never answering
             self.recorder.add(intended, self.t0_epoch + (p0 - self.t0_perf), now - p0, p0 - ready_perf, c.route,
                               c.method, c.priority, 0, False, False)  # fmt: skip
+            self._unknown(c, 0, self.t0_epoch + (p0 - self.t0_perf), self.t0_epoch + (now - self.t0_perf))
         hub = get_hub()
         while self._parked:
             hub.loop.run_callback(self._parked.pop().switch, None)

@@ -30,6 +30,8 @@ class Server:
     unprioritised: int = 0
     refuse_logins: bool = False
     """Answer every login 503 + Retry-After (the users service overloaded)."""
+    fail_adds: bool = False
+    """Answer every My List add 500 (the outcome unknown to the client: it may have applied)."""
     logins: list[int] = field(default_factory=list)
     """User ids that logged in (POST /api/auth/token), in order."""
     unauthenticated: int = 0
@@ -129,6 +131,8 @@ class Server:
                 json.dumps({"event_id": doc["event_id"], "object": f"events/{doc['event_id']}.json"}).encode(),
             )
         if path.endswith("/my-list") and method == "POST":
+            if self.fail_adds:
+                return 500, "", b"{}"
             self.posts.append(json.loads(body))
             return 201, "", b"{}"
         if method == "DELETE":

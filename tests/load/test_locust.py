@@ -132,7 +132,10 @@ def test_journeys_record_templates_priorities_degraded_and_ledger(server: Server
     assert server.unprioritised == 0
     ledger = [json.loads(x) for x in (tmp_path / "run" / "ledger.jsonl").read_text().splitlines()]
     kinds = {r["kind"] for r in ledger}
-    assert kinds == {"my-list", "event"}
+    assert kinds == {"my-list", "my-list-delete", "event"}  # every answer came: no my-list-unknown
+    assert all(r["sent"] < r["ack"] for r in ledger)
+    deletes = (route == "/api/users/{id}/my-list/{title_id}") & (method == "DELETE")
+    assert set(status[deletes]) == {204} and sum(r["kind"] == "my-list-delete" for r in ledger) == deletes.sum()
     acked_events = {r["event_id"] for r in ledger if r["kind"] == "event"}
     assert len(acked_events) == (status[events] == 202).sum()
     assert acked_events <= {p["event_id"] for p in server.posts if "event_id" in p}
@@ -141,6 +144,25 @@ def test_journeys_record_templates_priorities_degraded_and_ledger(server: Server
     assert res.load["acknowledged_writes"] == len(ledger)
     # warm start: journeys already under way at t=0 (heartbeats, list views) count from the first second
     assert res.load["achieved_rates"]["baseline"] == pytest.approx(150, rel=0.15)
+
+
+def test_an_add_without_an_answer_is_in_the_ledger_as_unknown_not_acknowledged(tmp_path: Path) -> None:
+    srv = Server(fail_adds=True).start()
+    try:
+        sf = scenario_file(tmp_path, {"my_list": 1}, rps=40, phases={"baseline": 2}, viewers={"active": 10})
+        res = run_locust(srv.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
+    finally:
+        srv.stop()
+    assert res.exit_code == 0 and res.load is not None, res.load
+    t = pq.read_table(tmp_path / "run" / "requests.parquet")
+    route = np.array(t.column("route").to_pylist())
+    method = np.array(t.column("method").to_pylist())
+    adds = (route == "/api/users/{id}/my-list") & (method == "POST")
+    ledger = [json.loads(x) for x in (tmp_path / "run" / "ledger.jsonl").read_text().splitlines()]
+    unknown = [r for r in ledger if r["kind"] == "my-list-unknown"]
+    assert len(unknown) == adds.sum() > 0 and {r["status"] for r in unknown} == {500}
+    assert {r["kind"] for r in ledger} <= {"my-list-unknown", "my-list-delete"}
+    assert res.load["acknowledged_writes"] == len(ledger) - len(unknown)  # the unknown are no acknowledgement
 
 
 def test_a_viewer_that_cannot_log_in_fails_its_requests_without_sending_them(tmp_path: Path) -> None:

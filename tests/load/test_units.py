@@ -131,7 +131,8 @@ def test_merge_combines_parts_into_one_record(tmp_path: Path) -> None:
             rec.add(t, t + 0.001, 0.01, 0.001, 0, 0, 2, 200, False, False)
         rec.write(parts / f"requests-{w}.parquet")
         led = Ledger(parts / f"ledger-{w}.jsonl")
-        led.my_list(7, 9, f"k{w}", 201, 1000.5 + w)
+        led.my_list(7, 9, f"k{w}", 201, 1000.4 + w, 1000.5 + w)
+        led.my_list_unknown(7, 9, f"u{w}", 0, 1000.6 + w, 1003.0 + w)  # not an acknowledged write
         led.close()
         (parts / f"health-{w}.json").write_text(json.dumps(
             {"worker": w, "cpu_samples": [[1001.0, 0.3]], "lag_p99_ms": 1.0}))  # fmt: skip
@@ -142,7 +143,7 @@ def test_merge_combines_parts_into_one_record(tmp_path: Path) -> None:
     assert t.num_rows == 200 and doc["requests"] == 200
     assert sorted(set(t.column("worker").to_pylist())) == [0, 1]
     assert doc["valid"] and doc["achieved_rates"]["baseline"] == pytest.approx(200 / 5)
-    assert len((tmp_path / "ledger.jsonl").read_text().splitlines()) == 2
+    assert len((tmp_path / "ledger.jsonl").read_text().splitlines()) == 4 and doc["acknowledged_writes"] == 2
     doc = merge_run(tmp_path, scenario="static", profile="default", t0=1000.0, phases=sched.phases,
                     limits=HealthLimits(), expected_processes=3, target={})  # fmt: skip
     assert not doc["valid"] and "2 of 3" in doc["invalid_reason"]

@@ -1,9 +1,15 @@
 """Read the services' Deployment and HPA from ``infra/k8s/services/*.yaml`` (the one source of truth), plus the
 local overlay ``infra/local/autoscaling.yaml`` (shorter sync period and windows so a short run shows scale-in).
+
+Read: replicas, the container's ``command`` (``python`` becomes this interpreter) and literal ``env``, CPU
+requests/limits, the readiness probe, ``terminationGracePeriodSeconds`` and the HPA. Not read: the liveness
+probe (a replica whose process dies is restarted at once) and the ``preStop`` sleep (locally HAProxy stops
+sending when ``/readyz`` turns 503 during the service's own ``TENFOLD_DRAIN_SECONDS``).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,6 +52,13 @@ class ServiceSpec:
     readiness_timeout_s: float = 1.0  # Kubernetes' defaults
     readiness_failure_threshold: int = 3
     gateway_connections: int | None = None  # local only (infra/local/calibration.yaml): gateway maxconn per replica
+    command: tuple[str, ...] = ()  # the container's command; () = python -m reference_services NAME
+    termination_grace_s: float = 30.0  # terminationGracePeriodSeconds: SIGTERM, then SIGKILL this much later
+
+    def argv(self) -> list[str]:
+        """The replica's command line here: the manifest's ``command`` with ``python`` as this interpreter."""
+        command = list(self.command) or ["python", "-m", "reference_services", self.name]
+        return [sys.executable, *command[1:]]
 
 
 @dataclass(frozen=True)
@@ -164,6 +177,12 @@ def load_service(path: Path) -> ServiceSpec:
     for i, e in enumerate(_at(d, (*container, "env"), [])):
         if isinstance(e, dict) and "value" in e:
             env[str(_at(d, (*container, "env", i, "name")))] = str(e["value"])
+    command = _at(d, (*container, "command"), [])
+    if not isinstance(command, list) or not all(isinstance(c, str) for c in command):
+        raise d.error((*container, "command"), "command must be a list of strings")
+    if command and command[0] not in ("python", "python3"):
+        raise d.error((*container, "command"), f"the local runtime runs Python modules: the command must start with "
+                      f"'python' (like python -m reference_services NAME), not {command[0]!r}")  # fmt: skip
     limit = _at(d, (*container, "resources", "limits", "cpu"), None)
     request = _at(d, (*container, "resources", "requests", "cpu"), None)
     return ServiceSpec(
@@ -180,7 +199,18 @@ def load_service(path: Path) -> ServiceSpec:
         source=str(path),
         readiness_timeout_s=_number(d, (*container, "readinessProbe", "timeoutSeconds"), float, 1),
         readiness_failure_threshold=_number(d, (*container, "readinessProbe", "failureThreshold"), int, 3),
+        command=tuple(command),
+        termination_grace_s=_grace(d),
     )
+
+
+def _grace(d: Located) -> float:
+    """``terminationGracePeriodSeconds`` (Kubernetes' default 30), a number of seconds ≥ 0."""
+    loc: Loc = ("spec", "template", "spec", "terminationGracePeriodSeconds")
+    grace = _number(d, loc, float, 30)
+    if grace < 0:
+        raise d.error(loc, f"terminationGracePeriodSeconds must be ≥ 0, not {grace:g}")
+    return grace
 
 
 def load_overlay(path: Path = DEFAULT_OVERLAY) -> Overlay:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +19,6 @@ from tenfold.stack.manifests import ServiceSpec
 from tenfold.stack.procs import Proc
 
 __all__ = ["Deployment", "Replica"]
-
-_TERMINATE_GRACE_S = 8.0
 
 
 @dataclass
@@ -106,7 +103,7 @@ class Deployment:
         env = dict(self.env) | {"TENFOLD_PORT": str(self.ports[slot]), "TENFOLD_REPLICA": rid}
         proc = Proc(
             rid,
-            [sys.executable, "-m", "reference_services", self.name],
+            self.spec.argv(),
             env=env,
             log=self.home / "logs" / f"{rid}.log",
             group=group,
@@ -158,7 +155,7 @@ class Deployment:
         if r.group is not None:
             r.group.freeze(False)
         r.state = "terminating"
-        r.terminate_at = now + _TERMINATE_GRACE_S
+        r.terminate_at = now + self.spec.termination_grace_s  # terminationGracePeriodSeconds
         r.proc.signal(signal.SIGTERM)
 
     def _remove(self, r: Replica) -> None:

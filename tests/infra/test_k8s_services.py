@@ -13,6 +13,12 @@ EXPECTED_REPLICAS = {"users": 2, "catalog": 2, "recommendations": 3, "events": 1
 RPS_SCALED = {"catalog", "recommendations"}
 
 
+def hpa_comment(name: str) -> str:
+    """The comment lines right above the service's HorizontalPodAutoscaler document."""
+    before = (SERVICES_DIR / f"{name}.yaml").read_text().split("kind: HorizontalPodAutoscaler")[0].split("---")[-1]
+    return "".join(line + "\n" for line in before.splitlines() if line.startswith("#"))
+
+
 def _docs(name: str) -> dict[str, dict[str, Any]]:
     docs = [d for d in yaml.safe_load_all((SERVICES_DIR / f"{name}.yaml").read_text()) if d]
     by_kind = {d["kind"]: d for d in docs}
@@ -83,6 +89,7 @@ def test_hpa_fields_the_autoscaler_reads(name: str) -> None:
         ]
     else:
         assert pods == []
+        assert "# CPU only, no requests-per-second metric: " in hpa_comment(name), "say why CPU alone scales it"
     up, down = spec["behavior"]["scaleUp"], spec["behavior"]["scaleDown"]
     assert up["stabilizationWindowSeconds"] == 0
     assert up["selectPolicy"] == "Max"

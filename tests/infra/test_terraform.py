@@ -227,7 +227,51 @@ def test_cloudwatch_alarms_on_the_cpu_band() -> None:
     assert low["comparison_operator"] == "LessThanThreshold"
     assert VARIABLES["cpu_high_threshold"]["default"] == 70
     assert VARIABLES["cpu_low_threshold"]["default"] == 30
-    assert ("aws_cloudwatch_dashboard", "main") in RESOURCES
+    assert cpu_alarm_problems(RESOURCES) == []
+
+
+def cpu_alarm_problems(resources: dict[tuple[str, str], Any]) -> list[str]:
+    """The CPU alarms watch the node group's CPUUtilization at var.cpu_*_threshold, and the dashboard draws that CPU
+    with the band, plus the data stores' CPU (a hard-coded 70 would not follow the variable)."""
+    found = []
+    for name, var in (("nodes_cpu_high", "cpu_high_threshold"), ("nodes_cpu_low", "cpu_low_threshold")):
+        alarm = resources.get(("aws_cloudwatch_metric_alarm", name), {})
+        if alarm.get("threshold") != f"${{var.{var}}}":
+            found.append(f"{name}: threshold {alarm.get('threshold')!r} is not var.{var}")
+        if (alarm.get("namespace"), alarm.get("metric_name")) != ("AWS/EC2", "CPUUtilization") or alarm.get(
+            "dimensions"
+        ) != {"AutoScalingGroupName": "${local.node_asg_name}"}:
+            found.append(f"{name}: not the node group's AWS/EC2 CPUUtilization")
+    for name in ("rds_cpu_high", "redis_cpu_high"):
+        if resources.get(("aws_cloudwatch_metric_alarm", name), {}).get("threshold") != "${var.cpu_high_threshold}":
+            found.append(f"{name}: threshold is not var.cpu_high_threshold")
+    body = " ".join(str(resources.get(("aws_cloudwatch_dashboard", "main"), {}).get("dashboard_body", "")).split())
+    for widget in (
+        '["AWS/EC2", "CPUUtilization", "AutoScalingGroupName", local.node_asg_name]',
+        '{label = "scale up", value = var.cpu_high_threshold}',
+        '{label = "scale in", value = var.cpu_low_threshold}',
+        '["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier"',
+        '["AWS/ElastiCache", "EngineCPUUtilization", "ReplicationGroupId"',
+    ):
+        if widget not in body:
+            found.append(f"the dashboard has no {widget}")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("resource", "key", "value", "expected"),
+    [
+        ("nodes_cpu_high", "threshold", 70, "threshold 70 is not var.cpu_high_threshold"),
+        ("nodes_cpu_low", "threshold", "${var.cpu_high_threshold}", "is not var.cpu_low_threshold"),
+        ("nodes_cpu_high", "metric_name", "NetworkIn", "not the node group's"),
+        ("redis_cpu_high", "threshold", 90, "redis_cpu_high: threshold"),
+        ("main", "dashboard_body", "${jsonencode({widgets = []})}", "the dashboard has no"),
+    ],
+)
+def test_a_cpu_alarm_or_dashboard_off_the_band_is_caught(resource: str, key: str, value: Any, expected: str) -> None:
+    kind = "aws_cloudwatch_dashboard" if resource == "main" else "aws_cloudwatch_metric_alarm"
+    broken = {**RESOURCES, (kind, resource): {**RESOURCES[(kind, resource)], key: value}}
+    assert any(expected in p for p in cpu_alarm_problems(broken)), cpu_alarm_problems(broken)
 
 
 def test_managed_prometheus_is_optional() -> None:
@@ -274,3 +318,45 @@ def test_service_routes_match_the_k8s_services() -> None:
     (locals_block,) = [b for b in PARSED["locals.tf"]["locals"] if "services" in b]
     assert set(locals_block["services"]) == names
     assert _file_of("alb").name == "edge.tf"
+
+
+# Helm release -> (its IRSA module, the policy that module attaches)
+IRSA_RELEASES = {
+    "aws_load_balancer_controller": ("lb_controller_irsa", "attach_load_balancer_controller_policy"),
+    "cluster_autoscaler": ("cluster_autoscaler_irsa", "attach_cluster_autoscaler_policy"),
+}
+
+
+def irsa_problems(release: str, resources: dict[tuple[str, str], Any], modules: dict[str, Any]) -> list[str]:
+    """The release's service account carries the IRSA role's ARN, and that role trusts exactly that account."""
+    module, policy = IRSA_RELEASES[release]
+    body = resources[("helm_release", release)]
+    values = " ".join(" ".join(map(str, body.get("values", []))).split())
+    sa = re.search(r'serviceAccount = \{name = "([^"]+)", annotations = \{"eks\.amazonaws\.com/role-arn" = '
+                   rf"module\.{module}\.iam_role_arn\}}", values)  # fmt: skip
+    if sa is None:
+        return [f"{release}: its serviceAccount has no eks.amazonaws.com/role-arn annotation = module.{module}"]
+    found = []
+    trusted = modules[module]["oidc_providers"]["main"]["namespace_service_accounts"]
+    if trusted != [f"{body['namespace']}:{sa.group(1)}"]:
+        found.append(f"{module} trusts {trusted}, not {body['namespace']}:{sa.group(1)}")
+    if modules[module].get(policy) is not True:
+        found.append(f"{module}: {policy} is not set")
+    return found
+
+
+@pytest.mark.parametrize("release", sorted(IRSA_RELEASES))
+def test_controllers_run_with_their_irsa_role(release: str) -> None:
+    assert irsa_problems(release, RESOURCES, MODULES) == []
+
+
+def test_a_release_without_its_role_annotation_is_caught() -> None:
+    key = ("helm_release", "aws_load_balancer_controller")
+    values = [RESOURCES[key]["values"][0].replace('"eks.amazonaws.com/role-arn"', '"example.com/role"')]
+    broken = {**RESOURCES, key: {**RESOURCES[key], "values": values}}
+    assert "no eks.amazonaws.com/role-arn" in irsa_problems("aws_load_balancer_controller", broken, MODULES)[0]
+    wrong_ns = {**RESOURCES, key: {**RESOURCES[key], "namespace": "default"}}
+    assert "trusts" in irsa_problems("aws_load_balancer_controller", wrong_ns, MODULES)[0]
+    no_policy = {**MODULES, "lb_controller_irsa": {**MODULES["lb_controller_irsa"],
+                                                   "attach_load_balancer_controller_policy": False}}  # fmt: skip
+    assert "is not set" in irsa_problems("aws_load_balancer_controller", RESOURCES, no_policy)[0]

@@ -31,17 +31,20 @@ QUERIES: dict[str, str] = {
 
 
 def collect_metrics(
-    prometheus_url: str, run_dir: Path, start: float, end: float, step: float = 1.0, *, timeout_s: float = 30.0
-) -> dict[str, int]:
+    prometheus_url: str, run_dir: Path, start: float, end: float, step: float = 1.0, *, timeout_s: float = 30.0,
+    rate_window: str = "5s",
+) -> dict[str, int]:  # fmt: skip
     """Runs every query over [start, end]; returns the number of series each produced.
 
     A query that fails is written with its error instead of data, so the report says why a chart is empty.
+    ``rate_window`` replaces the queries' 5 s rate window: a cluster's Prometheus scrapes every 15-30 s.
     """
     out = run_dir / "metrics"
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     with httpx.Client(base_url=prometheus_url, timeout=timeout_s) as client:
-        for name, query in QUERIES.items():
+        for name, template in QUERIES.items():
+            query = template.replace("[5s]", f"[{rate_window}]")
             doc: dict[str, Any] = {"query": query, "start": start, "end": end, "step": step}
             try:
                 resp = client.get("/api/v1/query_range", params={"query": query, "start": start, "end": end,

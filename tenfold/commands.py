@@ -65,6 +65,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         experiments=experiments,
         slo=Path(slo),
         target=args.target,
+        prometheus=args.prometheus,
         allow_remote=args.allow_remote,
         disable=frozenset(args.disable or ()),
         runs_dir=Path(args.runs_dir),
@@ -244,6 +245,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--slo", help="SLO file (default: slo.yaml; slo-soak.yaml with --soak)")
     p.add_argument("--target", help="load an already running system at this URL instead of the local stack")
     p.add_argument("--allow-remote", action="store_true", help="allow a --target that is not loopback")
+    p.add_argument("--prometheus", metavar="URL",
+                   help="with --target: the deployment's Prometheus (its replica, CPU, cache and fallback series; "
+                        "infra/prometheus/rules records them from kube-state-metrics), for the autoscaling "
+                        "verdicts a --target run has no data for otherwise")  # fmt: skip
     p.add_argument("--disable", action="append", choices=["autoscaling", "fallbacks"],
                    help="control run: prove the checks notice (repeatable)")  # fmt: skip
     p.add_argument("--keep-stack", action="store_true", help="leave a stack this run started running")

@@ -58,6 +58,7 @@ class RunOptions:
     experiments: list[Path] | None = None  # None: the profile's default plan; []: no chaos
     slo: Path = REPO / "slo.yaml"
     target: str | None = None
+    prometheus: str | None = None  # with --target: the deployment's Prometheus, for the replica/CPU/cache series
     allow_remote: bool = False
     disable: frozenset[str] = frozenset()
     runs_dir: Path = REPO / "runs"
@@ -69,11 +70,11 @@ class RunOptions:
     soak_s: float | None = None  # --soak: the soak profile's length (profile "soak"); tenfold/soak.py
 
 
-def check_target(url: str, allow_remote: bool) -> None:
+def check_target(url: str, allow_remote: bool, flag: str = "--target") -> None:
     """Load goes to loopback unless the user explicitly allows a remote target."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--target must be an http(s) URL like http://127.0.0.1:8080, not {url!r}")
+        raise UsageError(f"{flag} must be an http(s) URL like http://127.0.0.1:8080, not {url!r}")
     host = parts.hostname
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
@@ -266,6 +267,10 @@ def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
         lengths = soak_lengths(opts.soak_s)
     if opts.target is not None:
         check_target(opts.target, opts.allow_remote)
+    if opts.prometheus is not None:
+        if opts.target is None:
+            raise UsageError("--prometheus is for --target runs; the local stack brings its own Prometheus")
+        check_target(opts.prometheus, True, "--prometheus")
     if opts.experiments is None:
         plan: list[ScheduledExperiment] = [] if opts.target else default_plan(opts.profile)
     else:
@@ -326,7 +331,7 @@ def _run_with(
         try:
             t0 = _load_started(run_dir, locust, t_launch)
             injector.schedule(plan, t0, starts)
-            live = _LiveStatus(status.get("prometheus"), say, starts, t0)
+            live = _LiveStatus(status.get("prometheus") or opts.prometheus, say, starts, t0)
             deadline = time.time() + total + 120
             while locust.poll() is None:
                 if time.time() > deadline:
@@ -377,6 +382,11 @@ def _run_with(
             write_durability(run_dir, postgres_dsn=status.get("postgres"), s3_endpoint=status.get("s3"))
         except Exception as exc:
             say(f"could not reconcile acknowledged writes with PostgreSQL/S3: {exc}")
+    elif opts.prometheus:
+        say(f"collecting metrics from {opts.prometheus} (1 m rates: a cluster scrapes every 15-30 s) …")
+        counts = collect_metrics(opts.prometheus.rstrip("/"), run_dir, started - 5, last + 2, step=5.0,
+                                 rate_window="1m")  # fmt: skip
+        say("metrics without series: " + (", ".join(n for n, c in counts.items() if not c) or "none"))
     _write_manifest(run_dir, opts, status, load, injector, started, last, interrupted)
     summary = evaluate(run_dir, slo)
     render(run_dir, summary)
@@ -428,6 +438,7 @@ def _write_manifest(
         "scenario": opts.scenario,
         "profile": opts.profile,
         "target": opts.target or status.get("gateway"),
+        "prometheus": status.get("prometheus") or opts.prometheus,
         "started": started,
         "ended": ended,
         "phases": (load or {}).get("phases", []),

@@ -83,6 +83,50 @@ def test_rules_use_the_designed_metric_names() -> None:
     assert all("summary" in r["annotations"] for r in alerts)
 
 
+# kube-state-metrics and cAdvisor series as a cluster has them; the queries are reports/collect.py's QUERIES.
+KUBE_SERIES = {
+    'kube_deployment_status_replicas_ready{namespace="tenfold", deployment="catalog"}': "2 2 3 4 4 4 4 4 4 4",
+    'kube_deployment_spec_replicas{namespace="tenfold", deployment="catalog"}': "2 4 4 4 4 4 4 4 4 4",
+    'kube_horizontalpodautoscaler_status_desired_replicas{namespace="tenfold", horizontalpodautoscaler="catalog"}':
+        "2 4 4 4 4 4 4 4 4 4",
+    'container_cpu_usage_seconds_total{namespace="tenfold", pod="catalog-7d9f8b6c5-x2x9q", container="catalog"}':
+        "0+3.75x10",  # 0.25 cores
+    'kube_pod_container_resource_requests{namespace="tenfold", pod="catalog-7d9f8b6c5-x2x9q", container="catalog",'
+    ' resource="cpu"}': "0.25x10",
+}  # fmt: skip
+
+
+def _promtool_test(tmp_path: Path, expected: dict[str, float]) -> subprocess.CompletedProcess[str]:
+    from reports.collect import QUERIES
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (scripts/setup installs Debian's prometheus package, which ships it)")
+    test = {
+        "rule_files": [str(RULE_FILE)],
+        "evaluation_interval": "15s",
+        "tests": [{
+            "interval": "15s",
+            "input_series": [{"series": k, "values": v} for k, v in KUBE_SERIES.items()],
+            "promql_expr_test": [{"expr": QUERIES[name], "eval_time": "2m",
+                                  "exp_samples": [{"labels": '{service="catalog"}', "value": value}]}
+                                 for name, value in expected.items()],
+        }],
+    }  # fmt: skip
+    (tmp_path / "kube.test.yml").write_text(yaml.safe_dump(test))
+    return subprocess.run([promtool, "test", "rules", str(tmp_path / "kube.test.yml")], capture_output=True, text=True,
+                          timeout=30)  # fmt: skip
+
+
+def test_on_kubernetes_the_rules_give_the_replica_series_the_report_reads(tmp_path: Path) -> None:
+    """`--target URL --prometheus URL`: the same QUERIES find replicas and CPU recorded from kube-state-metrics."""
+    expected = {"replicas_ready": 4, "replicas_desired": 4, "hpa_desired_replicas": 4, "cpu_utilization": 1.0}
+    out = _promtool_test(tmp_path, expected)
+    assert out.returncode == 0, out.stdout + out.stderr
+    wrong = _promtool_test(tmp_path, {**expected, "cpu_utilization": 0.5})
+    assert wrong.returncode != 0 and "tenfold_cpu_utilization" in wrong.stdout + wrong.stderr
+
+
 if __name__ == "__main__":
     K8S_RULE.write_text(render_prometheus_rule())
     print(f"wrote {K8S_RULE}")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -16,7 +17,7 @@ import pytest
 import yaml
 from servers import CPU_CGROUP, ROOT, cpu_capped_group
 
-from tenfold.load import run_locust
+from tenfold.load import LoadResult, run_locust
 from tenfold.load._run import locust_command
 
 from ._server import Server
@@ -29,13 +30,19 @@ def _locust_p99_s(run_dir: Path) -> float:
     return float(row["99%"]) / 1000.0
 
 
-def test_co_corrected_p99_shows_a_stall_that_locusts_p99_hides(tmp_path: Path) -> None:
-    srv = Server(stall_at=300, stall_s=1.0).start()
+def _run_on(srv: Server, tmp_path: Path, journeys: dict[str, float], **profile: Any) -> LoadResult:
+    """Start ``srv``, run a one-scenario file against it (see scenario_file), stop it."""
+    srv.start()
     try:
-        sf = scenario_file(tmp_path, {"static": 1}, rps=200, phases={"baseline": 4}, max_in_flight=1)
-        res = run_locust(srv.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
+        sf = scenario_file(tmp_path, journeys, **profile)
+        return run_locust(srv.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
     finally:
         srv.stop()
+
+
+def test_co_corrected_p99_shows_a_stall_that_locusts_p99_hides(tmp_path: Path) -> None:
+    srv = Server(stall_at=300, stall_s=1.0)
+    res = _run_on(srv, tmp_path, {"static": 1}, rps=200, phases={"baseline": 4}, max_in_flight=1)
     assert srv.stalled_at is not None, "the server never stalled"
     assert res.exit_code == 0, (tmp_path / "run" / "locust" / "locust.log").read_text()[-2000:]
     assert res.load is not None and res.valid, res.load
@@ -47,12 +54,8 @@ def test_co_corrected_p99_shows_a_stall_that_locusts_p99_hides(tmp_path: Path) -
 
 
 def test_a_request_never_answered_is_recorded_as_a_timeout(tmp_path: Path) -> None:
-    srv = Server(stall_at=80, stall_s=30.0).start()  # ~1.6 s in, one request hangs past the end of the run
-    try:
-        sf = scenario_file(tmp_path, {"static": 1}, rps=50, phases={"baseline": 2})
-        res = run_locust(srv.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
-    finally:
-        srv.stop()
+    srv = Server(stall_at=80, stall_s=30.0)  # ~1.6 s in, one request hangs past the end of the run
+    res = _run_on(srv, tmp_path, {"static": 1}, rps=50, phases={"baseline": 2})
     assert res.load is not None and res.exit_code == 0, res.load
     t = pq.read_table(tmp_path / "run" / "requests.parquet")
     status = t.column("status").to_numpy()
@@ -147,12 +150,8 @@ def test_journeys_record_templates_priorities_degraded_and_ledger(server: Server
 
 
 def test_an_add_without_an_answer_is_in_the_ledger_as_unknown_not_acknowledged(tmp_path: Path) -> None:
-    srv = Server(fail_adds=True).start()
-    try:
-        sf = scenario_file(tmp_path, {"my_list": 1}, rps=40, phases={"baseline": 2}, viewers={"active": 10})
-        res = run_locust(srv.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
-    finally:
-        srv.stop()
+    srv = Server(fail_adds=True)
+    res = _run_on(srv, tmp_path, {"my_list": 1}, rps=40, phases={"baseline": 2}, viewers={"active": 10})
     assert res.exit_code == 0 and res.load is not None, res.load
     t = pq.read_table(tmp_path / "run" / "requests.parquet")
     route = np.array(t.column("route").to_pylist())
@@ -166,12 +165,8 @@ def test_an_add_without_an_answer_is_in_the_ledger_as_unknown_not_acknowledged(t
 
 
 def test_a_viewer_that_cannot_log_in_fails_its_requests_without_sending_them(tmp_path: Path) -> None:
-    srv = Server(refuse_logins=True).start()
-    try:
-        sf = scenario_file(tmp_path, {"home": 1}, rps=60, phases={"baseline": 2}, arrivals="uniform")
-        res = run_locust(srv.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
-    finally:
-        srv.stop()
+    srv = Server(refuse_logins=True)
+    res = _run_on(srv, tmp_path, {"home": 1}, rps=60, phases={"baseline": 2}, arrivals="uniform")
     assert res.exit_code == 0 and res.load is not None, res.load
     t = pq.read_table(tmp_path / "run" / "requests.parquet")
     route = np.array(t.column("route").to_pylist())
@@ -226,12 +221,8 @@ def test_timeout_kills_master_and_workers(server: Server, tmp_path: Path) -> Non
 
 def test_a_server_slow_on_every_answer_does_not_slow_the_arrivals(tmp_path: Path) -> None:
     """The open model: requests start on the arrival clock, however long the ones before them take."""
-    srv = Server(stall_every_s=1.0).start()
-    try:
-        sf = scenario_file(tmp_path, {"static": 1}, rps=50, phases={"baseline": 4})
-        res = run_locust(srv.url, tmp_path / "run", scenario="t", scenario_file=sf, timeout_s=60)
-    finally:
-        srv.stop()
+    srv = Server(stall_every_s=1.0)
+    res = _run_on(srv, tmp_path, {"static": 1}, rps=50, phases={"baseline": 4})
     assert res.exit_code == 0 and res.load is not None and res.valid, res.load
     t = pq.read_table(tmp_path / "run" / "requests.parquet")
     intended = t.column("intended_start").to_numpy()

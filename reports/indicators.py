@@ -6,6 +6,7 @@ Nothing here decides pass or fail (evaluate does) and nothing reads a live syste
 
 from __future__ import annotations
 
+import fnmatch
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -374,10 +375,18 @@ def writes_lost(run: RunFolder, o: Objective, w: Window) -> Measurement:
 
 
 def memory_growth(run: RunFolder, o: Objective, w: Window) -> list[tuple[str, Measurement]]:
-    """One measurement per stack process (``service`` keeps one service's replicas): RSS growth after warm-up."""
-    series = [s for s in run.memory if o.service is None or s.service == o.service]
+    """One measurement per stack process (``service`` keeps one service's replicas, ``processes``/``exclude``
+    select by name): RSS growth after warm-up."""
+
+    def judged(name: str) -> bool:
+        process = name.split(" (pid ")[0]  # a restarted process's second series is "catalog-0 (pid 123)"
+        chosen = o.processes is None or any(fnmatch.fnmatchcase(process, p) for p in o.processes)
+        return chosen and not any(fnmatch.fnmatchcase(process, p) for p in o.exclude)
+
+    series = [s for s in run.memory if (o.service is None or s.service == o.service) and judged(s.name)]
     if not series:
-        return [("", _none("memory.jsonl is missing or has no process of the service (a --soak run samples it)"))]
+        return [("", _none("memory.jsonl is missing or has no process the objective selects (a --soak run samples "
+                           "every stack process)"))]  # fmt: skip
     assert w.start is not None and w.end is not None
     out = []
     for s in series:

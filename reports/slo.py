@@ -140,8 +140,11 @@ class Objective(BaseModel):
     # recovery_time
     threshold: float = Field(default=0.05, gt=0, lt=1)
     sliding_s: float = Field(default=5.0, gt=0)
-    # memory_growth: the share of the window each process gets to warm up before growth is measured
+    # memory_growth: the share of the window each process gets to warm up before growth is measured, and which
+    # processes are judged (shell patterns on memory.jsonl's process names, e.g. "catalog-*"; default: all)
     warmup: float = Field(default=0.1, ge=0, lt=1)
+    processes: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
 
     @field_validator("window")
     @classmethod
@@ -169,8 +172,9 @@ class Objective(BaseModel):
             raise ValueError(f"indicator {ind!r} is a ratio: write e.g. '>= 99.5%' or '<= 0.01'")
         if self.target.symbolic and ind != "max_replicas":
             raise ValueError("'hpa_max' is only a target for indicator 'max_replicas'")
-        if ind != "memory_growth" and "warmup" in self.model_fields_set:
-            raise ValueError(f"'warmup' only applies to indicator 'memory_growth', not {ind!r}")
+        for field in ("warmup", "processes", "exclude"):
+            if ind != "memory_growth" and field in self.model_fields_set:
+                raise ValueError(f"'{field}' only applies to indicator 'memory_growth', not {ind!r}")
         if ind == "recovery_time" and not self.window.startswith("chaos:"):
             raise ValueError("indicator 'recovery_time' needs a chaos window: chaos:<experiment> or chaos:*")
         return self

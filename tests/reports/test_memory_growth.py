@@ -92,3 +92,28 @@ def test_warmup_only_for_memory_growth() -> None:
     text = "objectives:\n  - {name: x, indicator: error_ratio, window: run, target: '<= 1%', warmup: 0.2}\n"
     with pytest.raises(ConfigError, match=r"my\.yaml:2:\d+: .*'warmup' only applies to indicator 'memory_growth'"):
         parse_slo(text, "my.yaml")
+
+
+def test_processes_and_exclude_choose_who_is_judged(soak_run: Path) -> None:
+    text = (
+        "objectives:\n"
+        "  - {name: apps, indicator: memory_growth, window: run, target: '<= 10%',\n"
+        "     processes: ['*-0'], exclude: [users-*]}\n"
+    )
+    summary = evaluate(soak_run, parse_slo(text, "my.yaml"))
+    assert [v.objective for v in summary.verdicts] == ["apps[catalog-0]"]  # postgres not chosen, users-0 excluded
+    assert summary.outcome == "pass"
+
+
+def test_the_shipped_soak_slo_does_not_judge_the_emulators(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", Knobs(rows=2_000))
+    _write_memory(run, {"catalog-0": 0.03, "s3": 0.25, "dynamodb": 0.25, "prometheus": 0.25, "redis-0": 0.25})
+    summary = evaluate(run, load_slo(ROOT / "slo-soak.yaml"))
+    by = {v.objective: v.status for v in summary.verdicts if v.indicator == "memory_growth"}
+    assert by == {"memory-growth[catalog-0]": "pass", "memory-growth[redis-0]": "fail"}
+
+
+def test_process_selection_only_for_memory_growth() -> None:
+    text = "objectives:\n  - {name: x, indicator: error_ratio, window: run, target: '<= 1%', exclude: [s3]}\n"
+    with pytest.raises(ConfigError, match=r"my\.yaml:2:\d+: .*'exclude' only applies to indicator 'memory_growth'"):
+        parse_slo(text, "my.yaml")

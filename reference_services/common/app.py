@@ -57,12 +57,25 @@ class Service:
             self._tokens = Tokens(secret.get_secret_value(), self.settings.jwt_ttl_seconds)
         return self._tokens
 
-    def dependency(self, name: str, *, timeout: float, retries: int = 3, breaker: bool = True) -> Dependency:
+    def dependency(
+        self,
+        name: str,
+        *,
+        timeout: float,
+        retries: int = 3,
+        breaker: bool = True,
+        pool: int | None = None,
+    ) -> Dependency:
+        """The policy for one dependency. ``pool``: the client's connection pool size, for a client that makes a
+        caller wait for a free connection (asyncpg). The bulkhead is then the pool: a caller waits for a
+        connection in the bulkhead, up to ``timeout``, where a busy pool is saturation (503 + Retry-After), not a
+        failure of the dependency; waiting inside the client would spend the call's timeout and count towards
+        opening the breaker, and a breaker opened by our own queue refuses every request for its reset time."""
         s = self.settings
         return Dependency(
             name,
             timeout=timeout,
-            bulkhead=Bulkhead(s.bulkhead_limit),
+            bulkhead=Bulkhead(pool, max_wait=timeout) if pool is not None else Bulkhead(s.bulkhead_limit),
             breaker=AsyncBreaker(
                 f"{self.name}:{name}",
                 self.metrics.breaker_state.labels(self.name, name),

@@ -29,7 +29,7 @@ def build(settings: Settings) -> Starlette:
         settings.postgres_dsn,
         settings.postgres_pool_size,
         settings.postgres_timeout,
-        service.dependency("postgres", timeout=settings.postgres_timeout, retries=2),
+        service.dependency("postgres", timeout=settings.postgres_timeout, retries=2, pool=settings.postgres_pool_size),
     )
 
     tokens = service.tokens
@@ -158,7 +158,8 @@ def _no_user(user_id: int) -> ProblemError:
 
 
 def _pg_down(exc: DependencyError) -> ProblemError:
-    return unavailable(
-        "postgres",
-        f"the user database did not answer ({exc.reason}); retry later (writes: with the same Idempotency-Key)",
-    )
+    if exc.reason == "bulkhead-full":
+        what = "the user database is busy: every connection stayed in use"
+    else:
+        what = f"the user database did not answer ({exc.reason})"
+    return unavailable("postgres", f"{what}; retry later (writes: with the same Idempotency-Key)")

@@ -5,14 +5,9 @@ wrote, and the run's manifest says invalid and why. The same experiment with a r
 from __future__ import annotations
 
 import json
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
-from servers import tmpdir
 
 from tenfold.injector import Injector
 from tenfold.run import RunOptions, _write_manifest
@@ -20,15 +15,6 @@ from tenfold.schedule import ScheduledExperiment
 
 FAILING = {"type": "python", "module": "json", "func": "loads", "arguments": {"s": "{not json"}}  # raises
 WORKING = {"type": "python", "module": "json", "func": "loads", "arguments": {"s": "{}"}}
-
-
-@pytest.fixture
-def run_dir() -> Iterator[Path]:
-    d = tmpdir("rollback-validity")
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def experiment(path: Path, rollback: dict[str, Any]) -> ScheduledExperiment:
@@ -55,9 +41,9 @@ def run_once(run_dir: Path, rollback: dict[str, Any]) -> dict[str, Any]:
     return manifest
 
 
-def test_a_rollback_that_raises_marks_the_run_invalid(run_dir: Path) -> None:
-    manifest = run_once(run_dir, FAILING)
-    journal = json.loads((run_dir / "chaos" / "restore-test.journal.json").read_text())
+def test_a_rollback_that_raises_marks_the_run_invalid(tmp_path: Path) -> None:
+    manifest = run_once(tmp_path, FAILING)
+    journal = json.loads((tmp_path / "chaos" / "restore-test.journal.json").read_text())
     assert [r["status"] for r in journal["rollbacks"]] == ["failed"]  # what Chaos Toolkit itself recorded
     (record,) = manifest["experiments"]
     assert record["rollback_ok"] is False and record["injected_at"] and record["recovered_at"] is None
@@ -67,8 +53,8 @@ def test_a_rollback_that_raises_marks_the_run_invalid(run_dir: Path) -> None:
     }
 
 
-def test_a_rollback_that_works_keeps_the_run_valid(run_dir: Path) -> None:
-    manifest = run_once(run_dir, WORKING)
+def test_a_rollback_that_works_keeps_the_run_valid(tmp_path: Path) -> None:
+    manifest = run_once(tmp_path, WORKING)
     (record,) = manifest["experiments"]
     assert record["rollback_ok"] is True and record["status"] == "completed" and record["recovered_at"]
     assert manifest["validity"] == {"valid": True, "reasons": []}

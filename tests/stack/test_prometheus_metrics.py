@@ -9,7 +9,6 @@ it every second; the real query code (tenfold.stack.metrics) asks, and the real 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import free_port, prometheus, tmpdir
+from servers import free_port, prometheus
 
 from tenfold.autoscaler import Autoscaler, HpaSpec, MetricSample, MetricTarget
 from tenfold.stack.manifests import ServiceSpec
@@ -111,17 +110,8 @@ def settled(url: str, d: Deployment) -> dict[str, tuple[Any, ...]]:
         time.sleep(0.5)
 
 
-@pytest.fixture
-def home() -> Iterator[Path]:
-    d = tmpdir("prom-metrics")
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-
-
-def test_rate_per_replica_and_p95_of_the_service(prom: str, home: Path) -> None:
-    d = catalog(home, {"catalog-0": "ready", "catalog-1": "ready", "catalog-2": "starting"})
+def test_rate_per_replica_and_p95_of_the_service(prom: str, tmp_path: Path) -> None:
+    d = catalog(tmp_path, {"catalog-0": "ready", "catalog-1": "ready", "catalog-2": "starting"})
     got = settled(prom, d)
     rps = got[RPS_METRIC]
     assert [p.ready for p in rps] == [True, True, False]
@@ -147,9 +137,9 @@ def test_rate_per_replica_and_p95_of_the_service(prom: str, home: Path) -> None:
         ("p95 under target scales in", P95_METRIC, 1.0, 1),
     ],
 )
-def test_the_hpa_follows_the_prometheus_metrics(prom: str, home: Path, case: str, metric: str, target: float,
+def test_the_hpa_follows_the_prometheus_metrics(prom: str, tmp_path: Path, case: str, metric: str, target: float,
                                                  expected: int) -> None:  # fmt: skip
-    d = catalog(home, {"catalog-0": "ready", "catalog-1": "ready", "catalog-2": "starting"})
+    d = catalog(tmp_path, {"catalog-0": "ready", "catalog-1": "ready", "catalog-2": "starting"})
     settled(prom, d)
     got = samples(prom, d, {metric})
     decision = Autoscaler(HpaSpec(1, 10, (MetricTarget(metric, target),))).step(0.0, 3, got)

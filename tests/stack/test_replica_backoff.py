@@ -6,27 +6,15 @@ once, ``sleep`` lives); the clock the Deployment is driven with is the test's, s
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from servers import free_port, tmpdir, wait_for
+from servers import free_port, wait_for
 
 from tenfold.stack.cgroups import CgroupRoot
 from tenfold.stack.manifests import ServiceSpec
 from tenfold.stack.procs import Proc
 from tenfold.stack.replicas import Deployment, Replica
-
-
-@pytest.fixture
-def home() -> Iterator[Path]:
-    d = tmpdir("backoff")
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def deployment(home: Path, argv: list[str]) -> tuple[Deployment, Replica]:
@@ -40,8 +28,8 @@ def deployment(home: Path, argv: list[str]) -> tuple[Deployment, Replica]:
     return d, replica
 
 
-def test_restart_delay_doubles_up_to_10_s(home: Path) -> None:
-    d, r = deployment(home, ["false"])
+def test_restart_delay_doubles_up_to_10_s(tmp_path: Path) -> None:
+    d, r = deployment(tmp_path, ["false"])
     now, delays, kinds = 1000.0, [], []
     for _ in range(9):
         wait_for(lambda: not r.proc.alive(), 5, "the replica to exit")
@@ -57,8 +45,8 @@ def test_restart_delay_doubles_up_to_10_s(home: Path) -> None:
     r.proc.stop(1)
 
 
-def test_backoff_resets_after_30_s_of_running(home: Path) -> None:
-    d, r = deployment(home, ["sleep", "60"])
+def test_backoff_resets_after_30_s_of_running(tmp_path: Path) -> None:
+    d, r = deployment(tmp_path, ["sleep", "60"])
     try:
         r.backoff = 5  # it had crashed five times before this start
         asyncio.run(d.probe())

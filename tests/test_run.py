@@ -1,10 +1,11 @@
 """``tenfold run`` end to end on a real local stack, and the control run that must fail.
 
-A tiny profile (20 s of load, 20 → 100 rps) with a short whole-cache loss at peak. With fallbacks the
-degradation objective passes; with ``--disable fallbacks`` the very same run fails it. A write acknowledged
-but never stored (users' test hook) fails durability; a generator starved by a cgroup quota makes the run
-invalid (exit 2), not failed. Each run starts its own stack (small seed, fast autoscaling overlay) and stops
-it afterwards.
+A tiny profile (16 s of load, 20 → 100 rps) with a short whole-cache loss at peak. With fallbacks the
+degradation objective passes; with ``--disable fallbacks`` the very same run fails it, and in that run a write
+acknowledged but never stored (users' test hook) fails durability too; a generator starved by a cgroup quota
+makes the run invalid (exit 2), not failed. The passing run and the starved one share a stack (``tenfold run``
+uses the stack running at ``--home``); the others start their own (small seed, fast autoscaling overlay), as
+they need another stack or watch the stack they started stop.
 """
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from servers import CPU_CGROUP, cpu_capped_group, free_port_base
+from servers import CPU_CGROUP, cpu_capped_group, free_port_base, tmpdir
 
 from tenfold.cli import main as cli
 from tenfold.run import REPO, RunOptions, execute
+from tenfold.stack import lifecycle
 
 pytestmark = pytest.mark.e2e
 
@@ -61,8 +63,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("run-files")
     scenarios = yaml.safe_load((REPO / "locustfiles" / "scenarios.yaml").read_text())
     spike = scenarios["spike"]
+    # The quick spike's rates (80 -> 800 req/s) in 45 s instead of 115 s, for the autoscaling control run.
+    quick_short = {**spike["profiles"]["quick"], "phases": {"baseline": 10, "ramp": 10, "peak": 20, "cooldown": 5}}
     spike["profiles"] = {"tiny": {"baseline_rps": 20, "peak_multiplier": 5, "arrivals": "poisson",
-                                  "phases": {"baseline": 4, "ramp": 2, "peak": 12, "cooldown": 4}}}  # fmt: skip
+                                  "phases": {"baseline": 3, "ramp": 1, "peak": 10, "cooldown": 2}},
+                         "quick-short": quick_short}  # fmt: skip
     (d / "scenarios.yaml").write_text(yaml.safe_dump({"spike": spike}))
     exp = json.loads((REPO / "experiments" / "local" / "cache-lost-30s.json").read_text())
     for activity in exp["method"]:
@@ -90,109 +95,129 @@ def _start_run(
 
 
 def _run(
-    files: dict[str, Path], disable: frozenset[str] = frozenset(), *, experiments: list[Path] | None = None,
-    overlay: Path | None = None,
+    files: dict[str, Path], disable: frozenset[str] = frozenset(), *, overlay: Path | None = None,
+    home: Path | None = None,
 ) -> tuple[int, Path]:  # fmt: skip
-    home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))
+    """``tenfold run`` of the tiny profile with the short cache loss, on the stack at ``home`` or on its own."""
+    own = home is None
+    home = tmpdir("run") if home is None else home  # PostgreSQL runs as postgres: not under pytest's 0700 dir
     opts = RunOptions(
         profile="tiny", scenario_file=files["scenarios"], slo=files["slo"], disable=disable, runs_dir=files["runs"],
-        experiments=[files["experiment"]] if experiments is None else experiments, home=str(home),
+        experiments=[files["experiment"]], home=str(home),
         stack_options={"base": free_port_base(), "seed_users": 300, "seed_titles": 200,
                        "overlay": overlay or files["overlay"]},
     )  # fmt: skip
     try:
         summary, run_dir = execute(opts, print)
     finally:
-        shutil.rmtree(home, ignore_errors=True)
+        if own:
+            shutil.rmtree(home, ignore_errors=True)
     return summary.exit_code, run_dir
 
 
-def test_a_run_with_fallbacks_passes_and_leaves_a_complete_run_folder(files: dict[str, Path]) -> None:
-    code, run_dir = _run(files)
-    summary = json.loads((run_dir / "summary.json").read_text())
-    by_name = {v["objective"]: v for v in summary["verdicts"]}
-    assert by_name["cache-loss-fallbacks"]["status"] == "pass", by_name["cache-loss-fallbacks"]
-    assert by_name["acknowledged-writes-lost"]["status"] == "pass"
-    assert code == 0, summary
-    expected = [
-        "manifest.json",
-        "requests.parquet",
-        "load.json",
-        "ledger.jsonl",
-        "durability.json",
-        "slo.yaml",
-        "metrics/replicas_ready.json",
-        "chaos/cache-lost-short.journal.json",
-        "report.html",
-        "junit.xml",
-    ]
-    for name in expected:
-        assert (run_dir / name).is_file(), name
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    exp = manifest["experiments"][0]
-    assert exp["name"] == "cache-lost-short" and exp["rollback_ok"] is True and exp["injected_at"]
-    assert manifest["validity"]["valid"] is True
-    # The run folder alone re-renders to the same outcome, offline.
-    assert cli(["report", str(run_dir)]) == 0
+@pytest.fixture(scope="class")
+def shared_home(files: dict[str, Path]) -> Iterator[Path]:
+    """A stack like the one ``_run`` starts (fallbacks on) for the class below, stopped after its last test."""
+    home = tmpdir("run")
+    try:
+        lifecycle.up(home, free_port_base(), seed_users=300, seed_titles=200, overlay=files["overlay"])
+        yield home
+    finally:
+        lifecycle.down(home)
+        shutil.rmtree(home, ignore_errors=True)
 
 
-def test_the_same_run_with_fallbacks_disabled_fails_the_degradation_objective(files: dict[str, Path]) -> None:
-    code, run_dir = _run(files, frozenset({"fallbacks"}))
-    summary = json.loads((run_dir / "summary.json").read_text())
-    verdict = next(v for v in summary["verdicts"] if v["objective"] == "cache-loss-fallbacks")
-    assert verdict["status"] == "fail" and verdict["measured"] == 0
-    assert code == 1
-    assert json.loads((run_dir / "manifest.json").read_text())["controls"]["fallbacks"] is False
+class TestOnASharedStack:
+    """Runs that can share a stack use one (``tenfold run`` uses the stack running at its ``--home``)."""
+
+    def test_a_run_with_fallbacks_passes_and_leaves_a_complete_run_folder(
+        self, files: dict[str, Path], shared_home: Path
+    ) -> None:
+        code, run_dir = _run(files, home=shared_home)
+        summary = json.loads((run_dir / "summary.json").read_text())
+        by_name = {v["objective"]: v for v in summary["verdicts"]}
+        assert by_name["cache-loss-fallbacks"]["status"] == "pass", by_name["cache-loss-fallbacks"]
+        assert by_name["acknowledged-writes-lost"]["status"] == "pass"
+        assert code == 0, summary
+        expected = [
+            "manifest.json",
+            "requests.parquet",
+            "load.json",
+            "ledger.jsonl",
+            "durability.json",
+            "slo.yaml",
+            "metrics/replicas_ready.json",
+            "chaos/cache-lost-short.journal.json",
+            "report.html",
+            "junit.xml",
+        ]
+        for name in expected:
+            assert (run_dir / name).is_file(), name
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        exp = manifest["experiments"][0]
+        assert exp["name"] == "cache-lost-short" and exp["rollback_ok"] is True and exp["injected_at"]
+        assert manifest["validity"]["valid"] is True
+        # The run folder alone re-renders to the same outcome, offline.
+        assert cli(["report", str(run_dir)]) == 0
+
+    @pytest.mark.skipif(not os.access(CPU_CGROUP, os.W_OK), reason="needs a writable cgroup v1 cpu controller")
+    def test_a_starved_generator_makes_the_run_invalid_not_failed(
+        self, files: dict[str, Path], shared_home: Path, tmp_path: Path
+    ) -> None:
+        """``tenfold run`` with its Locust moved into a cgroup capped at 3% of a core once the load started: exit 2.
+
+        The tiny profile's peak (100 req/s) needs up to 9% of a core here, so 10% is not starving it (that run is
+        valid, rightly); 3% is.
+        """
+        import psutil
+
+        runs = tmp_path / "runs"
+        proc = _start_run(files, "none", runs, shared_home)
+        try:
+            with cpu_capped_group("run", 0.03) as group:
+                deadline = time.monotonic() + 150
+                while not (runs / "latest" / "load-plan.json").exists():  # the arrival clock has started
+                    assert proc.poll() is None and time.monotonic() < deadline, (
+                        proc.stdout.read() if proc.stdout else ""
+                    )
+                    time.sleep(0.2)
+                locust = [p for p in psutil.Process(proc.pid).children() if "locust" in " ".join(p.cmdline())]
+                assert len(locust) == 1
+                (group / "cgroup.procs").write_text(str(locust[0].pid))
+                out, _ = proc.communicate(timeout=240)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert proc.returncode == 2, out.decode()[-2000:]
+        summary = json.loads((runs / "latest" / "summary.json").read_text())
+        assert summary["outcome"] == "invalid" and summary["exit_code"] == 2
+        assert any(r.startswith("load generator:") for r in summary["invalid_reasons"]), summary["invalid_reasons"]
+        load = json.loads((runs / "latest" / "load.json").read_text())
+        assert load["valid"] is False and load["generator"]["processes"][0]["allowed_cores"] == pytest.approx(0.03)
 
 
-def test_a_write_dropped_on_purpose_fails_the_durability_objective(files: dict[str, Path]) -> None:
-    """users' test hook acknowledges each replica's first My List add without storing it: exit 1, not 0 or 2."""
+def test_without_fallbacks_and_with_a_dropped_write_the_same_run_fails_both_objectives(
+    files: dict[str, Path],
+) -> None:
+    """Two control runs in one: ``--disable fallbacks`` fails the degradation objective, and users' test hook
+    (it acknowledges each replica's first My List add without storing it) fails durability. A failed run, exit 1:
+    not 0, and not 2 (a lost write makes the run fail, not invalid; invalid would outrank failed)."""
     overlay = yaml.safe_load(OVERLAY)
     overlay["env"]["TENFOLD_TEST_DROP_WRITES"] = "1"
     path = files["overlay"].with_name("overlay-drop-writes.yaml")
     path.write_text(yaml.safe_dump(overlay))
-    code, run_dir = _run(files, experiments=[], overlay=path)
+    code, run_dir = _run(files, frozenset({"fallbacks"}), overlay=path)
     summary = json.loads((run_dir / "summary.json").read_text())
-    verdict = next(v for v in summary["verdicts"] if v["objective"] == "acknowledged-writes-lost")
+    by_name = {v["objective"]: v for v in summary["verdicts"]}
+    fallbacks = by_name["cache-loss-fallbacks"]
+    assert fallbacks["status"] == "fail" and fallbacks["measured"] == 0, fallbacks
+    assert json.loads((run_dir / "manifest.json").read_text())["controls"]["fallbacks"] is False
+    lost = by_name["acknowledged-writes-lost"]
     durability = json.loads((run_dir / "durability.json").read_text())
     assert durability["acknowledged"]["my-list"] >= len(durability["missing"]) >= 1, durability
     assert {m["kind"] for m in durability["missing"]} == {"my-list"}
-    assert verdict["status"] == "fail" and verdict["measured"] == len(durability["missing"])
+    assert lost["status"] == "fail" and lost["measured"] == len(durability["missing"])
     assert (code, summary["outcome"]) == (1, "fail"), summary["invalid_reasons"]
-
-
-@pytest.mark.skipif(not os.access(CPU_CGROUP, os.W_OK), reason="needs a writable cgroup v1 cpu controller")
-def test_a_starved_generator_makes_the_run_invalid_not_failed(files: dict[str, Path], tmp_path: Path) -> None:
-    """``tenfold run`` with its Locust moved into a cgroup capped at 3% of a core once the load started: exit 2.
-
-    The tiny profile's peak (100 req/s) needs up to 9% of a core here, so 10% is not starving it (that run is
-    valid, rightly); 3% is.
-    """
-    import psutil
-
-    runs = tmp_path / "runs"
-    home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))
-    proc = _start_run(files, "none", runs, home)
-    try:
-        with cpu_capped_group("run", 0.03) as group:
-            deadline = time.monotonic() + 150
-            while not (runs / "latest" / "load-plan.json").exists():  # the arrival clock has started
-                assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
-                time.sleep(0.2)
-            locust = [p for p in psutil.Process(proc.pid).children() if "locust" in " ".join(p.cmdline())]
-            assert len(locust) == 1
-            (group / "cgroup.procs").write_text(str(locust[0].pid))
-            out, _ = proc.communicate(timeout=240)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        shutil.rmtree(home, ignore_errors=True)
-    assert proc.returncode == 2, out.decode()[-2000:]
-    summary = json.loads((runs / "latest" / "summary.json").read_text())
-    assert summary["outcome"] == "invalid" and summary["exit_code"] == 2
-    assert any(r.startswith("load generator:") for r in summary["invalid_reasons"]), summary["invalid_reasons"]
-    load = json.loads((runs / "latest" / "load.json").read_text())
-    assert load["valid"] is False and load["generator"]["processes"][0]["allowed_cores"] == pytest.approx(0.03)
 
 
 def test_ctrl_c_twice_mid_run_still_rolls_back_reports_invalid_and_leaves_nothing(
@@ -201,7 +226,7 @@ def test_ctrl_c_twice_mid_run_still_rolls_back_reports_invalid_and_leaves_nothin
     from tenfold.stack.state import pid_alive, read_state
 
     runs = tmp_path / "runs"
-    home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))  # PostgreSQL runs as postgres: not under pytest's 0700 dir
+    home = tmpdir("run")  # PostgreSQL runs as postgres: not under pytest's 0700 dir
     proc = _start_run(files, str(files["experiment"]), runs, home)
     try:
         deadline = time.monotonic() + 150
@@ -217,6 +242,7 @@ def test_ctrl_c_twice_mid_run_still_rolls_back_reports_invalid_and_leaves_nothin
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(home, ignore_errors=True)
     assert proc.returncode == 2, out.decode()[-2000:]
     run_dir = runs / "latest"
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -239,7 +265,7 @@ def test_sigkill_of_the_harness_mid_run_leaves_no_process_and_still_rolls_back(
     from tenfold.stack.state import read_state
 
     runs = tmp_path / "runs"
-    home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))
+    home = tmpdir("run")
     proc = _start_run(files, str(files["experiment"]), runs, home, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 150
@@ -269,11 +295,13 @@ def test_sigkill_of_the_harness_mid_run_leaves_no_process_and_still_rolls_back(
     assert rollbacks and all(r.get("status") == "succeeded" for r in rollbacks), json.dumps(rollbacks)[:2000]
 
 
-def test_without_autoscaling_the_quick_spike_fails_peak_title_latency(tmp_path: Path) -> None:
-    """The control run for autoscaling: the same quick spike with replicas held at their initial count."""
-    home = Path(tempfile.mkdtemp(prefix="tenfold-run-"))
-    opts = RunOptions(profile="quick", experiments=[], runs_dir=tmp_path / "runs", home=str(home),
-                      disable=frozenset({"autoscaling"}), stack_options={"base": free_port_base()})  # fmt: skip
+def test_without_autoscaling_the_quick_spike_fails_peak_title_latency(files: dict[str, Path], tmp_path: Path) -> None:
+    """The control run for autoscaling: the quick spike's rates, shortened (45 s), with replicas held at their
+    initial count, on a default stack with the default SLO file."""
+    home = tmpdir("run")
+    opts = RunOptions(profile="quick-short", scenario_file=files["scenarios"], experiments=[],
+                      runs_dir=tmp_path / "runs", home=str(home), disable=frozenset({"autoscaling"}),
+                      stack_options={"base": free_port_base()})  # fmt: skip
     try:
         summary, _ = execute(opts, print)
     finally:

@@ -1,26 +1,26 @@
 """Every local experiment, one after another, under load with the write ledger: no acknowledged write is lost.
 
 One ``tenfold run`` on a real stack: a small spike whose peak holds while each experiment in experiments/local
-is injected in turn (pauses shortened to a few seconds, 15 s apart so their windows do not overlap). Afterwards
-the ledger of acknowledged writes (My List adds, playback events) is reconciled with PostgreSQL and S3.
+is injected in turn (pauses capped at 2 s, as in test_local_e2e, and 10 s apart so their windows do not overlap).
+Afterwards the ledger of acknowledged writes (My List adds, playback events) is reconciled with PostgreSQL and S3.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
-from servers import free_port_base
+from servers import free_port_base, tmpdir
 
 from tenfold.run import REPO, RunOptions, execute
 
 pytestmark = pytest.mark.e2e
 
-SPACING_S = 15.0
+SPACING_S = 10.0
+MAX_PAUSE_S = 2.0
 SLO = """
 apiVersion: tenfold/v1
 kind: SLO
@@ -39,8 +39,8 @@ env: {TENFOLD_DRAIN_SECONDS: "0.2"}
 def shortened(src: Path, dst: Path, offset_s: float) -> Path:
     exp = json.loads(src.read_text())
     for activity in exp["method"]:
-        if activity.get("pauses", {}).get("after", 0) > 4:
-            activity["pauses"]["after"] = 4
+        for when, seconds in activity.get("pauses", {}).items():
+            activity["pauses"][when] = min(seconds, MAX_PAUSE_S)
     for ext in exp["extensions"]:
         if ext.get("name") == "tenfold":
             ext["schedule"] = {"phase": "peak", "offset_s": offset_s}
@@ -63,7 +63,7 @@ def test_every_local_experiment_under_load_loses_no_acknowledged_write(tmp_path:
     (tmp_path / "scenarios.yaml").write_text(yaml.safe_dump({"spike": spike}))
     (tmp_path / "slo.yaml").write_text(SLO)
     (tmp_path / "overlay.yaml").write_text(OVERLAY)
-    home = Path(tempfile.mkdtemp(prefix="tenfold-chaos-writes-"))  # PostgreSQL runs as postgres: not under 0700
+    home = tmpdir("chaos-writes")  # PostgreSQL runs as postgres: not under pytest's 0700 dir
     opts = RunOptions(
         profile="chaos", scenario_file=tmp_path / "scenarios.yaml", slo=tmp_path / "slo.yaml", experiments=experiments,
         runs_dir=tmp_path / "runs", home=str(home),

@@ -1,8 +1,9 @@
 """checkov (offline, --skip-download) passes on infra/terraform and infra/k8s with only documented skips.
 
 checkov lives in its own venv (.venv-checkov, made by scripts/setup) because it pins boto3, packaging and
-networkx below this project's ranges. It is run twice per session (module fixture): once with the config
-(must exit 0) and once without skips, to prove every skip suppresses a real finding and nothing else fails.
+networkx below this project's ranges. It is run twice per session (module fixture), side by side (each keeps
+one core busy): once with the config (must exit 0) and once without skips, to prove every skip suppresses a real
+finding and nothing else fails.
 Without --download-external-modules checkov sees the root module's resources and module *inputs*, not the
 registry modules' internals; tests/infra/test_terraform.py asserts those inputs.
 """
@@ -46,17 +47,21 @@ def _parse(stdout: str) -> list[dict[str, Any]]:
     return out
 
 
-def _checkov(*args: str) -> _Run:
+def _checkov(*args: str) -> subprocess.Popen[str]:
+    """checkov started in the background with JSON output; :func:`_result` waits for it."""
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
-    proc = subprocess.run(
-        [str(CHECKOV), *args, *TARGETS, "-o", "json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-    )
-    return _Run(proc.returncode, _parse(proc.stdout))
+    argv = [str(CHECKOV), *args, *TARGETS, "-o", "json"]
+    return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+
+
+def _result(proc: subprocess.Popen[str]) -> _Run:
+    try:
+        stdout, _ = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+    return _Run(proc.returncode, _parse(stdout))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +72,13 @@ def runs() -> tuple[_Run, _Run]:
         pytest.skip("checkov not installed; run scripts/setup")
     configured = _checkov("--config-file", str(CONFIG))
     unskipped = _checkov("--skip-download", "--compact", "--quiet", "--framework", "terraform", "kubernetes")
-    return configured, unskipped
+    try:
+        return _result(configured), _result(unskipped)
+    finally:
+        for proc in (configured, unskipped):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def _skips() -> set[str]:

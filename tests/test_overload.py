@@ -34,7 +34,7 @@ def overload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Summary
     print(summary.table())
     if summary.invalid_reasons:
         # The harness itself says this measurement is not to be trusted (on 2 cores shared with the stack: the
-        # generator's start lag); neither a pass nor a fail would mean anything. Valid 3 times of 3 since nice -15.
+        # generator's start lag); neither a pass nor a fail would mean anything. Valid in 4 runs of 5 since nice -15.
         pytest.skip(f"the overload run was invalid: {'; '.join(summary.invalid_reasons)}")
     yield summary, run_dir
 

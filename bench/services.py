@@ -144,24 +144,10 @@ def _rss_of_other_services(secret: str) -> str:
     """users, catalog and events on real stores (PostgreSQL, Redis, DynamoDB and S3 emulators, seeded small), each
     under 5 s of wrk/hey load on its main route, then their RSS: what a replica holds with its pools open."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from servers import dynalite, moto, postgres, redis  # the tests' store helpers: temp dirs, stopped by pid
+    from servers import seeded_stores  # the tests' store helpers: temp dirs, stopped by pid
 
-    stores = []
-    try:
-        r = redis()
-        stores.append(r)
-        pg, dsn = postgres()
-        stores.append(pg)
-        dyn = dynalite()
-        stores.append(dyn)
-        s3 = moto()
-        stores.append(s3)
-        subprocess.run([sys.executable, "-m", "reference_services.seed", "--postgres-dsn", dsn, "--dynamodb-endpoint",
-                        dyn.url, "--s3-endpoint", s3.url, "--titles", "2000", "--users", "2000"],
-                       check=True, capture_output=True, timeout=300, cwd=str(ROOT))  # fmt: skip
-        env = {"TENFOLD_REDIS_URL": f"redis://127.0.0.1:{r.port}/0", "TENFOLD_POSTGRES_DSN": dsn,
-               "TENFOLD_DYNAMODB_ENDPOINT": dyn.url, "TENFOLD_S3_ENDPOINT": s3.url,
-               "TENFOLD_JWT_SECRET": secret}  # fmt: skip
+    with seeded_stores(titles=2000, users=2000, seed_timeout_s=300) as stores:
+        env = {**stores, "TENFOLD_JWT_SECRET": secret}
         auth = ("-H", f"Authorization: Bearer {Tokens(secret).issue(7)}")
         event = orjson.dumps({"event_id": "bench", "user_id": 7, "title_id": 3, "type": "heartbeat",
                               "position_s": 1.0, "ts": time.time()}).decode()  # fmt: skip
@@ -185,9 +171,6 @@ def _rss_of_other_services(secret: str) -> str:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(15)
         return "\n".join(lines)
-    finally:
-        for s in stores:
-            s.stop()
 
 
 def _hey_post(url: str, body: str, headers: tuple[str, ...], seconds: int = 5) -> float:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 from credentials import ENV as AUTH_ENV
-from servers import Server, dynalite, left_behind, moto, postgres, redis
+from servers import left_behind, seeded_stores
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,28 +23,5 @@ def no_temp_dir_left() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def stores() -> Iterator[dict[str, str]]:
     """One seeded set of stores shared by tests that do not break them (small data for speed)."""
-    servers: list[Server] = []
-    try:
-        r = redis()
-        servers.append(r)
-        pg, dsn = postgres()
-        servers.append(pg)
-        dyn = dynalite()
-        servers.append(dyn)
-        s3 = moto()
-        servers.append(s3)
-        subprocess.run(
-            [sys.executable, "-m", "reference_services.seed", "--postgres-dsn", dsn, "--dynamodb-endpoint", dyn.url,
-             "--s3-endpoint", s3.url, "--titles", "300", "--users", "500"],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
-        yield {
-            "TENFOLD_REDIS_URL": f"redis://127.0.0.1:{r.port}/0",
-            "TENFOLD_POSTGRES_DSN": dsn,
-            "TENFOLD_DYNAMODB_ENDPOINT": dyn.url,
-            "TENFOLD_S3_ENDPOINT": s3.url,
-            **AUTH_ENV,
-        }
-    finally:
-        for s in servers:
-            s.stop()
+    with seeded_stores(titles=300, users=500) as env:
+        yield {**env, **AUTH_ENV}

@@ -47,10 +47,8 @@ async def read_model(request: Request, model: type[M]) -> M:
         size += len(chunk)
         if size > DRAIN_MAX_BYTES:
             break
-        if too_large or size > MAX_BODY_BYTES:
-            too_large = True
-            continue
-        chunks.append(chunk)
+        if not too_large and size <= MAX_BODY_BYTES:
+            chunks.append(chunk)
     if too_large or size > MAX_BODY_BYTES:
         raise _too_large()
     try:

@@ -15,11 +15,10 @@ __all__ = ["TITLES", "USERS", "zipf_rank", "zipf_title_id"]
 
 TITLES = 10_000
 USERS = 100_000
-_CUM = list(itertools.accumulate(1.0 / i for i in range(1, TITLES + 1)))
 
 
 def zipf_title_id(rng: random.Random) -> int:
-    return bisect.bisect_left(_CUM, rng.random() * _CUM[-1]) + 1
+    return zipf_rank(rng, TITLES)
 
 
 @functools.lru_cache(maxsize=8)

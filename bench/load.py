@@ -34,12 +34,19 @@ class Bare(FastHttpUser):
     def hit(self):
         self.client.get("/")
 """
+_STATIC = """
+from locust import FastHttpUser, task
+
+class Static(FastHttpUser):
+    @task
+    def hit(self):
+        self.client.get("/")
+"""
 _SCENARIO = f"""
 bench:
-  journeys: {{static: 1}}
   profiles:
     default:
-      baseline_rps: 50000
+      baseline_rate: 50000
       peak_multiplier: 1
       phases: {{baseline: {SECONDS}, ramp: 0, peak: 0, cooldown: 0}}
       arrivals: uniform
@@ -52,12 +59,13 @@ import locust.contrib.fasthttp  # the generator's baseline: locust, gevent, geve
 from tenfold.load import HealthLimits, Recorder, merge_run
 run = Path("{run}")
 (run / "parts").mkdir(parents=True)
-rec = Recorder(["/a", "/b"], worker=0)
+rec = Recorder(worker=0)
 rng = random.random
+routes = ("/a", "/b")
 t = time.perf_counter()
 for i in range(1_000_000):
     x = 1.7e9 + i * 1e-3
-    rec.add(x, x + 1e-4, rng() * 0.05, 1e-4, i & 1, 0, 2, 200, False, False)
+    rec.add(x, x + 1e-4, rng() * 0.05, routes[i & 1], "GET", 2, 200, False, False, False)
 dt = time.perf_counter() - t
 rec.write(run / "parts" / "requests-0.parquet")
 (run / "parts" / "health-0.json").write_text(json.dumps({{"worker": 0, "cpu_samples": [], "lag_p99_ms": 0}}))
@@ -109,11 +117,13 @@ def _instrumented(tmp: Path, url: str) -> tuple[float, float, int]:
     """Achieved rps, requests per CPU-second and the number of requests recorded."""
     sf = tmp / "scenarios.yaml"
     sf.write_text(_SCENARIO)
+    lf = tmp / "static.py"
+    lf.write_text(_STATIC)
     run = tmp / "run"
     sys.path.insert(0, str(ROOT))
     from tenfold.load import run_locust
 
-    res = run_locust(url, run, scenario="bench", scenario_file=sf, timeout_s=SECONDS + 90)
+    res = run_locust(url, run, lf, scenario="bench", scenario_file=sf, timeout_s=SECONDS + 90)
     assert res.load is not None, (run / "locust" / "locust.log").read_text()[-2000:]
     proc = res.load["generator"]["processes"][0]
     cpu = [frac for _, frac in proc["cpu_samples"]][1:SECONDS]  # whole seconds inside the schedule

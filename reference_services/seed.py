@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import functools
 import itertools
 import os
 import random
@@ -31,6 +32,7 @@ __all__ = [
     "title_doc",
     "user_row",
     "zipf_title_id",
+    "zipf_user_id",
 ]
 
 TITLES = 10_000
@@ -53,6 +55,17 @@ _FIRST = ["Ada", "Ben", "Chloe", "Dev", "Eli", "Fatima", "Gus", "Hana", "Ivan", 
 def zipf_title_id(rng: random.Random) -> int:
     """A title id drawn with Zipf popularity (exponent 1.0): id 1 most often."""
     return bisect.bisect_left(_CUM_WEIGHTS, rng.random() * _CUM_WEIGHTS[-1]) + 1
+
+
+@functools.lru_cache(maxsize=8)
+def _user_weights(active: int) -> list[float]:
+    return list(itertools.accumulate(1.0 / i**ZIPF_EXPONENT for i in range(1, active + 1)))
+
+
+def zipf_user_id(rng: random.Random, active: int) -> int:
+    """A user id of the active set ``1..active`` drawn with Zipf popularity: a few viewers watch a lot."""
+    cum = _user_weights(max(1, min(active, USERS)))
+    return min(len(cum), bisect.bisect_left(cum, rng.random() * cum[-1]) + 1)
 
 
 def title_name(title_id: int) -> str:

@@ -305,7 +305,7 @@ def _memory(run: RunFolder, t0: float) -> Chart | None:
                  _png(fig), _legend(ax))  # fmt: skip
 
 
-_PRIORITY_COLOURS = {"critical": "#d62728", "degraded": "#1f77b4", "best-effort": "#7f7f7f"}
+_PRIORITY_COLOURS = {"critical": "#d62728", "degraded": "#1f77b4", "best-effort": "#7f7f7f", "unclassified": "#bcbd22"}
 
 
 def _shedding(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:

@@ -1,64 +1,152 @@
-"""Gather the evidence of a run into its folder while the stack is still up; afterwards the folder suffices.
+"""Gather the evidence of a run into its folder while the system is still up; afterwards the folder suffices.
 
-Prometheus range queries → ``metrics/<name>.json``, the controller's events → ``controller_events.jsonl``,
-the write ledger reconciled with the stores → ``durability.json`` (see ``reports.durability``).
-This is the only module of ``reports`` that talks to a live system.
+Prometheus range queries → ``metrics/<name>.json``, the controller's events → ``controller_events.jsonl``.
+(The write ledger is read back by the locustfile's verifiers: ``tenfold.load.verify`` → ``durability.json``.)
+
+Two sets of series feed the scaling indicators, under the same names:
+
+- ``LOCAL_QUERIES``: the local stack's controller (``tenfold_*``), one series per ``service``;
+- ``KUBE_QUERIES``: a cluster's kube-state-metrics and cAdvisor (``--prometheus URL``), one series per watched
+  deployment, relabelled ``service`` (docs/prometheus.md). ``$deployments`` is a regex alternation of the
+  watched deployments' names, ``$namespace`` a namespace matcher (any namespace unless the SLO file names one).
+
+The SLO file's ``metrics.queries`` replace any of these or add series of its own (the reference system's cache,
+fallback and breaker series come from its slo.yaml that way).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-__all__ = ["QUERIES", "collect_metrics", "write_controller_events"]
+__all__ = [
+    "KUBE_QUERIES",
+    "LOCAL_QUERIES",
+    "collect_kube_hpa",
+    "collect_metrics",
+    "fill",
+    "hpa_deployments",
+    "write_controller_events",
+]
 
 # name -> PromQL. Rates over 5 s: the local scrape interval is 1 s.
-QUERIES: dict[str, str] = {
+LOCAL_QUERIES: dict[str, str] = {
     "replicas_ready": 'sum by (service) (tenfold_replicas{state="ready"})',
     "replicas_desired": "max by (service) (tenfold_desired_replicas)",
     "hpa_desired_replicas": "max by (service) (tenfold_hpa_desired_replicas)",
     "cpu_utilization": "max by (service) (tenfold_cpu_utilization)",
-    "request_rate_by_code": "sum by (service, code) (rate(http_requests_total[5s]))",
-    "request_rate_by_priority": "sum by (priority, code) (rate(http_requests_total[5s]))",
-    "breaker_state": "max by (service, dependency) (circuit_breaker_state)",
-    "cache_requests": "sum by (service, result) (rate(cache_requests_total[5s]))",
-    "fallback_rate": "sum by (service, reason) (rate(fallback_responses_total[5s]))",
+}
+
+_DEPLOYMENT = 'deployment=~"$deployments"$namespace'
+_POD = 'pod=~"($deployments)-[a-z0-9]+-[a-z0-9]+"$namespace'
+KUBE_QUERIES: dict[str, str] = {
+    "replicas_ready": "sum by (service) (label_replace(kube_deployment_status_replicas_ready{"
+    + _DEPLOYMENT
+    + '}, "service", "$1", "deployment", "(.*)"))',
+    "replicas_desired": "max by (service) (label_replace(kube_deployment_spec_replicas{"
+    + _DEPLOYMENT
+    + '}, "service", "$1", "deployment", "(.*)"))',
+    # what the HPA asks for, joined to the deployment it scales
+    "hpa_desired_replicas": "max by (service) (label_replace(kube_horizontalpodautoscaler_status_desired_replicas"
+    " * on (namespace, horizontalpodautoscaler) group_left (scaletargetref_name) "
+    'kube_horizontalpodautoscaler_info{scaletargetref_kind="Deployment", scaletargetref_name=~"$deployments"'
+    '$namespace}, "service", "$1", "scaletargetref_name", "(.*)"))',
+    # CPU of each pod over its CPU request (what the HPA's utilization target is relative to), worst pod per
+    # deployment; pods are <deployment>-<replicaset hash>-<pod hash>
+    "cpu_utilization": "max by (service) (label_replace("
+    'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{container!="", container!="POD", '
+    + _POD
+    + "}[1m]))"
+    ' / sum by (namespace, pod) (kube_pod_container_resource_requests{resource="cpu", ' + _POD + "}),"
+    ' "service", "$1", "pod", "(.*)-[a-z0-9]+-[a-z0-9]+"))',
 }
 
 
+def fill(query: str, deployments: Iterable[str], namespace: str | None) -> str:
+    """The template with ``$deployments`` and ``$namespace`` filled in (``$1`` of label_replace is left alone)."""
+    names = sorted(set(deployments))
+    alternation = "|".join(re.escape(n) for n in names) if names else ".+"
+    ns = f', namespace="{namespace}"' if namespace else ""
+    return query.replace("$deployments", alternation).replace("$namespace", ns)
+
+
+def _query(client: httpx.Client, path: str, params: dict[str, Any]) -> dict[str, Any]:
+    resp = client.get(path, params=params)
+    body = resp.json()
+    if body.get("status") != "success":
+        raise ValueError(body.get("error", f"HTTP {resp.status_code}"))
+    data: dict[str, Any] = body["data"]
+    return data
+
+
 def collect_metrics(
-    prometheus_url: str, run_dir: Path, start: float, end: float, step: float = 1.0, *, timeout_s: float = 30.0,
-    rate_window: str = "5s",
+    prometheus_url: str, run_dir: Path, start: float, end: float, queries: dict[str, str], step: float = 1.0, *,
+    timeout_s: float = 30.0, rate_window: str | None = None,
 ) -> dict[str, int]:  # fmt: skip
     """Runs every query over [start, end]; returns the number of series each produced.
 
     A query that fails is written with its error instead of data, so the report says why a chart is empty.
-    ``rate_window`` replaces the queries' 5 s rate window: a cluster's Prometheus scrapes every 15-30 s.
+    ``rate_window`` replaces the queries' 5 s rate windows: a cluster's Prometheus scrapes every 15-30 s.
     """
     out = run_dir / "metrics"
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     with httpx.Client(base_url=prometheus_url, timeout=timeout_s) as client:
-        for name, template in QUERIES.items():
-            query = template.replace("[5s]", f"[{rate_window}]")
+        for name, template in queries.items():
+            query = template.replace("[5s]", f"[{rate_window}]") if rate_window else template
             doc: dict[str, Any] = {"query": query, "start": start, "end": end, "step": step}
             try:
-                resp = client.get("/api/v1/query_range", params={"query": query, "start": start, "end": end,
-                                                                   "step": step})  # fmt: skip
-                body = resp.json()
-                if body.get("status") != "success":
-                    raise ValueError(body.get("error", f"HTTP {resp.status_code}"))
-                doc["data"] = body["data"]
-                counts[name] = len(body["data"].get("result", []))
+                doc["data"] = _query(client, "/api/v1/query_range",
+                                     {"query": query, "start": start, "end": end, "step": step})  # fmt: skip
+                counts[name] = len(doc["data"].get("result", []))
             except (httpx.HTTPError, ValueError) as exc:
                 doc["error"] = f"{type(exc).__name__}: {exc}"
                 counts[name] = 0
             (out / f"{name}.json").write_text(json.dumps(doc))
     return counts
+
+
+def hpa_deployments(prometheus_url: str, namespace: str | None, *, timeout_s: float = 10.0) -> list[str]:
+    """The deployments some HPA scales (kube_horizontalpodautoscaler_info): what is watched when nothing is named."""
+    query = fill('kube_horizontalpodautoscaler_info{scaletargetref_kind="Deployment"$namespace}', [], namespace)
+    with httpx.Client(base_url=prometheus_url, timeout=timeout_s) as client:
+        data = _query(client, "/api/v1/query", {"query": query})
+    return sorted({str(r["metric"].get("scaletargetref_name")) for r in data.get("result", [])} - {"None"})
+
+
+_HPA_SPEC = {
+    "min": "kube_horizontalpodautoscaler_spec_min_replicas",
+    "max": "kube_horizontalpodautoscaler_spec_max_replicas",
+    "target_cpu_utilization": 'kube_horizontalpodautoscaler_spec_target_metric{metric_name="cpu", '
+    'metric_target_type="utilization"}',
+}
+
+
+def collect_kube_hpa(
+    prometheus_url: str, deployments: Iterable[str], namespace: str | None, at: float, *, timeout_s: float = 10.0
+) -> dict[str, dict[str, float]]:
+    """Each watched deployment's HPA bounds and CPU target at ``at``, as the manifest's ``hpa`` records them."""
+    out: dict[str, dict[str, float]] = {}
+    with httpx.Client(base_url=prometheus_url, timeout=timeout_s) as client:
+        for key, metric in _HPA_SPEC.items():
+            query = fill(
+                f"max by (service) (label_replace({metric} * on (namespace, horizontalpodautoscaler) group_left "
+                '(scaletargetref_name) kube_horizontalpodautoscaler_info{scaletargetref_kind="Deployment", '
+                'scaletargetref_name=~"$deployments"$namespace}, "service", "$1", "scaletargetref_name", "(.*)"))',
+                deployments, namespace,
+            )  # fmt: skip
+            try:
+                data = _query(client, "/api/v1/query", {"query": query, "time": at})
+            except (httpx.HTTPError, ValueError):
+                continue
+            for r in data.get("result", []):
+                out.setdefault(str(r["metric"].get("service")), {})[key] = float(r["value"][1])
+    return out
 
 
 def write_controller_events(events: Iterable[dict[str, Any]], run_dir: Path, start: float, end: float) -> int:

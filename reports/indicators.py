@@ -359,19 +359,32 @@ def recovery_time(run: RunFolder, o: Objective, w: Window) -> Measurement:
 
 
 def writes_lost(run: RunFolder, o: Objective, w: Window) -> Measurement:
+    """Acknowledged writes the locustfile's verifiers did not find afterwards (``durability.json``). No data when
+    nothing was acknowledged, when a kind has no verifier, or when every check failed to reach the system."""
     d = run.durability
     if d is None:
-        return _none("durability.json is missing (no ledger reconciliation)")
-    if d.get("unchecked"):
-        return _none(f"acknowledged {', '.join(d['unchecked'])} writes could not be checked (no store access)")
+        return _none("durability.json is missing (no acknowledged write was read back: see docs/ledger.md)")
     ack = d.get("acknowledged") or {}
     total = sum(int(v) for v in ack.values()) if isinstance(ack, dict) else int(ack)
+    if d.get("unchecked"):
+        return _none(f"acknowledged {', '.join(d['unchecked'])} writes have no @ledger.verifier (or no store access)")
+    if total == 0:
+        return _none("no acknowledged write in the ledger (the locustfile calls tenfold.ledger.acknowledged)")
+    checked = sum(int(v) for v in (d.get("checked") or {}).values())
+    errors = sum(int(v) for v in (d.get("errors") or {}).values())
+    if checked and errors >= checked:
+        examples = d.get("error_examples") or ["?"]
+        return _none(f"the verifiers failed for all {checked} acknowledged writes, e.g. {examples[0]}")
     missing = d.get("missing") or []
-    dups = int(d.get("duplicates", 0))
+    lost = d.get("lost")
+    n = sum(int(v) for v in lost.values()) if isinstance(lost, dict) else len(missing)
+    unverified = sum(int(v) for v in (d.get("unverified") or {}).values())
+    unknown = sum(int(v) for v in (d.get("unknown") or {}).values())
     example = f", e.g. {missing[0].get('kind')}:{missing[0].get('key')}" if missing else ""
-    return Measurement(
-        float(len(missing)), f"{len(missing)} of {total} acknowledged writes missing{example}; {dups} duplicates"
-    )
+    notes = [f"{x} {what}" for x, what in ((unverified, "unverified"), (errors, "unreadable"),
+                                           (unknown, "with an unknown outcome (not counted)")) if x]  # fmt: skip
+    return Measurement(float(n), f"{n} of {total} acknowledged writes missing{example}"
+                       + (f"; {', '.join(notes)}" if notes else ""))  # fmt: skip
 
 
 def memory_growth(run: RunFolder, o: Objective, w: Window) -> list[tuple[str, Measurement]]:

@@ -33,7 +33,7 @@ __all__ = [
 
 F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
-PRIORITIES = ("critical", "degraded", "best-effort")
+PRIORITIES = ("critical", "degraded", "best-effort", "unclassified")
 _COLUMNS = ["intended_start", "actual_start", "latency_s", "latency_co_s", "route", "method", "priority", "status",
             "degraded"]  # fmt: skip
 
@@ -171,7 +171,11 @@ class Requests:
             if "shed" in names
             else self.status == 429
         )
-        self.error = ((self.status >= 500) | (self.status == 0)) & ~self.shed
+        error = (self.status >= 500) | (self.status == 0)
+        if "failed" in names:  # a success code the locustfile marked failed (catch_response + failure()) is an error
+            failed = np.asarray(table.column("failed").to_numpy(zero_copy_only=False), dtype=bool)
+            error |= failed & (self.status >= 200) & (self.status < 400)
+        self.error = error & ~self.shed
         if self.n > 1 and not bool(np.all(self.intended[1:] >= self.intended[:-1])):
             order = np.argsort(self.intended, kind="stable")
             for name in ("intended", "actual", "latency", "latency_co", "status", "degraded", "route", "method",
@@ -267,7 +271,7 @@ class RunFolder:
 
     @staticmethod
     def _optional_columns(p: Path) -> list[str]:
-        return [c for c in ("shed",) if c in pq.read_schema(p).names]  # type: ignore[no-untyped-call]
+        return [c for c in ("shed", "failed") if c in pq.read_schema(p).names]  # type: ignore[no-untyped-call]
 
     def metric(self, name: str) -> list[Series] | None:
         """Series of ``metrics/<name>.json`` (None when the file is missing)."""

@@ -21,6 +21,7 @@ __all__ = [
     "INDICATORS",
     "PHASES",
     "Indicator",
+    "Metrics",
     "Objective",
     "SloFile",
     "Target",
@@ -46,7 +47,7 @@ Indicator = Literal[
 ]
 INDICATORS: tuple[str, ...] = get_args(Indicator)
 PHASES = ("baseline", "ramp", "peak", "cooldown")
-Priority = Literal["critical", "degraded", "best-effort"]
+Priority = Literal["critical", "degraded", "best-effort", "unclassified"]
 
 _WINDOW = re.compile(r"^(baseline|ramp|peak|cooldown|run|chaos:\*|chaos:[A-Za-z0-9_.\-]+)$")
 _TARGET = re.compile(r"^\s*(<=|>=|==|<|>|≤|≥)?\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|%)?\s*$")
@@ -180,6 +181,41 @@ class Objective(BaseModel):
         return self
 
 
+_WATCH = re.compile(r"^deployment/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+class Metrics(BaseModel):
+    """Where the replica/CPU/HPA series come from with ``--prometheus`` (docs/prometheus.md), and extra queries.
+
+    ``watch``: the deployments to judge (``deployment/NAME``; default: every deployment an HPA scales);
+    ``queries``: PromQL by metric name, replacing a default (``replicas_ready``, ``replicas_desired``,
+    ``hpa_desired_replicas``, ``cpu_utilization``) or adding a series of your own to the run folder.
+    ``$deployments`` (a regex alternation of the watched names) and ``$namespace`` are filled in.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    watch: tuple[str, ...] = ()
+    namespace: str | None = None
+    queries: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("watch")
+    @classmethod
+    def _watch(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for w in v:
+            if not _WATCH.match(w):
+                raise ValueError(f"watch entries look like deployment/NAME (a Kubernetes name), not {w!r}")
+        return v
+
+    @field_validator("queries")
+    @classmethod
+    def _names(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"query names are lower_snake_case file names, not {name!r}")
+        return v
+
+
 class SloFile(BaseModel):
     """The whole file; ``apiVersion``/``kind``/``metadata`` follow OpenSLO's envelope loosely."""
 
@@ -188,6 +224,7 @@ class SloFile(BaseModel):
     api_version: Literal["tenfold/v1"] = Field(default="tenfold/v1", alias="apiVersion")
     kind: Literal["SLO"] = "SLO"
     metadata: dict[str, str] = Field(default_factory=dict)
+    metrics: Metrics = Field(default_factory=Metrics)
     objectives: list[Objective] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -210,6 +210,8 @@ def make_run(path: str | Path, knobs: Knobs | None = None) -> Path:
     (out / "load.json").write_text(json.dumps(load))
     missing = [{"kind": "my-list", "key": f"user-{i}/title-{i}"} for i in range(k.lost_writes)]
     (out / "durability.json").write_text(json.dumps({
-        "acknowledged": {"my-list": 500, "event": 3000}, "missing": missing, "duplicates": 0, "checked_at": T0 + 101,
+        "acknowledged": {"my-list": 500, "event": 3000}, "checked": {"my-list": 500, "event": 3000},
+        "lost": {"my-list": k.lost_writes} if k.lost_writes else {}, "missing": missing, "unverified": {},
+        "errors": {}, "unchecked": [], "checked_at": T0 + 101,
     }))  # fmt: skip
     return out

@@ -41,13 +41,31 @@ def _print_summary(summary: object, run_dir: Path) -> None:
         _out.print(f"[yellow]invalid:[/] {reason}")
 
 
+def _run_files(args: argparse.Namespace, soak: bool) -> tuple[Path, Path, list[str] | None]:
+    """The scenario file, SLO file and experiments of a run: what was given, else the defaults.
+
+    With ``--locustfile`` (your service) the defaults are the starter's scenario and SLO (``tenfold init`` writes
+    the same files) and no chaos; without it, the reference system's files in this checkout (the demo): its
+    scenarios, slo.yaml and experiments/local's plan (no chaos with --target)."""
+    from tenfold.run import REPO
+    from tenfold.starter import STARTER
+
+    demo = args.locustfile is None and (REPO / "locustfiles" / "scenarios.yaml").is_file()
+    scenario_file = args.scenario_file or str(REPO / "locustfiles" / "scenarios.yaml" if demo
+                                              else STARTER / "scenario.yaml")  # fmt: skip
+    slo = args.slo or str(REPO / ("slo-soak.yaml" if soak else "slo.yaml") if demo else STARTER / "slo.yaml")
+    experiments: list[str] | None = args.experiments
+    if experiments == ["none"]:
+        experiments = []
+    elif experiments is None and demo and not args.target:
+        experiments = [str(REPO / "experiments" / "local")]
+    return Path(scenario_file), Path(slo), experiments
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from tenfold.run import REPO, RunOptions, execute
+    from tenfold.run import RunOptions, execute
     from tenfold.soak import SOAK_PROFILE, parse_duration
 
-    experiments: list[Path] | None = None
-    if args.experiments is not None:
-        experiments = [] if args.experiments == ["none"] else [Path(p) for p in args.experiments]
     profile = args.profile or ("quick" if args.quick else "default")
     if args.processes is not None and args.processes < 1:
         raise UsageError(f"--processes {args.processes}: give at least 1 generator process")
@@ -56,16 +74,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.quick or args.profile not in (None, SOAK_PROFILE):
             raise UsageError("--soak is its own profile: drop --quick / --profile")
         soak_s, profile = parse_duration(args.soak), SOAK_PROFILE
-    slo = args.slo or str(REPO / ("slo-soak.yaml" if profile == SOAK_PROFILE else "slo.yaml"))
+    for w in args.watch or []:
+        if not w.startswith("deployment/") or w == "deployment/":
+            raise UsageError(f"--watch {w!r}: write deployment/NAME")
+    scenario_file, slo, experiments = _run_files(args, soak_s is not None)
     opts = RunOptions(
         scenario=args.scenario,
         profile=profile,
         soak_s=soak_s,
-        scenario_file=Path(args.scenario_file),
+        scenario_file=scenario_file,
+        locustfile=Path(args.locustfile) if args.locustfile else None,
         experiments=experiments,
-        slo=Path(slo),
+        slo=slo,
         target=args.target,
         prometheus=args.prometheus,
+        watch=tuple(args.watch or ()),
         allow_remote=args.allow_remote,
         disable=frozenset(args.disable or ()),
         runs_dir=Path(args.runs_dir),
@@ -81,6 +104,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     summary, run_dir = execute(opts, say)
     _print_summary(summary, run_dir)
     return summary.exit_code
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from tenfold.starter import write_starter
+
+    dest = Path(args.dir)
+    for path, written in write_starter(dest):
+        _err.print(f"{'wrote' if written else '[yellow]kept[/] (exists)'} {path}", highlight=False)
+    where = "" if dest.resolve() == Path.cwd() else f"cd {dest} && "
+    _out.print(
+        "next: edit locustfile.py for your API, then\n"
+        f"  {where}tenfold run --target http://127.0.0.1:8080 --scenario-file scenario.yaml --slo slo.yaml "
+        "--experiments experiments/pause-service.json@peak+10s --quick",
+        highlight=False,
+    )
+    return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -226,29 +265,48 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "their scheduled offsets, collects, evaluates the SLOs and renders the report. Exit 0: all objectives "
         "met; 1: an objective failed; 2: the run is invalid (generator saturated, rollback failed, interrupted).",
     )
+    p.add_argument(
+        "--locustfile",
+        metavar="FILE",
+        help="your workload: a plain Locust file (HttpUser/FastHttpUser, @task); each arrival runs one task "
+        "(default: the scenario's locustfile; without either, the reference system's viewers)",
+    )
     p.add_argument("--scenario", default="spike", help="scenario in the scenario file (default: spike)")
-    p.add_argument("--scenario-file", default=str(REPO / "locustfiles" / "scenarios.yaml"),
-                   help="rates and phase lengths per profile (default: locustfiles/scenarios.yaml)")  # fmt: skip
+    p.add_argument("--scenario-file",
+                   help="phases and arrival rates per profile (default: with --locustfile the starter's 10 → 100 "
+                        "arrivals/s spike; else locustfiles/scenarios.yaml)")  # fmt: skip
     p.add_argument("--profile", help="profile in the scenario file (default: 'default', or 'quick' with --quick)")
     p.add_argument("--quick", action="store_true", help="the short CI profile (about 2 minutes of load)")
-    p.add_argument("--experiments", nargs="+", metavar="PATH",
-                   help="experiment files to inject at their own schedules, or directories: one with a "
-                        "schedule.yaml gives its plan for the profile, one without every *.json in it "
-                        "(e.g. experiments/aws); 'none' for no chaos (default: the profile's plan in "
-                        "experiments/local/schedule.yaml; none with --target)")  # fmt: skip
+    p.add_argument(
+        "--experiments",
+        nargs="+",
+        metavar="FILE[@PHASE+OFFSET]",
+        help="Chaos Toolkit experiments to inject: FILE@peak+10s at that moment; FILE at its own tenfold "
+        "schedule, else peak+10s; a schedule.yaml (or a directory with one) its plan for the profile; "
+        "a directory every *.json in it; 'none' for no chaos (default: experiments/local's plan for "
+        "the reference system; none with --target or --locustfile). Each gets TENFOLD_TARGET_URL",
+    )
     p.add_argument(
         "--soak",
         metavar="DURATION",
         help="soak: the baseline rate for DURATION (30m, 90s, 1h) with the RSS of every stack process "
         "sampled; memory growth per process in the report (SLO default slo-soak.yaml, no chaos)",
     )
-    p.add_argument("--slo", help="SLO file (default: slo.yaml; slo-soak.yaml with --soak)")
+    p.add_argument(
+        "--slo",
+        help="SLO file (default: with --locustfile the starter's slo.yaml; else slo.yaml, slo-soak.yaml with --soak)",
+    )
     p.add_argument("--target", help="load an already running system at this URL instead of the local stack")
     p.add_argument("--allow-remote", action="store_true", help="allow a --target that is not loopback")
-    p.add_argument("--prometheus", metavar="URL",
-                   help="with --target: the deployment's Prometheus (its replica, CPU, cache and fallback series; "
-                        "infra/prometheus/rules records them from kube-state-metrics), for the autoscaling "
-                        "verdicts a --target run has no data for otherwise")  # fmt: skip
+    p.add_argument(
+        "--prometheus",
+        metavar="URL",
+        help="with --target: your cluster's Prometheus; replica, CPU and HPA series come from "
+        "kube-state-metrics and cAdvisor names (docs/prometheus.md) for the autoscaling verdicts",
+    )
+    p.add_argument("--watch", action="append", metavar="deployment/NAME",
+                   help="with --prometheus: a deployment to judge (repeatable; default: those the SLO file names, "
+                        "else every deployment an HPA scales)")  # fmt: skip
     p.add_argument("--disable", action="append", choices=["autoscaling", "fallbacks"],
                    help="control run: prove the checks notice (repeatable)")  # fmt: skip
     p.add_argument("--keep-stack", action="store_true", help="leave a stack this run started running")
@@ -256,6 +314,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--runs-dir", default=str(REPO / "runs"), help="where run folders go (default: runs/)")
     p.add_argument("--home", help="stack state directory (default: $TENFOLD_HOME or .tenfold/)")
     p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser(
+        "init",
+        help="write a starter for your service: locustfile.py, scenario.yaml, slo.yaml, experiments/",
+        description="Writes a locustfile, a scenario, an SLO file and a process-provider experiment into DIR, each "
+        "of which runs as written against --target; never overwrites a file.",
+    )
+    p.add_argument("dir", nargs="?", default=".", metavar="DIR", help="where to write them (default: here)")
+    p.set_defaults(handler=_cmd_init)
 
     p = sub.add_parser("report", help="re-evaluate and re-render a run folder offline")
     p.add_argument("run_dir", metavar="RUN_DIR")

@@ -1,8 +1,9 @@
 """One verification run: stack → load + chaos → collect → evaluate → render (``tenfold run``).
 
-The load runs as a Locust child process; experiments are injected at their scheduled offsets by the
-:class:`~tenfold.injector.Injector`; evidence is collected into ``runs/<id>/`` while the stack is up;
-evaluation and rendering read only that folder. Ctrl-C (or SIGTERM) stops the load, lets the experiments
+The load is the locustfile under tenfold's open model, in a Locust child process; experiments are injected at
+their scheduled offsets by the :class:`~tenfold.injector.Injector`; evidence (Prometheus series, controller
+events, the write ledger read back by the locustfile's verifiers) is collected into ``runs/<id>/`` while the
+system is up; evaluation and rendering read only that folder. Ctrl-C (or SIGTERM) stops the load, lets the experiments
 roll back, and still writes a report of what happened, marked invalid.
 """
 
@@ -28,21 +29,27 @@ from typing import Any
 
 import httpx
 
-from reports.collect import collect_metrics, write_controller_events
-from reports.durability import write_durability
+from reports.collect import (
+    KUBE_QUERIES,
+    LOCAL_QUERIES,
+    collect_kube_hpa,
+    collect_metrics,
+    fill,
+    hpa_deployments,
+    write_controller_events,
+)
 from reports.evaluate import Summary, evaluate
 from reports.render import render
 from reports.slo import SloFile, load_slo
 from tenfold.errors import UsageError
 from tenfold.injector import Injector
-from tenfold.load import load_scenario
-from tenfold.load._run import locust_command
+from tenfold.load import load_scenario, locust_command, locustfile_of
 from tenfold.memory import MemorySampler, sample_interval
-from tenfold.schedule import PHASES, ScheduledExperiment, default_plan, phase_offsets, plan_for_paths
+from tenfold.schedule import PHASES, ScheduledExperiment, phase_offsets, plan_for_paths
 from tenfold.soak import SOAK_PROFILE, soak_lengths, write_soak_scenario
 from tenfold.stack.procs import preexec
 
-__all__ = ["REPO", "RunOptions", "check_target", "execute", "experiment_env", "late_experiments"]
+__all__ = ["REPO", "RunOptions", "check_target", "execute", "experiment_env", "late_experiments", "watched"]
 
 # Root only; an unprivileged run keeps the default priority. At -5 (CFS weight 3,121 against 1,024 for each of
 # ~20 busy stack processes) each of two generator processes got ~25% of a core at the 20x overload peak and
@@ -50,25 +57,29 @@ __all__ = ["REPO", "RunOptions", "check_target", "execute", "experiment_env", "l
 GENERATOR_NICENESS = -15
 
 REPO = Path(__file__).resolve().parent.parent
-SCENARIOS = REPO / "locustfiles" / "scenarios.yaml"
 Say = Callable[[str], None]
+_VERIFY_TIMEOUT_S = 600.0
 
 
 @dataclass
 class RunOptions:
+    """What ``tenfold run`` was asked (the CLI fills in the defaults: the reference system's files, docs/cli.md)."""
+
+    scenario_file: Path
+    slo: Path
     scenario: str = "spike"
     profile: str = "default"  # "quick" for --quick
-    experiments: list[Path] | None = None  # None: the profile's default plan; []: no chaos
-    slo: Path = REPO / "slo.yaml"
+    locustfile: Path | None = None  # None: the scenario's locustfile
+    experiments: list[str] | None = None  # FILE[@PHASE+OFFSET] or DIR; None or []: no chaos
     target: str | None = None
-    prometheus: str | None = None  # with --target: the deployment's Prometheus, for the replica/CPU/cache series
+    prometheus: str | None = None  # with --target: the deployment's Prometheus, for the replica/CPU/HPA series
+    watch: tuple[str, ...] = ()  # --watch deployment/NAME: what --prometheus judges
     allow_remote: bool = False
     disable: frozenset[str] = frozenset()
     runs_dir: Path = REPO / "runs"
     home: str | None = None
     keep_stack: bool = False
     processes: int | None = None
-    scenario_file: Path = SCENARIOS
     stack_options: dict[str, Any] = field(default_factory=dict)  # passed to tenfold.stack.lifecycle.up
     soak_s: float | None = None  # --soak: the soak profile's length (profile "soak"); tenfold/soak.py
 
@@ -90,15 +101,26 @@ def check_target(url: str, allow_remote: bool, flag: str = "--target") -> None:
 
 
 def experiment_env(target: str | None, status: dict[str, Any]) -> dict[str, str]:
-    """What every experiment gets on top of our environment: the system under test's URL (its probes and
-    actions read ``TENFOLD_GATEWAY_URL``) and, with the local stack, the control API."""
+    """What every experiment, the generator and the verifiers get on top of our environment: the system under
+    test's URL (``TENFOLD_TARGET_URL``; ``TENFOLD_GATEWAY_URL`` too, its older name) and, with the local stack,
+    its control API, stores and seeded users (docs/ledger.md)."""
     env: dict[str, str] = {}
     gateway = target or status.get("gateway")
     if gateway:
-        env["TENFOLD_GATEWAY_URL"] = str(gateway).rstrip("/")
-    if status.get("control"):
-        env["TENFOLD_CONTROL_URL"] = str(status["control"])
+        env["TENFOLD_TARGET_URL"] = env["TENFOLD_GATEWAY_URL"] = str(gateway).rstrip("/")
+    for var, key in (("TENFOLD_CONTROL_URL", "control"), ("TENFOLD_POSTGRES_DSN", "postgres"),
+                     ("TENFOLD_S3_ENDPOINT", "s3"), ("TENFOLD_SEED_USERS", "seed_users")):  # fmt: skip
+        if status.get(key):
+            env[var] = str(status[key])
     return env
+
+
+def watched(opts_watch: tuple[str, ...], slo: SloFile) -> list[str]:
+    """The deployments ``--prometheus`` judges: ``--watch``, the SLO file's ``metrics.watch`` and objectives'
+    ``service``; empty means every deployment an HPA scales."""
+    names = [w.removeprefix("deployment/") for w in (*opts_watch, *slo.metrics.watch)]
+    names += [o.service for o in slo.objectives if o.service]
+    return sorted(set(names))
 
 
 def late_experiments(plan: list[ScheduledExperiment], lengths: dict[str, float]) -> list[str]:
@@ -265,6 +287,12 @@ def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
     if opts.profile not in scenario.profiles:
         raise UsageError(f"{opts.scenario_file}: scenario {opts.scenario!r} has no profile {opts.profile!r}; "
                          f"--profile takes one of: {', '.join(scenario.profiles)}")  # fmt: skip
+    locustfile = opts.locustfile or locustfile_of(scenario, opts.scenario_file)
+    if locustfile is None:
+        raise UsageError(f"no locustfile: give --locustfile FILE, or name one in {opts.scenario_file} "
+                         f"(locustfile: under scenario {opts.scenario!r})")  # fmt: skip
+    if not locustfile.is_file():
+        raise UsageError(f"locustfile {locustfile}: there is no such file")
     lengths = scenario.profiles[opts.profile].phases.model_dump()
     if opts.soak_s is not None:
         lengths = soak_lengths(opts.soak_s)
@@ -274,13 +302,12 @@ def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
         if opts.target is None:
             raise UsageError("--prometheus is for --target runs; the local stack brings its own Prometheus")
         check_target(opts.prometheus, True, "--prometheus")
-    if opts.experiments is None:
-        plan: list[ScheduledExperiment] = [] if opts.target else default_plan(opts.profile)
-    else:
-        plan = plan_for_paths(opts.experiments, opts.profile)
+    if opts.watch and opts.prometheus is None:
+        raise UsageError("--watch names deployments to judge from --prometheus; give --prometheus URL too")
+    plan = plan_for_paths(opts.experiments or [], opts.profile)
     stack = None if opts.target else _ensure_stack(opts, say)
     try:
-        return _run_with(opts, slo, stack, plan, lengths, say)
+        return _run_with(opts, slo, stack, plan, lengths, locustfile, say)
     finally:
         if stack is not None and stack.started_here and not opts.keep_stack:
             from tenfold.stack.lifecycle import down
@@ -291,7 +318,7 @@ def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
 
 def _run_with(
     opts: RunOptions, slo: SloFile, stack: _Stack | None, plan: list[ScheduledExperiment],
-    lengths: dict[str, float], say: Say,
+    lengths: dict[str, float], locustfile: Path, say: Say,
 ) -> tuple[Summary, Path]:  # fmt: skip
     status = stack.status if stack else {}
     host = opts.target or status["gateway"]
@@ -299,19 +326,20 @@ def _run_with(
     shutil.copyfile(opts.slo, run_dir / "slo.yaml")
     say(f"run folder {run_dir}")
     total = sum(lengths.values())
-    say(f"{opts.scenario} ({opts.profile}): " + " → ".join(f"{p} {lengths[p]:g}s" for p in PHASES)
+    say(f"{locustfile.name}, {opts.scenario} ({opts.profile}): " + " → ".join(f"{p} {lengths[p]:g}s" for p in PHASES)
         + f" = {total:g}s; experiments: " + (", ".join(f"{e.name} at {e.phase}+{e.offset_s:g}s" for e in plan)
                                              or "none"))  # fmt: skip
     scenario_file = opts.scenario_file
     if opts.soak_s is not None:  # the soak's length goes to the generator as data: run_dir/scenario.yaml
         scenario_file = write_soak_scenario(opts.scenario_file, opts.scenario, opts.soak_s, run_dir / "scenario.yaml")
-    cmd = locust_command(host, run_dir, scenario=opts.scenario, profile=opts.profile, processes=opts.processes,
-                         scenario_file=scenario_file)  # fmt: skip
+    cmd = locust_command(host, run_dir, locustfile, scenario=opts.scenario, profile=opts.profile,
+                         processes=opts.processes, scenario_file=scenario_file)  # fmt: skip
     late = late_experiments(plan, lengths)
     if late:
         say(f"warning: {', '.join(late)}: scheduled after the load ends ({total:g}s), so never injected; "
             "use a longer profile")  # fmt: skip
-    injector = Injector(run_dir, experiment_env(opts.target, status))
+    system_env = experiment_env(opts.target, status)
+    injector = Injector(run_dir, system_env)
     interrupted: str | None = None
     t_launch = time.time()
     log = (run_dir / "locust").joinpath("locust.log")
@@ -321,10 +349,9 @@ def _run_with(
     if status and opts.profile == SOAK_PROFILE:
         sampler = MemorySampler(status["control"], run_dir / "memory.jsonl", sample_interval(total)).start()
     with log.open("wb") as out, _sigterm_as_interrupt():
-        # Its own session too: it gets exactly one SIGINT from us, then time to write what it recorded.
-        # Viewers are users the stack seeded (they log in with their demo password): a smaller seed, fewer viewers.
-        seeded = status.get("seed_users")
-        env = {**os.environ, **({"TENFOLD_LOAD_USERS": str(seeded)} if seeded else {})}
+        # Its own session too: it gets exactly one SIGINT from us, then time to write what it recorded. The writes
+        # are read back after the experiments' rollbacks (below), not when the generator quits.
+        env = {**os.environ, **system_env, "TENFOLD_VERIFY": "later"}
         # If this process is SIGKILLed, the kernel sends Locust that SIGINT (PR_SET_PDEATHSIG): no orphan load. On a
         # machine shared with the stack the generator goes ahead of the system under test in the CPU queue, as if
         # on machines of its own: an overload starves the services, not the arrival clock.
@@ -370,10 +397,11 @@ def _run_with(
     started = float(load.get("started", t_launch)) if load else t_launch
     ended = float(load.get("ended", time.time())) if load else time.time()
     last = max([ended] + [r.end for r in injector.records if r.end])
+    hpa: dict[str, dict[str, Any]] = {}
     if status:
-        say("collecting metrics, controller events and write reconciliation …")
+        say("collecting metrics and controller events …")
         time.sleep(2.0)  # one more scrape of the last second
-        collect_metrics(status["prometheus"], run_dir, started - 5, last + 2)
+        collect_metrics(status["prometheus"], run_dir, started - 5, last + 2, {**LOCAL_QUERIES, **slo.metrics.queries})
         from tenfold.stack.client import ControlClient
 
         try:
@@ -381,21 +409,67 @@ def _run_with(
             write_controller_events(events, run_dir, started - 5, last + 2)
         except Exception as exc:  # the report says "no data" for what needed them; say why here
             say(f"could not read the controller's events: {exc}")
-        try:
-            write_durability(run_dir, postgres_dsn=status.get("postgres"), s3_endpoint=status.get("s3"))
-        except Exception as exc:
-            say(f"could not reconcile acknowledged writes with PostgreSQL/S3: {exc}")
+        hpa = _hpa()
     elif opts.prometheus:
-        say(f"collecting metrics from {opts.prometheus} (1 m rates: a cluster scrapes every 15-30 s) …")
-        counts = collect_metrics(opts.prometheus.rstrip("/"), run_dir, started - 5, last + 2, step=5.0,
-                                 rate_window="1m")  # fmt: skip
-        say("metrics without series: " + (", ".join(n for n, c in counts.items() if not c) or "none"))
-    _write_manifest(run_dir, opts, status, load, injector, started, last, interrupted)
+        hpa = _collect_kube(opts, slo, run_dir, started - 5, last + 2, say)
+    if (run_dir / "ledger.jsonl").is_file():
+        _verify_writes(run_dir, locustfile, host, {**os.environ, **system_env}, say)
+    _write_manifest(run_dir, opts, status, load, injector, started, last, interrupted, hpa)
     summary = evaluate(run_dir, slo)
     render(run_dir, summary)
     if interrupted:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     return summary, run_dir
+
+
+def _collect_kube(
+    opts: RunOptions, slo: SloFile, run_dir: Path, start: float, end: float, say: Say
+) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """The replica, CPU and HPA series of the watched deployments from the cluster's Prometheus; the HPAs' bounds."""
+    assert opts.prometheus is not None
+    prom, ns = opts.prometheus.rstrip("/"), slo.metrics.namespace
+    deployments = watched(opts.watch, slo)
+    if not deployments:
+        try:
+            deployments = hpa_deployments(prom, ns)
+        except (httpx.HTTPError, ValueError) as exc:
+            say(f"could not list the deployments HPAs scale from {prom}: {exc}")
+    say(f"collecting metrics of {', '.join(deployments) or 'no deployment'} from {prom} (1 m rates: a cluster scrapes "
+        "every 15-30 s) …")  # fmt: skip
+    queries = {n: fill(q, deployments, ns) for n, q in {**KUBE_QUERIES, **slo.metrics.queries}.items()}
+    counts = collect_metrics(prom, run_dir, start, end, queries, step=5.0, rate_window="1m")
+    say("metrics without series: " + (", ".join(n for n, c in counts.items() if not c) or "none"))
+    try:
+        return dict(collect_kube_hpa(prom, deployments, ns, end))
+    except httpx.HTTPError as exc:
+        say(f"could not read the HPAs from {prom}: {exc}")
+        return {}
+
+
+def _verify_writes(run_dir: Path, locustfile: Path, host: str, env: dict[str, str], say: Say) -> None:
+    """The locustfile's verifiers read back every acknowledged write (``durability.json``), in a process of their
+    own: importing a locustfile imports Locust, which patches the interpreter."""
+    cmd = [sys.executable, "-m", "tenfold.load.verify", "--locustfile", str(locustfile), "--run-dir", str(run_dir),
+           "--host", host]  # fmt: skip
+    log = run_dir / "verify.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=locustfile.parent,
+                                start_new_session=True, preexec_fn=preexec(death_signal=signal.SIGKILL))  # fmt: skip
+        deadline = time.monotonic() + _VERIFY_TIMEOUT_S
+        shown = 0
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            lines = log.read_text(errors="replace").splitlines()
+            for line in lines[shown:]:
+                if line.startswith("verif"):
+                    say(line)
+            shown = len(lines)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            say(f"reading back the acknowledged writes took over {_VERIFY_TIMEOUT_S:.0f} s: stopped (see verify.log)")
+        elif proc.returncode != 0:
+            say(f"reading back the acknowledged writes failed (exit {proc.returncode}): see {log}")
 
 
 def _load_started(run_dir: Path, locust: subprocess.Popen[bytes], t_launch: float) -> float:
@@ -419,7 +493,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def _write_manifest(
     run_dir: Path, opts: RunOptions, status: dict[str, Any], load: dict[str, Any] | None, injector: Injector,
-    started: float, ended: float, interrupted: str | None,
+    started: float, ended: float, interrupted: str | None, hpa: dict[str, dict[str, Any]],
 ) -> None:  # fmt: skip
     reasons: list[str] = []
     if interrupted:
@@ -447,7 +521,7 @@ def _write_manifest(
         "phases": (load or {}).get("phases", []),
         "experiments": [r.to_dict() for r in injector.records],
         "controls": {"autoscaling": "autoscaling" not in opts.disable, "fallbacks": "fallbacks" not in opts.disable},
-        "hpa": _hpa(),
+        "hpa": hpa,
         "validity": {"valid": not reasons, "reasons": reasons},
         "versions": _versions(),
         "git_sha": _git_sha(),

@@ -1,26 +1,45 @@
 """When each chaos experiment is injected during a scenario: the plan ``tenfold run`` follows.
 
-An experiment file may carry its own default in an ``extensions`` entry named ``tenfold``
-(``{"schedule": {"phase": "peak", "offset_s": 30}, "recovery_timeout_s": 45}``);
-``experiments/local/schedule.yaml`` says which experiments run by default per profile and when.
-``--experiments`` takes files and directories (:func:`plan_for_paths`): a directory with a ``schedule.yaml``
-gives that file's plan for the profile, as the default plan does; one without gives every ``*.json`` in it.
+``--experiments`` takes (:func:`plan_for_paths`, docs/schedule.md):
+
+- ``FILE@PHASE+OFFSET`` (``pause.json@peak+10s``, ``kill.json@ramp``, ``x.json@cooldown+1m``): any Chaos Toolkit
+  experiment at that moment;
+- ``FILE``: at the schedule the file carries in an ``extensions`` entry named ``tenfold``
+  (``{"schedule": {"phase": "peak", "offset_s": 30}, "recovery_timeout_s": 45}``), else at ``peak+10s``;
+- a ``schedule.yaml`` (or a directory holding one): its plan for the profile (which experiments of its folder,
+  when), as the reference system's ``experiments/local/schedule.yaml`` gives;
+- a directory without one: every ``*.json`` in it, each at its own schedule.
+
+An experiment's name (its SLO window is ``chaos:<name>``) is its file's stem; the second use of a file in one run
+is ``<stem>-2``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tenfold.errors import ConfigError
+from tenfold.errors import ConfigError, UsageError
 from tenfold.userfile import Loc, Located, load_json, load_yaml
 
-__all__ = ["PHASES", "ScheduledExperiment", "default_plan", "phase_offsets", "plan_for_files", "plan_for_paths"]
+__all__ = [
+    "DEFAULT_AT",
+    "PHASES",
+    "ScheduledExperiment",
+    "default_plan",
+    "parse_at",
+    "phase_offsets",
+    "plan_for_files",
+    "plan_for_paths",
+]
 
 PHASES = ("baseline", "ramp", "peak", "cooldown")
-REPO = Path(__file__).resolve().parent.parent
-LOCAL_EXPERIMENTS = REPO / "experiments" / "local"
+DEFAULT_AT = ("peak", 10.0)
+"""When an experiment with no schedule of its own is injected."""
+_AT = re.compile(r"^(?P<phase>[a-z]+)(?:\+(?P<n>\d+(?:\.\d+)?)(?P<unit>ms|s|m)?)?$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
 
 
 @dataclass(frozen=True)
@@ -64,27 +83,49 @@ def _validated(
     return ScheduledExperiment(name, path, str(phase), float(offset), float(recovery))
 
 
-def plan_for_files(paths: list[Path]) -> list[ScheduledExperiment]:
-    """Experiments the user named, each at the schedule its file carries (peak + 10 s if it has none)."""
+def parse_at(spec: str) -> tuple[Path, tuple[str, float] | None]:
+    """``FILE@PHASE+OFFSET`` → (FILE, (phase, seconds)); a spec without ``@`` → (FILE, None)."""
+    path, at, when = spec.rpartition("@")
+    if not at or "/" in when:  # an @ in a folder's name
+        return Path(spec), None
+    m = _AT.match(when.strip())
+    if m is None or m["phase"] not in PHASES:
+        raise UsageError(f"--experiments {spec!r}: after '@' write PHASE or PHASE+OFFSET, e.g. {path}@peak+10s "
+                         f"(phases: {', '.join(PHASES)}; offsets in s, ms or m)")  # fmt: skip
+    return Path(path), (m["phase"], float(m["n"] or 0) * _UNIT[m["unit"]])
+
+
+def plan_for_files(paths: list[Path], at: list[tuple[str, float] | None] | None = None) -> list[ScheduledExperiment]:
+    """Experiments the user named, each at ``at`` (from ``FILE@PHASE+OFFSET``), else at the schedule its file
+    carries, else at peak + 10 s."""
     plan = []
-    for path in paths:
+    for i, path in enumerate(paths):
         doc = _read_experiment(path)
         ext, loc = _tenfold_extension(doc)
-        sched = ext.get("schedule", {"phase": "peak", "offset_s": 10})
+        when = at[i] if at else None
+        if when is not None:
+            plan.append(_validated(path.stem, path, doc, loc, {"phase": when[0], "offset_s": when[1]},
+                                   ext.get("recovery_timeout_s", 60)))  # fmt: skip
+            continue
+        sched = ext.get("schedule", {"phase": DEFAULT_AT[0], "offset_s": DEFAULT_AT[1]})
         if not isinstance(sched, dict):
             raise doc.error((*loc, "schedule"), 'schedule must be a mapping like {"phase": "peak", "offset_s": 10}')
         plan.append(_validated(path.stem, path, doc, (*loc, "schedule"), sched, ext.get("recovery_timeout_s", 60)))
     return sorted(plan, key=lambda e: (PHASES.index(e.phase), e.offset_s))
 
 
-def plan_for_paths(paths: list[Path], profile: str) -> list[ScheduledExperiment]:
-    """``--experiments PATH...``: each file at its own schedule; a directory's ``schedule.yaml`` plan for the
-    profile when it has one, else every ``*.json`` in it (sorted by name), each at its own schedule."""
+def plan_for_paths(specs: list[str] | list[Path] | list[str | Path], profile: str) -> list[ScheduledExperiment]:
+    """``--experiments SPEC...`` → the plan, sorted by when; see the module's docstring for the forms."""
     files: list[Path] = []
+    at: list[tuple[str, float] | None] = []
     plan: list[ScheduledExperiment] = []
-    for path in paths:
-        if not path.is_dir():
+    for spec in specs:
+        path, when = parse_at(str(spec))
+        if when is not None or path.suffix == ".json" or not (path.is_dir() or path.suffix in (".yaml", ".yml")):
             files.append(path)
+            at.append(when)
+        elif path.is_file():
+            plan += default_plan(profile, path)
         elif (path / "schedule.yaml").is_file():
             plan += default_plan(profile, path / "schedule.yaml")
         else:
@@ -93,11 +134,22 @@ def plan_for_paths(paths: list[Path], profile: str) -> list[ScheduledExperiment]
                 raise ConfigError("no experiment files (*.json) in this directory; name files or another directory",
                                   path=str(path))  # fmt: skip
             files += found
-    plan += plan_for_files(files)
-    return sorted(plan, key=lambda e: (PHASES.index(e.phase), e.offset_s))
+            at += [None] * len(found)
+    plan += plan_for_files(files, at)
+    return _unique_names(sorted(plan, key=lambda e: (PHASES.index(e.phase), e.offset_s)))
 
 
-def default_plan(profile: str, schedule_file: Path = LOCAL_EXPERIMENTS / "schedule.yaml") -> list[ScheduledExperiment]:
+def _unique_names(plan: list[ScheduledExperiment]) -> list[ScheduledExperiment]:
+    """The second use of a file in one run is ``<stem>-2``: each window ``chaos:<name>`` names one injection."""
+    seen: dict[str, int] = {}
+    out = []
+    for e in plan:
+        n = seen[e.name] = seen.get(e.name, 0) + 1
+        out.append(e if n == 1 else replace(e, name=f"{e.name}-{n}"))
+    return out
+
+
+def default_plan(profile: str, schedule_file: Path) -> list[ScheduledExperiment]:
     doc = load_yaml(schedule_file, "experiment schedule")
     entries = doc.data.get(profile) if isinstance(doc.data, dict) else None
     if not isinstance(entries, list):

@@ -47,7 +47,7 @@ def write_soak_scenario(source: Path, scenario: str, seconds: float, dest: Path)
     profiles = (doc.get(scenario) or {}).get("profiles") or {} if isinstance(doc, dict) else {}
     if SOAK_PROFILE not in profiles:
         raise ConfigError(
-            f"scenario {scenario!r} has no {SOAK_PROFILE!r} profile; add one (baseline_rps, peak_multiplier: 1) "
+            f"scenario {scenario!r} has no {SOAK_PROFILE!r} profile; add one (baseline_rate, peak_multiplier: 1) "
             "like locustfiles/scenarios.yaml's",
             path=str(source),
         )

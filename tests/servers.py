@@ -278,3 +278,14 @@ def free_port_base() -> int:
         if all(free(p) for p in [*ports.fixed().values(), *(ports.replica(i, s) for i in range(4) for s in range(8))]):
             return base
     raise RuntimeError("no free port range found")
+
+
+def reference_scenarios(dest: Path, profiles: dict[str, dict[str, object]], **spike: object) -> Path:
+    """locustfiles/scenarios.yaml's spike with ``profiles`` (and any ``spike`` keys) instead, written to ``dest``;
+    its locustfile by absolute path, as the copy no longer sits beside viewers.py."""
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "locustfiles" / "scenarios.yaml").read_text())
+    doc["spike"].update(spike, profiles=profiles, locustfile=str(ROOT / "locustfiles" / "viewers.py"))
+    dest.write_text(yaml.safe_dump({"spike": doc["spike"]}))
+    return dest

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.e2e
 def overload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Summary, Path]]:
     home = Path(tempfile.mkdtemp(prefix="tenfold-overload-"))  # PostgreSQL runs as postgres: not under 0700
     opts = RunOptions(profile="overload", slo=REPO / "slo-overload.yaml", experiments=[], processes=2,
+                      scenario_file=REPO / "locustfiles" / "scenarios.yaml",
                       runs_dir=tmp_path_factory.mktemp("overload") / "runs", home=str(home),
                       stack_options={"base": free_port_base()})  # fmt: skip
     try:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from servers import CPU_CGROUP, cpu_capped_group, free_port_base, tmpdir
+from servers import CPU_CGROUP, cpu_capped_group, free_port_base, reference_scenarios, tmpdir
 
 from tenfold.cli import main as cli
 from tenfold.run import REPO, RunOptions, execute
@@ -62,15 +62,15 @@ env: {TENFOLD_DRAIN_SECONDS: "0.2", TENFOLD_CACHE_DOWN_STORE_RPS: "1"}
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("run-files")
     scenarios = yaml.safe_load((REPO / "locustfiles" / "scenarios.yaml").read_text())
-    spike = scenarios["spike"]
     # For the autoscaling control run: the default spike's rates (40 -> 400 req/s) in 45 s. At the quick spike's
     # 80 req/s catalog's CPU is already over the HPA target in the baseline, so what it asks for can grow before
     # the ramp (window start) and not after it: scale-out-after-spike then has no data instead of failing.
-    short_spike = {**spike["profiles"]["default"], "phases": {"baseline": 10, "ramp": 10, "peak": 20, "cooldown": 5}}
-    spike["profiles"] = {"tiny": {"baseline_rps": 20, "peak_multiplier": 5, "arrivals": "poisson",
-                                  "phases": {"baseline": 3, "ramp": 1, "peak": 10, "cooldown": 2}},
-                         "short-spike": short_spike}  # fmt: skip
-    (d / "scenarios.yaml").write_text(yaml.safe_dump({"spike": spike}))
+    short_spike = {**scenarios["spike"]["profiles"]["default"],
+                   "phases": {"baseline": 10, "ramp": 10, "peak": 20, "cooldown": 5}}  # fmt: skip
+    reference_scenarios(d / "scenarios.yaml", {
+        "tiny": {"baseline_rate": 6, "peak_multiplier": 5, "arrivals": "poisson",
+                 "phases": {"baseline": 3, "ramp": 1, "peak": 10, "cooldown": 2}},
+        "short-spike": short_spike})  # fmt: skip
     exp = json.loads((REPO / "experiments" / "local" / "cache-lost-30s.json").read_text())
     for activity in exp["method"]:
         if activity.get("pauses", {}).get("after", 0) > 4:
@@ -105,7 +105,7 @@ def _run(
     home = tmpdir("run") if home is None else home  # PostgreSQL runs as postgres: not under pytest's 0700 dir
     opts = RunOptions(
         profile="tiny", scenario_file=files["scenarios"], slo=files["slo"], disable=disable, runs_dir=files["runs"],
-        experiments=[files["experiment"]], home=str(home),
+        experiments=[str(files["experiment"])], home=str(home),
         stack_options={"base": free_port_base(), "seed_users": 300, "seed_titles": 200,
                        "overlay": overlay or files["overlay"]},
     )  # fmt: skip
@@ -301,7 +301,7 @@ def test_without_autoscaling_a_spike_fails_peak_title_latency(files: dict[str, P
     """The control run for autoscaling: a 45 s spike at the default profile's rates with replicas held at their
     initial count, on a default stack with the default SLO file."""
     home = tmpdir("run")
-    opts = RunOptions(profile="short-spike", scenario_file=files["scenarios"], experiments=[],
+    opts = RunOptions(profile="short-spike", scenario_file=files["scenarios"], slo=REPO / "slo.yaml", experiments=[],
                       runs_dir=tmp_path / "runs", home=str(home), disable=frozenset({"autoscaling"}),
                       stack_options={"base": free_port_base()})  # fmt: skip
     try:

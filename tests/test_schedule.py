@@ -1,5 +1,5 @@
-"""The experiment plan ``tenfold run --experiments`` follows: directories, experiments/aws's staggered schedule,
-and what the injector hands every experiment (the system under test's URL)."""
+"""The experiment plan ``tenfold run --experiments`` follows: FILE@PHASE+OFFSET, directories, schedules,
+experiments/aws's staggered schedule, and what the injector hands every experiment (the system under test's URL)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from tenfold.cli import main as cli
-from tenfold.errors import ConfigError
+from tenfold.errors import ConfigError, UsageError
 from tenfold.load import load_scenario
 from tenfold.run import REPO, experiment_env, late_experiments
-from tenfold.schedule import ScheduledExperiment, plan_for_paths
+from tenfold.schedule import ScheduledExperiment, parse_at, plan_for_paths
 
 AWS = REPO / "experiments" / "aws"
 LOCAL = REPO / "experiments" / "local"
@@ -52,6 +52,49 @@ def test_files_and_directories_mix(tmp_path: Path) -> None:
     d = _copy(tmp_path, "cpu-hog")
     plan = plan_for_paths([d, LOCAL / "cache-primary-failover.json"], "quick")
     assert [e.name for e in plan] == ["cache-primary-failover", "cpu-hog"]
+
+
+PLAIN = {  # any Chaos Toolkit experiment: no tenfold extension, no tenfold activity
+    "version": "1.0.0",
+    "title": "pause",
+    "description": "a plain experiment",
+    "method": [{"type": "action", "name": "wait", "provider": {"type": "process", "path": "true"}}],
+}
+
+
+@pytest.mark.parametrize(
+    ("spec", "at"),
+    [
+        ("x.json@peak+10s", ("peak", 10.0)),
+        ("x.json@ramp", ("ramp", 0.0)),
+        ("x.json@cooldown+1.5m", ("cooldown", 90.0)),
+        ("x.json@baseline+500ms", ("baseline", 0.5)),
+        ("x.json@peak+7", ("peak", 7.0)),
+        ("dir/with@sign/x.json", None),
+    ],
+)
+def test_file_at_phase_plus_offset(spec: str, at: tuple[str, float] | None) -> None:
+    assert parse_at(spec)[1] == at
+
+
+@pytest.mark.parametrize("spec", ["x.json@lunch+10s", "x.json@peak-10s", "x.json@peak+ten"])
+def test_a_bad_schedule_says_how_to_write_one(spec: str) -> None:
+    with pytest.raises(UsageError, match=r"after '@' write PHASE or PHASE\+OFFSET, e\.g\. x\.json@peak\+10s"):
+        parse_at(spec)
+
+
+def test_a_plain_experiment_runs_where_the_command_line_says_else_at_peak_plus_10s(tmp_path: Path) -> None:
+    f = tmp_path / "pause.json"
+    f.write_text(json.dumps(PLAIN))
+    assert [(e.name, e.phase, e.offset_s) for e in plan_for_paths([str(f)], "quick")] == [("pause", "peak", 10.0)]
+    plan = plan_for_paths([f"{f}@ramp+2s", f"{f}@baseline", str(LOCAL / "cpu-hog.json") + "@cooldown+1s"], "quick")
+    assert [(e.name, e.phase, e.offset_s) for e in plan] == [
+        ("pause", "baseline", 0.0), ("pause-2", "ramp", 2.0), ("cpu-hog", "cooldown", 1.0)]  # fmt: skip
+
+
+def test_a_schedule_file_gives_its_plan(tmp_path: Path) -> None:
+    assert [e.name for e in plan_for_paths([LOCAL / "schedule.yaml"], "quick")] == [
+        "kill-recommendation-replicas", "cache-lost-30s"]  # fmt: skip
 
 
 def test_an_empty_directory_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,9 +136,21 @@ def test_a_profile_too_short_for_the_plan_is_named() -> None:
 
 def test_a_target_run_hands_experiments_the_target_url() -> None:
     """Without it every AWS probe asks https://example.invalid, their default."""
-    assert experiment_env("https://d111.cloudfront.net/", {}) == {"TENFOLD_GATEWAY_URL": "https://d111.cloudfront.net"}
-    local = experiment_env(None, {"gateway": "http://127.0.0.1:7000", "control": "http://127.0.0.1:7001"})
-    assert local == {"TENFOLD_GATEWAY_URL": "http://127.0.0.1:7000", "TENFOLD_CONTROL_URL": "http://127.0.0.1:7001"}
+    cdn = "https://d111.cloudfront.net"
+    assert experiment_env(cdn + "/", {}) == {"TENFOLD_TARGET_URL": cdn, "TENFOLD_GATEWAY_URL": cdn}
+    local = experiment_env(
+        None,
+        {
+            "gateway": "http://127.0.0.1:7000",
+            "control": "http://127.0.0.1:7001",
+            "postgres": "postgresql://x",
+            "s3": "http://127.0.0.1:7009",
+            "seed_users": 300,
+        },
+    )
+    assert local == {"TENFOLD_TARGET_URL": "http://127.0.0.1:7000", "TENFOLD_GATEWAY_URL": "http://127.0.0.1:7000",
+                     "TENFOLD_CONTROL_URL": "http://127.0.0.1:7001", "TENFOLD_POSTGRES_DSN": "postgresql://x",
+                     "TENFOLD_S3_ENDPOINT": "http://127.0.0.1:7009", "TENFOLD_SEED_USERS": "300"}  # fmt: skip
     for path in AWS.glob("*.json"):
         config = json.loads(path.read_text())["configuration"]
         assert config["gateway_url"]["key"] == "TENFOLD_GATEWAY_URL", path.name

@@ -10,8 +10,10 @@ import yaml
 from tenfold.errors import ConfigError, UsageError
 from tenfold.load import load_scenario
 from tenfold.memory import sample_interval
-from tenfold.run import SCENARIOS
+from tenfold.run import REPO
 from tenfold.soak import parse_duration, soak_lengths, write_soak_scenario
+
+SCENARIOS = REPO / "locustfiles" / "scenarios.yaml"
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30m", 1800), ("90s", 90), ("1h30m", 5400), ("45", 45), ("1.5m", 90)])
@@ -34,7 +36,7 @@ def test_soak_scenario_is_the_baseline_for_the_whole_duration(tmp_path: Path) ->
 
 def test_scenario_without_soak_profile_names_the_file(tmp_path: Path) -> None:
     src = tmp_path / "mine.yaml"
-    src.write_text("spike:\n  journeys: {home: 1}\n  profiles: {default: {baseline_rps: 1, phases: {}}}\n")
+    src.write_text("spike:\n  profiles: {default: {baseline_rate: 1, phases: {}}}\n")
     with pytest.raises(ConfigError, match=r"mine\.yaml: scenario 'spike' has no 'soak' profile"):
         write_soak_scenario(src, "spike", 60, tmp_path / "out.yaml")
 

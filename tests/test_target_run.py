@@ -1,7 +1,8 @@
 """``tenfold run --target URL --prometheus URL`` against a system the harness did not start (here a local stack this
 test starts on a free port base, loaded through its gateway as if it were a deployment): verdicts and a report,
-replica series from the given Prometheus, "no data" for what needs the stack's controller and stores, and
-experiments that reach the target. (Without --prometheus: tests/reports/test_evaluate.py, STACK_ONLY.)"""
+replica series from the given Prometheus with the queries the SLO file replaces, "no data" for what needs the
+stack's controller and stores, and experiments that reach the target. (Without --prometheus:
+tests/reports/test_evaluate.py, STACK_ONLY; kube-state-metrics' series: tests/test_kube_metrics.py.)"""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from typing import Any
 
 import pytest
 import yaml
-from servers import free_port_base
+from servers import free_port_base, reference_scenarios
 
+from reports.collect import LOCAL_QUERIES
 from reports.slo import load_slo
 from tenfold.run import REPO, RunOptions, execute
 from tenfold.stack import lifecycle
@@ -71,20 +73,25 @@ def target() -> Iterator[dict[str, Any]]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def test_a_target_run_gives_verdicts_and_a_report(target: dict[str, Any], tmp_path: Path) -> None:
-    scenarios = yaml.safe_load((REPO / "locustfiles" / "scenarios.yaml").read_text())
-    spike = scenarios["spike"]
-    spike["viewers"] = {"active": SEED_USERS, "zipf_s": 1.0}  # viewers the target has
-    spike["profiles"] = {"tiny": {"baseline_rps": 20, "peak_multiplier": 3, "arrivals": "poisson",
-                                  "phases": {"baseline": 4, "ramp": 2, "peak": 10, "cooldown": 4}}}  # fmt: skip
-    (tmp_path / "scenarios.yaml").write_text(yaml.safe_dump({"spike": spike}))
+def test_a_target_run_gives_verdicts_and_a_report(
+    target: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TENFOLD_ACTIVE_VIEWERS", str(SEED_USERS))  # viewers the target has (viewers.py reads it)
+    reference_scenarios(tmp_path / "scenarios.yaml", {"tiny": {
+        "baseline_rate": 6, "peak_multiplier": 3, "arrivals": "poisson",
+        "phases": {"baseline": 4, "ramp": 2, "peak": 10, "cooldown": 4}}})  # fmt: skip
+    # This "deployment" has the local stack's series, not kube-state-metrics': the SLO file replaces the queries
+    doc = yaml.safe_load((REPO / "slo.yaml").read_text())
+    doc["metrics"]["queries"].update(LOCAL_QUERIES)
+    slo = tmp_path / "slo.yaml"
+    slo.write_text(yaml.safe_dump(doc))
     (tmp_path / "exps").mkdir()
     (tmp_path / "exps" / "target-probe.json").write_text(json.dumps(PROBE))
     lines: list[str] = []
     opts = RunOptions(
-        profile="tiny", scenario_file=tmp_path / "scenarios.yaml", target=target["gateway"],
+        profile="tiny", scenario_file=tmp_path / "scenarios.yaml", slo=slo, target=target["gateway"],
         prometheus=target["prometheus"],
-        experiments=[tmp_path / "exps"], runs_dir=tmp_path / "runs", home=str(tmp_path / "no-stack"),
+        experiments=[str(tmp_path / "exps")], runs_dir=tmp_path / "runs", home=str(tmp_path / "no-stack"),
     )  # fmt: skip
     summary, run_dir = execute(opts, lines.append)
 
@@ -93,7 +100,9 @@ def test_a_target_run_gives_verdicts_and_a_report(target: dict[str, Any], tmp_pa
     assert json.loads((run_dir / "summary.json").read_text())["counts"] == summary.counts
     assert json.loads((run_dir / "manifest.json").read_text())["target"] == target["gateway"]
     assert not (tmp_path / "no-stack").exists(), "a --target run starts no stack of its own"
-    assert not (run_dir / "controller_events.jsonl").exists() and not (run_dir / "durability.json").exists()
+    assert not (run_dir / "controller_events.jsonl").exists()
+    # the reference verifiers need the stores: without them the writes are unchecked (no data), never passed
+    assert json.loads((run_dir / "durability.json").read_text())["unchecked"] == ["event", "my-list", "my-list-delete"]
     ready = json.loads((run_dir / "metrics" / "replicas_ready.json").read_text())
     assert "[1m]" in json.loads((run_dir / "metrics" / "request_rate_by_code.json").read_text())["query"]
     assert {r["metric"]["service"] for r in ready["data"]["result"]} == {"users", "catalog", "recommendations",

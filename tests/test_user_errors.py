@@ -32,10 +32,10 @@ objectives:
 """
 SCENARIO = """\
 spike:
-  journeys: {home: 1}
+  locustfile: lf.py
   profiles:
     default:
-      baseline_rps: -5
+      baseline_rate: -5
       phases: {baseline: 10, ramp: 0, peak: 0, cooldown: 0}
 """
 EXPERIMENT = """\
@@ -108,16 +108,30 @@ CASES = [
          "slo.yaml:6:13: objectives[0].target: cannot read target '<= soon'", 65,
          {"slo.yaml": SLO.format(indicator="latency", target="<= soon"), "run/manifest.json": "{}"}),
     Case("scenario file", "a rate below zero", ["run", "--scenario-file", "scenarios.yaml", *NO_STACK],
-         "scenarios.yaml:5:21: spike.profiles.default.baseline_rps: Input should be greater than 0 (got -5)", 65,
+         "scenarios.yaml:5:22: spike.profiles.default.baseline_rate: Input should be greater than 0 (got -5)", 65,
          {"scenarios.yaml": SCENARIO}),
     Case("scenario file", "a missing key", ["run", "--scenario-file", "scenarios.yaml", *NO_STACK],
          "scenarios.yaml:1:1: spike.profiles: Field required: add 'profiles:'", 65,
-         {"scenarios.yaml": "spike:\n  journeys: {home: 1}\n"}),
+         {"scenarios.yaml": "spike:\n  locustfile: lf.py\n"}),
     Case("scenario file", "an unclosed bracket", ["run", "--scenario-file", "scenarios.yaml", *NO_STACK],
          "scenarios.yaml:3:1: not valid YAML: expected the node content, but found '<stream end>'; check", 65,
          {"scenarios.yaml": "spike:\n  profiles: [\n"}),
     Case("`--scenario`", "no such scenario", ["run", "--scenario", "nope", *NO_STACK],
-         "no scenario named 'nope'; --scenario takes one of: spike, static", 64),
+         "no scenario named 'nope'; --scenario takes one of: spike", 64),
+    Case("`--locustfile`", "no such file", ["run", "--locustfile", "gone.py", *NO_STACK],
+         "locustfile gone.py: there is no such file", 64),
+    Case("scenario file", "no locustfile, none given", ["run", "--scenario-file", "s.yaml", *NO_STACK],
+         "no locustfile: give --locustfile FILE, or name one in s.yaml (locustfile: under scenario 'spike')", 64,
+         {"s.yaml": "spike:\n  profiles: {default: {baseline_rate: 1, phases: {baseline: 5}}}\n"}),
+    Case("`--experiments`", "a schedule that is not PHASE+OFFSET", ["run", "--experiments", "x.json@peak-5s",
+         "--target", "http://127.0.0.1:9"], "--experiments 'x.json@peak-5s': after '@' write PHASE or PHASE+", 64),
+    Case("`--watch`", "without --prometheus", ["run", "--watch", "deployment/web", "--target", "http://127.0.0.1:9"],
+         "--watch names deployments to judge from --prometheus; give --prometheus URL too", 64),
+    Case("`--watch`", "not deployment/NAME", ["run", "--watch", "web", "--target", "http://127.0.0.1:9"],
+         "--watch 'web': write deployment/NAME", 64),
+    Case("SLO file", "a watch entry that is not deployment/NAME", ["validate", "slo.yaml"],
+         "slo.yaml:1:18: metrics.watch: watch entries look like deployment/NAME (a Kubernetes name), not", 65,
+         {"slo.yaml": "metrics: {watch: [web]}\n" + SLO.format(indicator="latency", target="<= 1s")}),
     Case("`--profile`", "no such profile", ["run", "--profile", "nope", *NO_STACK],
          "scenario 'spike' has no profile 'nope'; --profile takes one of: default, quick,", 64),
     Case("experiment", "broken JSON", ["run", "--experiments", "exp.json", "--target", "http://127.0.0.1:9"],

@@ -14,18 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as _pq_typed
 
 from ._health import judge
 from ._ledger import merge_ledgers
-from ._logins import LOGIN_PATH
 from ._recorder import DICTIONARY_COLUMNS
 from ._scenario import HealthLimits, Phase
 
 pq: Any = _pq_typed  # pyarrow.parquet is only partly annotated
 
-__all__ = ["latency_summary", "merge_run", "record_phases_in_manifest", "wait_for_parts"]
+__all__ = [
+    "MISFIT_SHARE",
+    "latency_summary",
+    "merge_run",
+    "record_phases_in_manifest",
+    "wait_for_parts",
+    "workload_misfit",
+]
 
 
 def wait_for_parts(run_dir: Path, expected: int, timeout_s: float) -> list[Path]:
@@ -69,17 +74,35 @@ def latency_summary(lat: np.ndarray[Any, Any]) -> dict[str, float]:
     return {f"p{q}": round(float(v), 6) for q, v in zip(_QS, values, strict=True)} | {"max": round(float(lat.max()), 6)}
 
 
-def _not_logins(requests: Path) -> np.ndarray[Any, Any]:
-    """True for every row that is not a login, read from the route column's dictionary codes (no strings)."""
-    masks = []
-    for chunk in pq.read_table(requests, columns=["route"]).column(0).chunks:
-        if pa.types.is_dictionary(chunk.type):
-            labels = chunk.dictionary.to_pylist()
-            codes = chunk.indices.to_numpy(zero_copy_only=False)
-            masks.append(codes != labels.index(LOGIN_PATH) if LOGIN_PATH in labels else np.ones(len(chunk), bool))
-        else:
-            masks.append(np.asarray(chunk.to_numpy(zero_copy_only=False)) != LOGIN_PATH)
-    return np.concatenate(masks) if masks else np.empty(0, bool)
+_MISFIT = (401, 404, 405)
+MISFIT_SHARE = 0.5
+"""More than this share of requests answered 401/404/405: the workload does not fit the target (wrong URL,
+wrong locustfile, no login): such evidence says nothing about the service, so the run is invalid."""
+
+
+def workload_misfit(status: np.ndarray[Any, Any]) -> str | None:
+    """Why the answers say the requests do not fit the target, or None."""
+    if status.size == 0:
+        return None
+    counts = {code: int(np.count_nonzero(status == code)) for code in _MISFIT}
+    bad = sum(counts.values())
+    if bad <= MISFIT_SHARE * status.size:
+        return None
+    detail = ", ".join(f"{n} x {code}" for code, n in counts.items() if n)
+    return (
+        f"{bad} of {status.size} requests ({bad / status.size:.0%}) were answered {detail}: the workload does "
+        "not fit the target (check --target and --locustfile: paths, methods, credentials)"
+    )
+
+
+def _setup_failed(healths: list[dict[str, Any]]) -> str | None:
+    runs = sum(int((h.get("on_start") or {}).get("runs", 0)) for h in healths)
+    failures = sum(int((h.get("on_start") or {}).get("failures", 0)) for h in healths)
+    if runs == 0 or failures < runs:
+        return None
+    first = next(((h.get("on_start") or {}).get("first_failure") for h in healths
+                  if (h.get("on_start") or {}).get("first_failure")), None)  # fmt: skip
+    return f"every on_start failed ({failures} of {runs}; first: {first}): the users never got ready to send load"
 
 
 def merge_run(
@@ -102,19 +125,19 @@ def merge_run(
     ledger_rows = merge_ledgers(sorted(parts.glob("ledger-*.jsonl")), run_dir / "ledger.jsonl")
 
     actual = column("actual_start")
-    # Logins are requests the viewers add to the schedule (once per viewer), not part of it.
-    scheduled = _not_logins(run_dir / "requests.parquet") if rows else np.empty(0, bool)
     phase_docs = []
     achieved: dict[str, float] = {}
+    achieved_requests: dict[str, float] = {}
     for p in phases:
         start, end = t0 + p.start, t0 + p.end
-        n = int(np.count_nonzero((actual >= start) & (actual < end) & scheduled))
-        achieved[p.name] = round(n / (p.end - p.start), 2) if p.end > p.start else 0.0
+        length = p.end - p.start
+        arrivals = sum(int((h.get("arrivals_by_phase") or {}).get(p.name, 0)) for h in healths)
+        n = int(np.count_nonzero((actual >= start) & (actual < end)))
+        achieved[p.name] = round(arrivals / length, 2) if length > 0 else 0.0
+        achieved_requests[p.name] = round(n / length, 2) if length > 0 else 0.0
         phase_docs.append({"name": p.name, "start": round(start, 3), "end": round(end, 3),
-                           "target_rps": [p.rate_start, p.rate_end]})  # fmt: skip
-
+                           "target_rate": [p.rate_start, p.rate_end]})  # fmt: skip
     del actual
-    logins = int(scheduled.size - np.count_nonzero(scheduled))
     latency = {"locust": latency_summary(column("latency_s")), "co_corrected": latency_summary(column("latency_co_s"))}
     reason: str | None = None
     for h in healths:
@@ -127,6 +150,19 @@ def merge_run(
                             "died or could not write to the run folder; check locust/locust.log")  # fmt: skip
     if rows == 0:
         reason = reason or "no requests were recorded: check --host and that the target is up"
+    reason = reason or "; ".join(r for r in (workload_misfit(column("status")), _setup_failed(healths)) if r) or None
+    warnings = []
+    overflow = sum(int((h.get("routes_overflow") or {}).get("requests", 0)) for h in healths)
+    if overflow:
+        warnings.append(f"more than 200 distinct request names: {overflow} requests were grouped as 'other' (give "
+                        "requests a name= that groups their URLs, e.g. name='/items/{id}')")  # fmt: skip
+    ignored = sorted({n for h in healths for n in h.get("wait_time_ignored", [])})
+    if ignored:
+        warnings.append(f"wait_time of {', '.join(ignored)} was ignored: under the open model the arrival clock "
+                        "starts each task")  # fmt: skip
+    task_errors = sum(int(h.get("task_errors", 0)) for h in healths)
+    if task_errors:
+        warnings.append(f"{task_errors} tasks raised an exception (see locust/locust.log)")
 
     lag = max((float(h["lag_p99_ms"]) for h in healths), default=0.0)
     doc: dict[str, Any] = {
@@ -138,10 +174,12 @@ def merge_run(
         "phases": phase_docs,
         "target_rates": target,
         "achieved_rates": achieved,
+        "achieved_request_rates": achieved_requests,
         "requests": rows,
-        "logins": logins,
+        "arrivals": sum(int(h.get("scheduled", 0)) for h in healths),
         "acknowledged_writes": ledger_rows,
         "latency_s": latency,
+        "warnings": warnings,
         "generator": {
             "processes": healths,
             "cpu_samples": [s for h in healths for s in h["cpu_samples"]],
@@ -159,7 +197,7 @@ def merge_run(
 
 def record_phases_in_manifest(run_dir: Path, load: dict[str, Any]) -> None:
     """Put the phase times into manifest.json: replace its ``phases`` if the orchestrator wrote one, else
-    write a minimal manifest, so a bare ``locust -f locustfiles/spike.py`` run can still be reported."""
+    write a minimal manifest, so a bare ``locust -f`` run can still be reported."""
     path = run_dir / "manifest.json"
     phases = [{"name": p["name"], "start": p["start"], "end": p["end"]} for p in load["phases"]]
     if path.is_file():

@@ -1,7 +1,10 @@
 """One row per request into preallocated numpy chunks, written as a dictionary-encoded Parquet file.
 
-Recording must cost less than the request it records: no per-request dict or object, six array stores.
+Recording must cost less than the request it records: no per-request dict or object, a few array stores.
 Chunks are fixed-size so 1M samples take ~30 MB and growing never copies what is already recorded.
+Routes (Locust request names) and methods are labels learnt as they come; past ``ROUTE_CAP`` distinct route
+names the rest are recorded as ``other`` and counted, so a locustfile that names every URL apart cannot grow the
+record without bound.
 """
 
 from __future__ import annotations
@@ -17,48 +20,115 @@ import pyarrow.parquet as _pq_typed
 
 pq: Any = _pq_typed  # pyarrow.parquet is only partly annotated
 
-__all__ = ["METHODS", "PRIORITIES", "Recorder", "percentile"]
+__all__ = ["OTHER_ROUTE", "PRIORITIES", "ROUTE_CAP", "Labels", "Lags", "Recorder", "percentile", "priority_of"]
 
-METHODS = ("GET", "POST", "DELETE", "PUT")
-PRIORITIES = ("critical", "degraded", "best-effort")
+PRIORITIES = ("critical", "degraded", "best-effort", "unclassified")
+"""Netflix's request tiers from the ``X-Priority`` header; a request without one (or another value) is unclassified."""
+_PRIORITY_INDEX = {p: i for i, p in enumerate(PRIORITIES)}
+UNCLASSIFIED = _PRIORITY_INDEX["unclassified"]
+ROUTE_CAP = 200
+OTHER_ROUTE = "other"
+_METHOD_CAP = 32
 _CHUNK = 65_536
 DICTIONARY_COLUMNS = ["route", "method", "priority"]
 """Only these are dictionary-encoded in Parquet: trying it on float columns costs ~30 MB per writer."""
 
 
+def priority_of(value: object) -> int:
+    """The priority code of an ``X-Priority`` header value (unclassified when absent or unknown)."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    if not isinstance(value, str):
+        return UNCLASSIFIED
+    return _PRIORITY_INDEX.get(value.strip().lower(), UNCLASSIFIED)
+
+
+class Labels:
+    """String labels as small codes, learnt in order of first use, at most ``cap`` of them plus ``other``."""
+
+    def __init__(self, cap: int, other: str = OTHER_ROUTE) -> None:
+        self.names: list[str] = []
+        self._index: dict[str, int] = {}
+        self._cap = cap
+        self._other = other
+        self.overflow_requests = 0
+        self.overflow_names: set[str] = set()
+
+    def code(self, name: str) -> int:
+        c = self._index.get(name)
+        if c is not None:
+            return c
+        if len(self.names) < self._cap:
+            c = self._index[name] = len(self.names)
+            self.names.append(name)
+            return c
+        if len(self.overflow_names) < 10_000:
+            self.overflow_names.add(name)
+        self.overflow_requests += 1
+        return self.code_other()
+
+    def code_other(self) -> int:
+        c = self._index.get(self._other)
+        if c is None:  # the one label past the cap
+            c = self._index[self._other] = len(self.names)
+            self.names.append(self._other)
+        return c
+
+
 class _Chunk:
-    __slots__ = ("actual", "degraded", "intended", "lag", "latency", "method", "priority", "route", "shed", "status")
+    __slots__ = ("actual", "degraded", "failed", "intended", "latency", "method", "priority", "route", "shed",
+                 "status")  # fmt: skip
 
     def __init__(self) -> None:
         self.intended = np.empty(_CHUNK, np.float64)
         self.actual = np.empty(_CHUNK, np.float64)
         self.latency = np.empty(_CHUNK, np.float32)
-        self.lag = np.empty(_CHUNK, np.float32)
         self.route = np.empty(_CHUNK, np.uint8)
         self.method = np.empty(_CHUNK, np.uint8)
         self.priority = np.empty(_CHUNK, np.uint8)
         self.status = np.empty(_CHUNK, np.int16)
         self.degraded = np.empty(_CHUNK, np.bool_)
         self.shed = np.empty(_CHUNK, np.bool_)
+        self.failed = np.empty(_CHUNK, np.bool_)
+
+
+class Lags:
+    """The arrival clock's own lateness per arrival (seconds), in chunks: it judges the generator, never written."""
+
+    def __init__(self) -> None:
+        self._chunks = [np.empty(_CHUNK, np.float32)]
+        self._i = 0
+        self.n = 0
+
+    def add(self, lag: float) -> None:
+        if self._i == _CHUNK:
+            self._chunks.append(np.empty(_CHUNK, np.float32))
+            self._i = 0
+        self._chunks[-1][self._i] = lag
+        self._i += 1
+        self.n += 1
+
+    def p99_ms(self) -> float:
+        values = np.concatenate([*self._chunks[:-1], self._chunks[-1][: self._i]])
+        return percentile(values, 99) * 1000.0
 
 
 class Recorder:
-    """Columnar sample store of one generator process.
+    """Columnar sample store of one generator process."""
 
-    ``lag`` is the scheduler's own lateness (actual start minus the moment the request could have
-    started); it judges the generator, so it stays in memory and is not written.
-    """
-
-    def __init__(self, routes: Sequence[str], worker: int = 0) -> None:
-        self.routes = list(routes)
+    def __init__(self, worker: int = 0, routes: Sequence[str] = ()) -> None:
         self.worker = worker
+        self.routes = Labels(ROUTE_CAP)
+        self.methods = Labels(_METHOD_CAP, other="OTHER")
+        for r in routes:
+            self.routes.code(r)
         self._chunks: list[_Chunk] = [_Chunk()]
         self._i = 0
         self.n = 0
 
     def add(
-        self, intended: float, actual: float, latency: float, lag: float, route: int, method: int, priority: int,
-        status: int, degraded: bool, shed: bool,
+        self, intended: float, actual: float, latency: float, route: str, method: str, priority: int, status: int,
+        degraded: bool, shed: bool, failed: bool,
     ) -> None:  # fmt: skip
         i = self._i
         if i == _CHUNK:
@@ -68,13 +138,13 @@ class Recorder:
         c.intended[i] = intended
         c.actual[i] = actual
         c.latency[i] = latency
-        c.lag[i] = lag
-        c.route[i] = route
-        c.method[i] = method
+        c.route[i] = self.routes.code(route)
+        c.method[i] = self.methods.code(method)
         c.priority[i] = priority
         c.status[i] = status
         c.degraded[i] = degraded
         c.shed[i] = shed
+        c.failed[i] = failed
         self._i = i + 1
         self.n += 1
 
@@ -82,9 +152,6 @@ class Recorder:
         parts = [getattr(c, name) for c in self._chunks[:-1]]
         parts.append(getattr(self._chunks[-1], name)[: self._i])
         return np.concatenate(parts)
-
-    def lag_p99_ms(self) -> float:
-        return percentile(self.column("lag"), 99) * 1000.0
 
     def table(self) -> pa.Table:
         """All rows as one Arrow table (tests, small runs); ``write`` streams chunk by chunk instead."""
@@ -98,13 +165,13 @@ class Recorder:
         latency_co = ((actual - intended) + latency).astype(np.float32)
 
         def dict_col(codes: npt.NDArray[Any], labels: Sequence[str]) -> pa.DictionaryArray:
-            return pa.DictionaryArray.from_arrays(pa.array(codes[:n], pa.uint8()), pa.array(list(labels)))
+            return pa.DictionaryArray.from_arrays(pa.array(codes[:n], pa.uint8()), pa.array(list(labels), pa.string()))
 
         return pa.table({
             "intended_start": intended, "actual_start": actual, "latency_s": latency, "latency_co_s": latency_co,
-            "route": dict_col(c.route, self.routes), "method": dict_col(c.method, METHODS),
+            "route": dict_col(c.route, self.routes.names), "method": dict_col(c.method, self.methods.names),
             "priority": dict_col(c.priority, PRIORITIES), "status": pa.array(c.status[:n], pa.int16()),
-            "degraded": c.degraded[:n], "shed": c.shed[:n],
+            "degraded": c.degraded[:n], "shed": c.shed[:n], "failed": c.failed[:n],
             "worker": pa.array(np.full(n, self.worker, np.uint8), pa.uint8()),
         })  # fmt: skip
 

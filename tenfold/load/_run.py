@@ -1,4 +1,5 @@
-"""Run the spike as a headless Locust subprocess (what ``tenfold run`` calls) and read back its verdict.
+"""Run a locustfile under the open model as a headless Locust subprocess (what ``tenfold run`` calls) and read back
+its verdict.
 
 A subprocess, not an in-process Locust: Locust monkey-patches the interpreter with gevent, and the
 generator must be measurable (and cappable with a cgroup) on its own.
@@ -15,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LoadResult", "collect", "locust_command", "run_locust", "start_locust"]
+__all__ = ["OPEN_MODEL", "LoadResult", "collect", "locust_command", "run_locust", "start_locust"]
 
-_REPO = Path(__file__).resolve().parents[2]
-LOCUSTFILE = _REPO / "locustfiles" / "spike.py"
+OPEN_MODEL = Path(__file__).resolve().parent / "open_model.py"
+"""Locust loads this first (its shape and clock), then the user's locustfile (its users)."""
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,15 @@ class LoadResult:
 
 
 def locust_command(
-    host: str, run_dir: str | Path, *, scenario: str = "spike", profile: str = "default", quick: bool = False,
-    processes: int | None = None, scenario_file: str | Path | None = None, locustfile: str | Path = LOCUSTFILE,
+    host: str, run_dir: str | Path, locustfile: str | Path, *, scenario: str = "spike", profile: str = "default",
+    quick: bool = False, processes: int | None = None, scenario_file: str | Path | None = None,
     extra_args: tuple[str, ...] = (),
 ) -> list[str]:  # fmt: skip
+    """``locust -f open_model.py,LOCUSTFILE --headless ...`` (a locustfile that imports the open model itself, like
+    locustfiles/spike.py, loads the same classes twice: Locust keeps one)."""
     run = Path(run_dir)
-    cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host,
+    files = f"{OPEN_MODEL},{Path(locustfile).resolve()}"
+    cmd = [sys.executable, "-m", "locust", "-f", files, "--headless", "--host", host,
            "--run-dir", str(run), "--scenario", scenario, "--load-profile", profile,
            "--csv", str(run / "locust" / "stats"), "--html", str(run / "locust" / "report.html"),
            "--only-summary"]  # fmt: skip
@@ -53,7 +57,8 @@ def locust_command(
 
 
 def start_locust(
-    host: str, run_dir: str | Path, *, scenario: str = "spike", profile: str = "default", quick: bool = False,
+    host: str, run_dir: str | Path, locustfile: str | Path, *, scenario: str = "spike", profile: str = "default",
+    quick: bool = False,
     processes: int | None = None, scenario_file: str | Path | None = None, extra_args: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:  # fmt: skip
@@ -64,11 +69,11 @@ def start_locust(
     """
     run = Path(run_dir)
     (run / "locust").mkdir(parents=True, exist_ok=True)
-    cmd = locust_command(host, run, scenario=scenario, profile=profile, quick=quick, processes=processes,
+    cmd = locust_command(host, run, locustfile, scenario=scenario, profile=profile, quick=quick, processes=processes,
                          scenario_file=scenario_file, extra_args=extra_args)  # fmt: skip
     with (run / "locust" / "locust.log").open("wb") as logf:
         return subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-                                cwd=_REPO, start_new_session=True)  # fmt: skip
+                                start_new_session=True)  # fmt: skip
 
 
 def collect(run_dir: str | Path, exit_code: int) -> LoadResult:
@@ -80,12 +85,13 @@ def collect(run_dir: str | Path, exit_code: int) -> LoadResult:
 
 
 def run_locust(
-    host: str, run_dir: str | Path, *, scenario: str = "spike", profile: str = "default", quick: bool = False,
+    host: str, run_dir: str | Path, locustfile: str | Path, *, scenario: str = "spike", profile: str = "default",
+    quick: bool = False,
     processes: int | None = None, scenario_file: str | Path | None = None, timeout_s: float | None = None,
     extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
 ) -> LoadResult:  # fmt: skip
     """Run the scenario to its end (killed after ``timeout_s``); exit code 2 means the run is invalid."""
-    proc = start_locust(host, run_dir, scenario=scenario, profile=profile, quick=quick, processes=processes,
+    proc = start_locust(host, run_dir, locustfile, scenario=scenario, profile=profile, quick=quick, processes=processes,
                         scenario_file=scenario_file, extra_args=extra_args, env=env)  # fmt: skip
     try:
         code = proc.wait(timeout=timeout_s)

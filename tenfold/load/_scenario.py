@@ -1,7 +1,9 @@
-"""Scenario files (``locustfiles/scenarios.yaml``): the spike's phases and rates are data, not code.
+"""Scenario files: the spike's phases and rates are data, not code.
 
-A scenario names journey weights and profiles; a profile fixes the baseline rate, the peak multiplier and
-how long each phase lasts. Rates are requests per second summed over every generator process.
+A scenario names its locustfile (relative to the scenario file) and its profiles; a profile fixes the baseline
+arrival rate, the peak multiplier and how long each phase lasts. Rates are **arrivals per second** summed over
+every generator process: each arrival runs one task of the locustfile (a task that sends three requests
+triples the request rate). Which task, and how often, is the locustfile's business (``@task`` weights).
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tenfold.errors import UsageError
 from tenfold.userfile import load_yaml
 
-__all__ = ["PHASES", "HealthLimits", "Phase", "Profile", "Scenario", "Schedule", "Viewers", "load_scenario"]
+__all__ = ["PHASES", "HealthLimits", "Phase", "Profile", "Scenario", "Schedule", "load_scenario", "locustfile_of"]
 
 PHASES = ("baseline", "ramp", "peak", "cooldown")
 
@@ -24,19 +26,29 @@ class _Model(BaseModel):
 
 
 class Durations(_Model):
-    baseline: float = Field(ge=0)
-    ramp: float = Field(ge=0)
-    peak: float = Field(ge=0)
-    cooldown: float = Field(ge=0)
+    """Seconds of each phase; a phase left out lasts 0 s (a soak is all baseline)."""
+
+    baseline: float = Field(default=0, ge=0)
+    ramp: float = Field(default=0, ge=0)
+    peak: float = Field(default=0, ge=0)
+    cooldown: float = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _some(self) -> Durations:
+        if self.baseline + self.ramp + self.peak + self.cooldown <= 0:
+            raise ValueError("the phases last 0 s in all: give at least one a length, e.g. baseline: 60")
+        return self
 
 
 class Profile(_Model):
-    baseline_rps: float = Field(gt=0)
+    baseline_rate: float = Field(gt=0)
+    """Arrivals (task runs) per second in the baseline, summed over every generator process."""
     peak_multiplier: float = Field(default=10.0, ge=1)
     phases: Durations
     arrivals: Literal["poisson", "uniform"] = "poisson"
     max_in_flight: int = Field(default=512, ge=1, le=4000)
-    """Requests in flight per generator process; beyond it arrivals wait (coordinated omission shows)."""
+    """Arrivals in flight per generator process (= its pool of user instances); beyond it arrivals wait for a
+    free user, and the wait counts in their latency (coordinated omission shows)."""
     timeout_s: float = Field(default=10.0, gt=0)
 
 
@@ -46,30 +58,12 @@ class HealthLimits(_Model):
     lag_p99_ms: float = Field(default=50.0, gt=0)
 
 
-class Playback(_Model):
-    heartbeat_interval_s: float = Field(default=2.0, gt=0)
-    heartbeats: int = Field(default=3, ge=0)
-
-
-class Viewers(_Model):
-    """Who watches during a run: ``active`` viewers (capped at the seeded users), picked Zipf by rank.
-
-    A client logs in once and then sends many requests, so a journey's viewer is drawn from this set and
-    reuses its held token; most journeys go to the few viewers who watch a lot (``zipf_s`` 0: uniform).
-    """
-
-    active: int = Field(default=5000, ge=1)
-    zipf_s: float = Field(default=1.0, ge=0, le=3)
-
-
 class Scenario(_Model):
     description: str = ""
-    journeys: dict[str, float]
+    locustfile: str | None = None
+    """The locustfile, relative to the scenario file (``--locustfile`` overrides it)."""
     profiles: dict[str, Profile]
-    playback: Playback = Playback()
-    viewers: Viewers = Viewers()
     health: HealthLimits = HealthLimits()
-    static_path: str = "/"
 
 
 class Phase(_Model):
@@ -85,7 +79,7 @@ class Schedule:
     """Target request rate as a piecewise-linear function of time since the run started."""
 
     def __init__(self, profile: Profile) -> None:
-        r0 = profile.baseline_rps
+        r0 = profile.baseline_rate
         r1 = r0 * profile.peak_multiplier
         d = profile.phases
         spans = [("baseline", d.baseline, r0, r0), ("ramp", d.ramp, r0, r1), ("peak", d.peak, r1, r1),
@@ -97,8 +91,8 @@ class Schedule:
                 self.phases.append(Phase(name=name, start=t, end=t + length, rate_start=a, rate_end=b))
                 t += length
         self.duration = t
-        self.baseline_rps = r0
-        self.peak_rps = r1
+        self.baseline_rate = r0
+        self.peak_rate = r1
 
     def rate_at(self, t: float) -> float:
         for p in self.phases:
@@ -107,7 +101,7 @@ class Schedule:
                 return p.rate_start + (p.rate_end - p.rate_start) * frac
         return 0.0
 
-    def expected_requests(self) -> float:
+    def expected_arrivals(self) -> float:
         return sum((p.end - p.start) * (p.rate_start + p.rate_end) / 2 for p in self.phases)
 
 
@@ -115,10 +109,18 @@ def load_scenario(path: str | Path, name: str) -> Scenario:
     """The named scenario from a YAML file; a bad file raises ConfigError naming the line and what to fix."""
     doc = load_yaml(path, "scenario")
     if not isinstance(doc.data, dict):
-        raise doc.error((), "the top level must map scenario names to scenarios (see locustfiles/scenarios.yaml)")
+        raise doc.error((), "the top level must map scenario names to scenarios (see docs/scenarios.md)")
     if name not in doc.data:
         raise UsageError(f"{path}: no scenario named {name!r}; --scenario takes one of: {', '.join(doc.data)}")
     try:
         return Scenario.model_validate(doc.data[name])
     except ValidationError as e:
         raise doc.invalid(e, prefix=(name,)) from None
+
+
+def locustfile_of(scenario: Scenario, scenario_file: str | Path) -> Path | None:
+    """The scenario's ``locustfile:``, resolved against the scenario file's folder (None when it names none)."""
+    if scenario.locustfile is None:
+        return None
+    path = Path(scenario.locustfile)
+    return path if path.is_absolute() else Path(scenario_file).resolve().parent / path

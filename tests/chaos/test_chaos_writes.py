@@ -12,8 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
-from servers import free_port_base, tmpdir
+from servers import free_port_base, reference_scenarios, tmpdir
 
 from tenfold.run import REPO, RunOptions, execute
 
@@ -55,17 +54,16 @@ def test_every_local_experiment_under_load_loses_no_acknowledged_write(tmp_path:
         (REPO / "experiments" / "local").glob("*.json"), key=lambda p: (p.stem == "dynamodb-outage", p.stem)
     )
     experiments = [shortened(p, tmp_path / p.name, 2 + i * SPACING_S) for i, p in enumerate(sources)]
-    scenarios = yaml.safe_load((REPO / "locustfiles" / "scenarios.yaml").read_text())
-    spike = scenarios["spike"]
     peak = 2 + len(sources) * SPACING_S
-    spike["profiles"] = {"chaos": {"baseline_rps": 20, "peak_multiplier": 4, "arrivals": "poisson",
-                                   "phases": {"baseline": 4, "ramp": 2, "peak": peak, "cooldown": 6}}}  # fmt: skip
-    (tmp_path / "scenarios.yaml").write_text(yaml.safe_dump({"spike": spike}))
+    reference_scenarios(tmp_path / "scenarios.yaml", {"chaos": {
+        "baseline_rate": 6, "peak_multiplier": 4, "arrivals": "poisson",
+        "phases": {"baseline": 4, "ramp": 2, "peak": peak, "cooldown": 6}}})  # fmt: skip
     (tmp_path / "slo.yaml").write_text(SLO)
     (tmp_path / "overlay.yaml").write_text(OVERLAY)
     home = tmpdir("chaos-writes")  # PostgreSQL runs as postgres: not under pytest's 0700 dir
     opts = RunOptions(
-        profile="chaos", scenario_file=tmp_path / "scenarios.yaml", slo=tmp_path / "slo.yaml", experiments=experiments,
+        profile="chaos", scenario_file=tmp_path / "scenarios.yaml", slo=tmp_path / "slo.yaml",
+        experiments=[str(e) for e in experiments],
         runs_dir=tmp_path / "runs", home=str(home),
         stack_options={"base": free_port_base(), "seed_users": 300, "seed_titles": 200,
                        "overlay": tmp_path / "overlay.yaml"},
@@ -81,7 +79,8 @@ def test_every_local_experiment_under_load_loses_no_acknowledged_write(tmp_path:
     acknowledged = durability["acknowledged"]
     assert acknowledged["my-list"] > 0 and acknowledged["event"] > 0, durability
     assert durability["missing"] == [], durability["missing"][:5]
-    print(f"acknowledged {acknowledged}, duplicates {durability['duplicates']}")
+    assert durability["checked"] == acknowledged and durability["errors"] == {}, durability
+    print(f"acknowledged {acknowledged}, unknown {durability['unknown']}, unverified {durability['unverified']}")
     verdicts = {v.objective: v for v in summary.verdicts}
     assert verdicts["acknowledged-writes-lost"].status == "pass", verdicts["acknowledged-writes-lost"]
     assert verdicts["no-crashes"].status == "pass", verdicts["no-crashes"]

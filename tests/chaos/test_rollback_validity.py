@@ -35,7 +35,8 @@ def run_once(run_dir: Path, rollback: dict[str, Any]) -> dict[str, Any]:
     injector.schedule([exp], started, {"peak": 0.0})
     injector.wait(60)
     load = {"valid": True, "phases": []}
-    _write_manifest(run_dir, RunOptions(runs_dir=run_dir), {}, load, injector, started, time.time(), None)
+    opts = RunOptions(scenario_file=run_dir / "s.yaml", slo=run_dir / "slo.yaml", runs_dir=run_dir)
+    _write_manifest(run_dir, opts, {}, load, injector, started, time.time(), None, {})
     manifest: dict[str, Any] = json.loads((run_dir / "manifest.json").read_text())
     assert (run_dir / "chaos" / "restore-test.journal.json").is_file()  # the journal went into the run folder
     return manifest

@@ -139,6 +139,10 @@ class Server:
             return 204, "", b""
         if path.startswith("/shed"):
             return 429, "Retry-After: 1\r\n", b"{}"
+        if path.startswith("/missing"):
+            return 404, "", b'{"title": "Not Found"}'
+        if path.startswith("/fail"):
+            return 500, "", b"{}"
         return 200, "", b'{"ok": true}'
 
 

@@ -16,18 +16,34 @@ def server() -> Iterator[Server]:
     s.stop()
 
 
-def scenario_file(tmp_path: Path, journeys: dict[str, float], *, rps: float, phases: dict[str, float],
-                  peak: float = 1.0, arrivals: str = "uniform", max_in_flight: int = 256,
-                  **extra: object) -> Path:  # fmt: skip
+STATIC = """
+from locust import FastHttpUser, task
+
+class Static(FastHttpUser):
+    @task
+    def hit(self):
+        self.client.get("/", headers={"X-Priority": "best-effort"})
+"""
+"""The calibration workload: one GET of a static path per arrival."""
+
+
+def scenario_file(tmp_path: Path, *, rate: float, phases: dict[str, float], peak: float = 1.0,
+                  arrivals: str = "uniform", max_in_flight: int = 256, **extra: object) -> Path:  # fmt: skip
     """A one-scenario file named ``t`` with profile ``default``.
 
     Start-lag tolerance is relaxed (other test suites share the 2 cores); the saturation test passes
     ``health`` explicitly.
     """
     extra.setdefault("health", {"lag_p99_ms": 1000})
-    doc = {"t": {"journeys": journeys, **extra, "profiles": {"default": {
-        "baseline_rps": rps, "peak_multiplier": peak, "arrivals": arrivals, "max_in_flight": max_in_flight,
+    doc = {"t": {**extra, "profiles": {"default": {
+        "baseline_rate": rate, "peak_multiplier": peak, "arrivals": arrivals, "max_in_flight": max_in_flight,
         "phases": {"baseline": 0, "ramp": 0, "peak": 0, "cooldown": 0} | phases}}}}  # fmt: skip
     p = tmp_path / "scenarios.yaml"
     p.write_text(yaml.safe_dump(doc))
+    return p
+
+
+def locustfile(tmp_path: Path, source: str = STATIC, name: str = "lf.py") -> Path:
+    p = tmp_path / name
+    p.write_text(source)
     return p

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +17,13 @@ from tenfold.load import (
     Schedule,
     judge,
     load_scenario,
+    locustfile_of,
     merge_run,
-    zipf_rank,
-    zipf_title_id,
+    priority_of,
+    workload_misfit,
 )
 from tenfold.load._health import allowed_cores
+from tenfold.load._recorder import ROUTE_CAP
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,13 +33,14 @@ def test_shipped_scenarios_have_quick_and_default_profiles() -> None:
     assert {"quick", "default"} <= set(s.profiles)
     sched = Schedule(s.profiles["quick"])
     assert [p.name for p in sched.phases] == ["baseline", "ramp", "peak", "cooldown"]
-    assert sched.peak_rps == pytest.approx(10 * sched.baseline_rps)
+    assert sched.peak_rate == pytest.approx(10 * sched.baseline_rate)
+    assert locustfile_of(s, REPO / "locustfiles" / "scenarios.yaml") == REPO / "locustfiles" / "viewers.py"
 
 
 def test_schedule_is_piecewise_linear() -> None:
     s = load_scenario(REPO / "locustfiles" / "scenarios.yaml", "spike")
     sched = Schedule(s.profiles["default"])
-    r0, r1 = sched.baseline_rps, sched.peak_rps
+    r0, r1 = sched.baseline_rate, sched.peak_rate
     ramp = next(p for p in sched.phases if p.name == "ramp")
     assert sched.rate_at(0) == r0
     assert sched.rate_at((ramp.start + ramp.end) / 2) == pytest.approx((r0 + r1) / 2)
@@ -51,7 +53,7 @@ def _scenario_x(tmp_path: Path, *, rps: int, extra: str = "") -> Path:
     """A one-scenario file ``x`` (``extra``: more lines under ``x:``, before ``profiles``)."""
     p = tmp_path / "s.yaml"
     p.write_text(
-        f"x:\n  journeys: {{home: 1}}\n{extra}  profiles:\n    default:\n      baseline_rps: {rps}\n"
+        f"x:\n  locustfile: lf.py\n{extra}  profiles:\n    default:\n      baseline_rate: {rps}\n"
         "      phases: {baseline: 1, ramp: 0, peak: 0, cooldown: 0}\n"
     )
     return p
@@ -59,42 +61,30 @@ def _scenario_x(tmp_path: Path, *, rps: int, extra: str = "") -> Path:
 
 def test_bad_scenario_names_the_field(tmp_path: Path) -> None:
     p = _scenario_x(tmp_path, rps=-1)
-    with pytest.raises(ConfigError, match=r"s\.yaml:5:21: x\.profiles\.default\.baseline_rps: .*greater than 0"):
+    with pytest.raises(ConfigError, match=r"s\.yaml:5:22: x\.profiles\.default\.baseline_rate: .*greater than 0"):
         load_scenario(p, "x")
     with pytest.raises(UsageError, match="no scenario named 'y'; --scenario takes one of: x"):
         load_scenario(p, "y")
 
 
-def test_zipf_favours_low_ids() -> None:
-    rng = random.Random(3)
-    ids = np.array([zipf_title_id(rng) for _ in range(20_000)])
-    assert ids.min() >= 1 and ids.max() <= 10_000
-    assert (ids == 1).mean() > 5 * (ids == 10).mean()
+def test_a_scenarios_locustfile_is_relative_to_the_scenario_file(tmp_path: Path) -> None:
+    p = _scenario_x(tmp_path, rps=1)
+    assert locustfile_of(load_scenario(p, "x"), p) == tmp_path.resolve() / "lf.py"
+    p.write_text(p.read_text().replace("  locustfile: lf.py\n", ""))
+    assert locustfile_of(load_scenario(p, "x"), p) is None
 
 
-def test_zipf_rank_stays_in_the_population_and_favours_low_ranks() -> None:
-    rng = random.Random(5)
-    ranks = np.array([zipf_rank(rng, 500, 1.0) for _ in range(20_000)])
-    assert ranks.min() >= 1 and ranks.max() <= 500
-    assert (ranks == 1).mean() > 5 * (ranks == 10).mean()
-    flat = np.array([zipf_rank(rng, 500, 0.0) for _ in range(20_000)])
-    assert flat.min() >= 1 and flat.max() <= 500
-    assert (flat == 1).mean() < 3 * (flat == 10).mean() + 0.002
-
-
-def test_shipped_spike_has_a_bounded_active_viewer_set(tmp_path: Path) -> None:
-    viewers = load_scenario(REPO / "locustfiles" / "scenarios.yaml", "spike").viewers
-    assert 0 < viewers.active <= 10_000 and viewers.zipf_s > 0
-    p = _scenario_x(tmp_path, rps=1, extra="  viewers: {active: 0}\n")
-    with pytest.raises(ConfigError, match=r"s\.yaml:3:21: x\.viewers\.active: .*greater than or equal to 1"):
-        load_scenario(p, "x")
+def test_priority_comes_from_the_header_and_anything_else_is_unclassified() -> None:
+    assert [priority_of(v) for v in ("critical", "Degraded ", b"best-effort")] == [0, 1, 2]
+    assert {priority_of(v) for v in (None, "high", "", 3)} == {3}
 
 
 def test_recorder_grows_past_a_chunk_and_writes_dictionary_columns(tmp_path: Path) -> None:
-    rec = Recorder(["/a", "/b/{id}"], worker=3)
+    rec = Recorder(worker=3)
     n = 70_000
     for i in range(n):
-        rec.add(100.0 + i, 100.5 + i, 0.25, 0.001, i % 2, 0, 1, 200 if i % 7 else 503, i % 5 == 0, False)
+        rec.add(100.0 + i, 100.5 + i, 0.25, ("/a", "/b/{id}")[i % 2], "GET", 1, 200 if i % 7 else 503, i % 5 == 0,
+                False, i % 11 == 0)  # fmt: skip
     rec.write(tmp_path / "r.parquet")
     t = pq.read_table(tmp_path / "r.parquet")
     assert t.num_rows == n
@@ -104,6 +94,26 @@ def test_recorder_grows_past_a_chunk_and_writes_dictionary_columns(tmp_path: Pat
     assert t.column("priority").to_pylist()[0] == "degraded"
     assert (t.column("status").to_numpy() == 503).sum() == len(range(0, n, 7))
     assert set(t.column("worker").to_pylist()) == {3}
+    assert t.column("failed").to_numpy(zero_copy_only=False).sum() == len(range(0, n, 11))
+
+
+def test_past_200_route_names_the_rest_are_other_and_counted(tmp_path: Path) -> None:
+    rec = Recorder()
+    for i in range(ROUTE_CAP + 50):
+        rec.add(1.0, 1.0, 0.01, f"/items/{i}", "GET", 3, 200, False, False, False)
+    rec.add(1.0, 1.0, 0.01, "/items/3", "GET", 3, 200, False, False, False)  # a known name keeps its own code
+    routes = rec.table().column("route").to_pylist()
+    assert len(set(routes)) == ROUTE_CAP + 1 and routes.count("other") == 50 and routes[-1] == "/items/3"
+    assert rec.routes.overflow_requests == 50 and len(rec.routes.overflow_names) == 50
+
+
+def test_a_workload_answered_mostly_404_405_401_does_not_fit_the_target() -> None:
+    ok = np.array([200] * 51 + [404] * 49)
+    assert workload_misfit(ok) is None
+    bad = np.array([200] * 40 + [404] * 30 + [405] * 20 + [401] * 10)
+    reason = workload_misfit(bad)
+    assert reason is not None and "60 of 100" in reason and "30 x 404" in reason and "--locustfile" in reason
+    assert workload_misfit(np.array([500] * 100)) is None  # a broken service is the service's verdict, not invalid
 
 
 def test_judge_flags_hot_cpu_and_lag() -> None:
@@ -125,28 +135,51 @@ def test_merge_combines_parts_into_one_record(tmp_path: Path) -> None:
     parts = tmp_path / "parts"
     parts.mkdir()
     for w in (0, 1):
-        rec = Recorder(["/x"], worker=w)
+        rec = Recorder(worker=w)
         for i in range(100):
             t = 1000.0 + i * 0.02 + w * 0.01
-            rec.add(t, t + 0.001, 0.01, 0.001, 0, 0, 2, 200, False, False)
+            rec.add(t, t + 0.001, 0.01, f"/x{w}", "GET", 2, 200, False, False, False)  # each its own dictionary
         rec.write(parts / f"requests-{w}.parquet")
-        led = Ledger(parts / f"ledger-{w}.jsonl")
-        led.my_list(7, 9, f"k{w}", 201, 1000.4 + w, 1000.5 + w)
-        led.my_list_unknown(7, 9, f"u{w}", 0, 1000.6 + w, 1003.0 + w)  # not an acknowledged write
+        led = Ledger(parts / f"ledger-{w}.jsonl", w)
+        led.write("item", f"k{w}", "acknowledged", 1000.4 + w, 1000.5 + w)
+        led.write("item", f"u{w}", "unknown", 1000.6 + w, 1003.0 + w)  # not an acknowledged write
         led.close()
         (parts / f"health-{w}.json").write_text(json.dumps(
-            {"worker": w, "cpu_samples": [[1001.0, 0.3]], "lag_p99_ms": 1.0}))  # fmt: skip
-    sched = Schedule(load_scenario(REPO / "locustfiles" / "scenarios.yaml", "static").profiles["default"])
-    doc = merge_run(tmp_path, scenario="static", profile="default", t0=1000.0, phases=sched.phases,
+            {"worker": w, "cpu_samples": [[1001.0, 0.3]], "lag_p99_ms": 1.0, "scheduled": 50,
+             "arrivals_by_phase": {"baseline": 50}, "on_start": {"runs": 2, "failures": 1}}))  # fmt: skip
+    sched = Schedule(load_scenario(_scenario_x(tmp_path, rps=20), "x").profiles["default"])
+    sched.phases[0] = sched.phases[0].model_copy(update={"end": 5.0})
+    doc = merge_run(tmp_path, scenario="x", profile="default", t0=1000.0, phases=sched.phases,
                     limits=HealthLimits(), expected_processes=2, target={})  # fmt: skip
     t = pq.read_table(tmp_path / "requests.parquet")
-    assert t.num_rows == 200 and doc["requests"] == 200
+    assert t.num_rows == 200 and doc["requests"] == 200 and doc["arrivals"] == 100
     assert sorted(set(t.column("worker").to_pylist())) == [0, 1]
-    assert doc["valid"] and doc["achieved_rates"]["baseline"] == pytest.approx(200 / 5)
+    assert sorted(set(t.column("route").to_pylist())) == ["/x0", "/x1"]
+    assert doc["valid"] and doc["achieved_rates"]["baseline"] == pytest.approx(100 / 5)
+    assert doc["achieved_request_rates"]["baseline"] == pytest.approx(200 / 5)
     assert len((tmp_path / "ledger.jsonl").read_text().splitlines()) == 4 and doc["acknowledged_writes"] == 2
-    doc = merge_run(tmp_path, scenario="static", profile="default", t0=1000.0, phases=sched.phases,
+    doc = merge_run(tmp_path, scenario="x", profile="default", t0=1000.0, phases=sched.phases,
                     limits=HealthLimits(), expected_processes=3, target={})  # fmt: skip
     assert not doc["valid"] and "2 of 3" in doc["invalid_reason"]
+
+
+def test_a_run_whose_every_on_start_failed_is_invalid(tmp_path: Path) -> None:
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    rec = Recorder()
+    rec.add(1000.0, 1000.0, 0.01, "/login", "POST", 3, 503, False, False, True)
+    rec.write(parts / "requests-0.parquet")
+    health = {"worker": 0, "cpu_samples": [], "lag_p99_ms": 1.0,
+              "on_start": {"runs": 3, "failures": 3, "first_failure": "U.on_start: HTTPError: 503"}}  # fmt: skip
+    (parts / "health-0.json").write_text(json.dumps(health))
+    doc = merge_run(tmp_path, scenario="x", profile="p", t0=1000.0, phases=[], limits=HealthLimits(),
+                    expected_processes=1, target={})  # fmt: skip
+    assert not doc["valid"] and "every on_start failed (3 of 3; first: U.on_start: HTTPError: 503)" in doc[
+        "invalid_reason"]  # fmt: skip
+    health["on_start"] = {"runs": 3, "failures": 2}
+    (parts / "health-0.json").write_text(json.dumps(health))
+    assert merge_run(tmp_path, scenario="x", profile="p", t0=1000.0, phases=[], limits=HealthLimits(),
+                     expected_processes=1, target={})["valid"]  # fmt: skip
 
 
 def test_phases_go_into_the_manifest(tmp_path: Path) -> None:

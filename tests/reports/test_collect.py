@@ -9,7 +9,12 @@ from pathlib import Path
 import httpx
 from servers import prometheus, service, wait_for
 
-from reports.collect import QUERIES, collect_metrics, write_controller_events
+from reports.collect import LOCAL_QUERIES, collect_metrics, write_controller_events
+from reports.slo import load_slo
+from tenfold.run import REPO
+
+# The local stack's series and the reference services' own (the extra queries of the shipped slo.yaml).
+QUERIES = {**LOCAL_QUERIES, **load_slo(REPO / "slo.yaml").metrics.queries}
 
 
 def test_range_queries_land_in_the_run_folder(stores: dict[str, str], tmp_path: Path) -> None:
@@ -28,7 +33,7 @@ def test_range_queries_land_in_the_run_folder(stores: dict[str, str], tmp_path: 
         for _ in range(3):  # a few more scrapes, so the range query's 1 s grid has points with a rate
             traffic_seen()
             time.sleep(1)
-        counts = collect_metrics(prom.url, tmp_path, start - 5, time.time())
+        counts = collect_metrics(prom.url, tmp_path, start - 5, time.time(), QUERIES)
         assert set(counts) == set(QUERIES)
         docs = {n: json.loads((tmp_path / "metrics" / f"{n}.json").read_text()) for n in counts}
         seen = json.dumps(docs["request_rate_by_code"])[:600]
@@ -44,7 +49,7 @@ def test_range_queries_land_in_the_run_folder(stores: dict[str, str], tmp_path: 
 
 
 def test_a_failing_query_is_recorded_with_its_error(tmp_path: Path) -> None:
-    counts = collect_metrics("http://127.0.0.1:9", tmp_path, 0, 10, timeout_s=1)
+    counts = collect_metrics("http://127.0.0.1:9", tmp_path, 0, 10, QUERIES, timeout_s=1)
     assert all(n == 0 for n in counts.values())
     assert "error" in json.loads((tmp_path / "metrics" / "breaker_state.json").read_text())
 

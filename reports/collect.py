@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 __all__ = [
+    "KUBE_HPA_QUERIES",
     "KUBE_QUERIES",
     "LOCAL_QUERIES",
     "collect_kube_hpa",
@@ -119,33 +120,44 @@ def hpa_deployments(prometheus_url: str, namespace: str | None, *, timeout_s: fl
     return sorted({str(r["metric"].get("scaletargetref_name")) for r in data.get("result", [])} - {"None"})
 
 
-_HPA_SPEC = {
-    "min": "kube_horizontalpodautoscaler_spec_min_replicas",
-    "max": "kube_horizontalpodautoscaler_spec_max_replicas",
-    "target_cpu_utilization": 'kube_horizontalpodautoscaler_spec_target_metric{metric_name="cpu", '
-    'metric_target_type="utilization"}',
+def _hpa_spec(metric: str) -> str:
+    """An HPA's ``metric`` per watched deployment: joined through kube_horizontalpodautoscaler_info's target."""
+    return (
+        f"max by (service) (label_replace({metric} * on (namespace, horizontalpodautoscaler) group_left "
+        '(scaletargetref_name) kube_horizontalpodautoscaler_info{scaletargetref_kind="Deployment", '
+        'scaletargetref_name=~"$deployments"$namespace}, "service", "$1", "scaletargetref_name", "(.*)"))'
+    )
+
+
+KUBE_HPA_QUERIES: dict[str, str] = {
+    "hpa_min_replicas": _hpa_spec("kube_horizontalpodautoscaler_spec_min_replicas"),
+    "hpa_max_replicas": _hpa_spec("kube_horizontalpodautoscaler_spec_max_replicas"),
+    "hpa_target_cpu_utilization": _hpa_spec(
+        'kube_horizontalpodautoscaler_spec_target_metric{metric_name="cpu", metric_target_type="utilization"}'
+    ),
+}
+"""Instant queries at the end of the run: each watched deployment's HPA bounds and CPU target (the manifest's
+``hpa``, which ``max_replicas``' ``hpa_max`` and the CPU trigger of ``scale_out_reaction`` read)."""
+_HPA_KEYS = {
+    "hpa_min_replicas": "min",
+    "hpa_max_replicas": "max",
+    "hpa_target_cpu_utilization": "target_cpu_utilization",
 }
 
 
 def collect_kube_hpa(
-    prometheus_url: str, deployments: Iterable[str], namespace: str | None, at: float, *, timeout_s: float = 10.0
+    prometheus_url: str, queries: dict[str, str], at: float, *, timeout_s: float = 10.0
 ) -> dict[str, dict[str, float]]:
-    """Each watched deployment's HPA bounds and CPU target at ``at``, as the manifest's ``hpa`` records them."""
+    """The HPA bounds and CPU target per service at ``at`` from ``queries`` (KUBE_HPA_QUERIES' names, filled)."""
     out: dict[str, dict[str, float]] = {}
     with httpx.Client(base_url=prometheus_url, timeout=timeout_s) as client:
-        for key, metric in _HPA_SPEC.items():
-            query = fill(
-                f"max by (service) (label_replace({metric} * on (namespace, horizontalpodautoscaler) group_left "
-                '(scaletargetref_name) kube_horizontalpodautoscaler_info{scaletargetref_kind="Deployment", '
-                'scaletargetref_name=~"$deployments"$namespace}, "service", "$1", "scaletargetref_name", "(.*)"))',
-                deployments, namespace,
-            )  # fmt: skip
+        for name, query in queries.items():
             try:
                 data = _query(client, "/api/v1/query", {"query": query, "time": at})
             except (httpx.HTTPError, ValueError):
                 continue
             for r in data.get("result", []):
-                out.setdefault(str(r["metric"].get("service")), {})[key] = float(r["value"][1])
+                out.setdefault(str(r["metric"].get("service")), {})[_HPA_KEYS[name]] = float(r["value"][1])
     return out
 
 

@@ -188,8 +188,10 @@ class Metrics(BaseModel):
     """Where the replica/CPU/HPA series come from with ``--prometheus`` (docs/prometheus.md), and extra queries.
 
     ``watch``: the deployments to judge (``deployment/NAME``; default: every deployment an HPA scales);
-    ``queries``: PromQL by metric name, replacing a default (``replicas_ready``, ``replicas_desired``,
-    ``hpa_desired_replicas``, ``cpu_utilization``) or adding a series of your own to the run folder.
+    ``queries``: PromQL by metric name, replacing a default (range queries ``replicas_ready``,
+    ``replicas_desired``, ``hpa_desired_replicas``, ``cpu_utilization``; instant queries at the run's end
+    ``hpa_min_replicas``, ``hpa_max_replicas``, ``hpa_target_cpu_utilization``) or adding a range query of your own
+    whose series go into the run folder.
     ``$deployments`` (a regex alternation of the watched names) and ``$namespace`` are filled in.
     """
 

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from reports.collect import (
+    KUBE_HPA_QUERIES,
     KUBE_QUERIES,
     LOCAL_QUERIES,
     collect_kube_hpa,
@@ -436,14 +437,18 @@ def _collect_kube(
             say(f"could not list the deployments HPAs scale from {prom}: {exc}")
     say(f"collecting metrics of {', '.join(deployments) or 'no deployment'} from {prom} (1 m rates: a cluster scrapes "
         "every 15-30 s) …")  # fmt: skip
-    queries = {n: fill(q, deployments, ns) for n, q in {**KUBE_QUERIES, **slo.metrics.queries}.items()}
+    queries = {n: fill(q, deployments, ns) for n, q in {**KUBE_QUERIES, **KUBE_HPA_QUERIES,
+                                                         **slo.metrics.queries}.items()}  # fmt: skip
+    hpa_queries = {n: queries.pop(n) for n in KUBE_HPA_QUERIES}
     counts = collect_metrics(prom, run_dir, start, end, queries, step=5.0, rate_window="1m")
     say("metrics without series: " + (", ".join(n for n, c in counts.items() if not c) or "none"))
     try:
-        return dict(collect_kube_hpa(prom, deployments, ns, end))
+        hpa = dict(collect_kube_hpa(prom, hpa_queries, end))
     except httpx.HTTPError as exc:
         say(f"could not read the HPAs from {prom}: {exc}")
         return {}
+    (run_dir / "metrics" / "hpa.json").write_text(json.dumps({"queries": hpa_queries, "hpa": hpa}, indent=1))
+    return hpa
 
 
 def _verify_writes(run_dir: Path, locustfile: Path, host: str, env: dict[str, str], say: Say) -> None:

@@ -18,8 +18,8 @@ from tenfold.errors import TenfoldError, UsageError
 
 __all__ = ["build_parser", "main"]
 
-_err = Console(stderr=True)
-_out = Console()
+_err = Console(stderr=True, soft_wrap=True)  # a line stays one line in a log
+_out = Console(soft_wrap=True)
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -14,8 +14,8 @@ from tenfold.errors import ConfigError, UsageError
 
 __all__ = ["register"]
 
-_err = Console(stderr=True)
-_out = Console()
+_err = Console(stderr=True, soft_wrap=True)  # a line stays one line in a log
+_out = Console(soft_wrap=True)
 _STYLE = {"pass": "green", "fail": "bold red", "no-data": "yellow"}
 _OUTCOME = {"pass": "[bold green]PASS[/]", "fail": "[bold red]FAIL[/]", "invalid": "[bold yellow]INVALID[/]"}
 

@@ -65,14 +65,16 @@ _history: list[Entry] = []
 
 def acknowledged(kind: str, key: object) -> None:
     """The service acknowledged writing ``key`` (of ``kind``): it must be there after the run."""
+    kind = _kind(kind)
     if _sink is not None:
-        _sink(_kind(kind), str(key), "acknowledged")
+        _sink(kind, str(key), "acknowledged")
 
 
 def unknown(kind: str, key: object) -> None:
     """A write of ``key`` whose outcome the client never learnt (timeout, 5xx, no answer): reported, never lost."""
+    kind = _kind(kind)
     if _sink is not None:
-        _sink(_kind(kind), str(key), "unknown")
+        _sink(kind, str(key), "unknown")
 
 
 def verifier(kind: str) -> Callable[[V], V]:

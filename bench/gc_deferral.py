@@ -23,13 +23,20 @@ RATE = 800
 HOLD_S = 1.5
 SECONDS = 20
 ROUNDS = 3
+_LOCUSTFILE = """
+from locust import FastHttpUser, task
+
+class Static(FastHttpUser):
+    @task
+    def hit(self):
+        self.client.get("/")
+"""
 _SCENARIO = f"""
 bench:
-  journeys: {{static: 1}}
   health: {{lag_p99_ms: 10000}}
   profiles:
     default:
-      baseline_rps: {RATE}
+      baseline_rate: {RATE}
       peak_multiplier: 1
       phases: {{baseline: {SECONDS}, ramp: 0, peak: 0, cooldown: 0}}
       arrivals: uniform
@@ -68,8 +75,10 @@ asyncio.run(main())
 def _lag_p99_ms(url: str, work: Path, max_new: str) -> float:
     scenario = work / "scenarios.yaml"
     scenario.write_text(_SCENARIO)
+    locustfile = work / "static.py"
+    locustfile.write_text(_LOCUSTFILE)
     run = work / f"run-{len(list(work.glob('run-*')))}"
-    res = run_locust(url, run, scenario="bench", scenario_file=scenario, timeout_s=SECONDS + 60,
+    res = run_locust(url, run, locustfile, scenario="bench", scenario_file=scenario, timeout_s=SECONDS + 60,
                      env={"TENFOLD_GC_MAX_NEW_OBJECTS": max_new})  # fmt: skip
     if res.exit_code != 0:
         raise SystemExit(f"generator failed (exit {res.exit_code}); see {run / 'locust'}")

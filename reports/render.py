@@ -61,6 +61,39 @@ def _error_budget(summary: Summary) -> float:
     return 0.01
 
 
+def _rate(v: Any) -> str:
+    return f"{float(v):g}" if isinstance(v, int | float) else "-"
+
+
+def load_view(load: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The load generator's figures as the report shows them: per phase planned and achieved rates, one line of
+    totals (requests, arrivals, processes, start lag), the warnings, the reason it is invalid."""
+    if not load:
+        return None
+    achieved, requests = load.get("achieved_rates") or {}, load.get("achieved_request_rates") or {}
+    phases = []
+    for p in load.get("phases") or []:
+        if not isinstance(p, dict):
+            continue
+        planned = p.get("target_rate") or []
+        shown = " → ".join(_rate(x) for x in dict.fromkeys(planned)) or "-"
+        phases.append({"name": p.get("name", "?"), "planned": shown, "achieved": _rate(achieved.get(p.get("name"))),
+                       "requests": _rate(requests.get(p.get("name")))})  # fmt: skip
+    gen = load.get("generator") or {}
+    procs = gen.get("processes") or []
+    lag = gen.get("start_lag_p99_ms")
+    parts = [f"{load.get('requests', 0):,} requests", f"{load.get('arrivals', 0):,} arrivals",
+             f"{len(procs)} generator process{'es' if len(procs) != 1 else ''}"]  # fmt: skip
+    if isinstance(lag, int | float):
+        parts.append(f"start lag p99 {lag:.1f} ms")
+    instances = sum(int(p.get("user_instances", 0)) for p in procs)
+    if instances:
+        parts.append(f"{instances} user instances")
+    parts.append("valid" if load.get("valid", True) else "INVALID")
+    return {"phases": phases, "summary": " · ".join(parts), "warnings": list(load.get("warnings") or []),
+            "invalid": load.get("invalid_reason")}  # fmt: skip
+
+
 def write_summary(summary: Summary, path: Path) -> Path:
     path.write_text(json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return path
@@ -81,7 +114,7 @@ def render(run_dir: str | Path, summary: Summary) -> Path:
         "counts": summary.counts,
         "manifest": man.raw if man else {},
         "duration": (man.ended - man.started) if man else None,
-        "load": run.load or {},
+        "gen": load_view(run.load),
         "charts": [
             {
                 "title": c.title,

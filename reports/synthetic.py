@@ -202,10 +202,18 @@ def make_run(path: str | Path, knobs: Knobs | None = None) -> Path:
         "versions": {"tenfold": "0.1.0"}, "git_sha": "0" * 40, "host": {"cpus": 2}, "cgroups_limited": True,
     }  # fmt: skip
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    reason = None if k.generator_valid else "process 0: generator CPU ≥ 90% of its allowance for 12 s"
     load = {
-        "valid": k.generator_valid, "invalid_reason": None if k.generator_valid else "generator CPU ≥ 90% for 12 s",
-        "cpu_samples": [0.4, 0.5] if k.generator_valid else [0.97, 0.99], "lag_p99_s": 0.003,
-        "target_rps": 1000, "achieved_rps": 1000 if k.generator_valid else 610, "phases": [p[0] for p in _PHASES],
+        "scenario": "spike", "profile": "synthetic", "started": T0, "ended": T0 + 100.0,
+        "phases": [{"name": n, "start": T0 + s, "end": T0 + e, "target_rate": [r * 100, r * 100]}
+                   for n, s, e, r in _PHASES],
+        "target_rates": {"baseline_rate": 100.0, "peak_rate": 1000.0},
+        "achieved_rates": {n: r * (100 if k.generator_valid else 61) for n, _, _, r in _PHASES},
+        "achieved_request_rates": {n: r * (100 if k.generator_valid else 61) for n, _, _, r in _PHASES},
+        "requests": k.rows, "arrivals": k.rows, "warnings": [],
+        "generator": {"processes": [{"worker": 0, "user_instances": 64}], "start_lag_p99_ms": 3.0,
+                      "valid": k.generator_valid, "invalid_reason": reason},
+        "valid": k.generator_valid, "invalid_reason": reason,
     }  # fmt: skip
     (out / "load.json").write_text(json.dumps(load))
     missing = [{"kind": "my-list", "key": f"user-{i}/title-{i}"} for i in range(k.lost_writes)]

@@ -67,8 +67,15 @@ def test_writes_lost_has_no_data_rather_than_a_pass_without_evidence(
 
 
 def test_writes_lost_counts_the_lost_and_says_what_it_could_not_judge(tmp_path: Path) -> None:
-    d = {"acknowledged": {"a": 10, "b": 5}, "checked": {"a": 10, "b": 5}, "lost": {"a": 2, "b": 1},
-         "missing": [{"kind": "a", "key": "k1"}], "unverified": {"b": 1}, "errors": {"a": 1}, "unknown": {"a": 4}}
+    d = {
+        "acknowledged": {"a": 10, "b": 5},
+        "checked": {"a": 10, "b": 5},
+        "lost": {"a": 2, "b": 1},
+        "missing": [{"kind": "a", "key": "k1"}],
+        "unverified": {"b": 1},
+        "errors": {"a": 1},
+        "unknown": {"a": 4},
+    }
     m = measure(_folder(tmp_path, d), _objective(WRITES_LOST), Window("run", 0.0, 10.0))  # fmt: skip
     assert m.value == 3.0
     assert m.evidence == ("3 of 15 acknowledged writes missing, e.g. a:k1; 1 unverified, 1 unreadable, "

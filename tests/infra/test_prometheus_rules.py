@@ -83,8 +83,14 @@ def test_rules_use_the_designed_metric_names() -> None:
     assert all("summary" in r["annotations"] for r in alerts)
 
 
-# kube-state-metrics and cAdvisor series as a cluster has them; the queries are reports/collect.py's QUERIES.
+# kube-state-metrics and cAdvisor series as a cluster has them; the queries are reports/collect.py's.
 KUBE_SERIES = {
+    'kube_horizontalpodautoscaler_info{namespace="tenfold", horizontalpodautoscaler="catalog", '
+    'scaletargetref_kind="Deployment", scaletargetref_name="catalog"}': "1x10",
+    'kube_horizontalpodautoscaler_spec_max_replicas{namespace="tenfold", horizontalpodautoscaler="catalog"}': "8x10",
+    'kube_horizontalpodautoscaler_spec_min_replicas{namespace="tenfold", horizontalpodautoscaler="catalog"}': "2x10",
+    'kube_horizontalpodautoscaler_spec_target_metric{namespace="tenfold", horizontalpodautoscaler="catalog", '
+    'metric_name="cpu", metric_target_type="utilization"}': "70x10",
     'kube_deployment_status_replicas_ready{namespace="tenfold", deployment="catalog"}': "2 2 3 4 4 4 4 4 4 4",
     'kube_deployment_spec_replicas{namespace="tenfold", deployment="catalog"}': "2 4 4 4 4 4 4 4 4 4",
     'kube_horizontalpodautoscaler_status_desired_replicas{namespace="tenfold", horizontalpodautoscaler="catalog"}':
@@ -96,9 +102,9 @@ KUBE_SERIES = {
 }  # fmt: skip
 
 
-def _promtool_test(tmp_path: Path, expected: dict[str, float]) -> subprocess.CompletedProcess[str]:
-    from reports.collect import QUERIES
-
+def _promtool_test(
+    tmp_path: Path, queries: dict[str, str], expected: dict[str, float]
+) -> subprocess.CompletedProcess[str]:  # fmt: skip
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool not installed (scripts/setup installs Debian's prometheus package, which ships it)")
@@ -108,7 +114,7 @@ def _promtool_test(tmp_path: Path, expected: dict[str, float]) -> subprocess.Com
         "tests": [{
             "interval": "15s",
             "input_series": [{"series": k, "values": v} for k, v in KUBE_SERIES.items()],
-            "promql_expr_test": [{"expr": QUERIES[name], "eval_time": "2m",
+            "promql_expr_test": [{"expr": queries[name], "eval_time": "2m",
                                   "exp_samples": [{"labels": '{service="catalog"}', "value": value}]}
                                  for name, value in expected.items()],
         }],
@@ -118,13 +124,29 @@ def _promtool_test(tmp_path: Path, expected: dict[str, float]) -> subprocess.Com
                           timeout=30)  # fmt: skip
 
 
-def test_on_kubernetes_the_rules_give_the_replica_series_the_report_reads(tmp_path: Path) -> None:
-    """`--target URL --prometheus URL`: the same QUERIES find replicas and CPU recorded from kube-state-metrics."""
+def test_on_kubernetes_the_rules_give_the_local_series_for_grafana(tmp_path: Path) -> None:
+    """The recording rules turn kube-state-metrics into the local stack's names (the dashboard reads those)."""
+    from reports.collect import LOCAL_QUERIES
+
     expected = {"replicas_ready": 4, "replicas_desired": 4, "hpa_desired_replicas": 4, "cpu_utilization": 1.0}
-    out = _promtool_test(tmp_path, expected)
+    out = _promtool_test(tmp_path, LOCAL_QUERIES, expected)
     assert out.returncode == 0, out.stdout + out.stderr
-    wrong = _promtool_test(tmp_path, {**expected, "cpu_utilization": 0.5})
+    wrong = _promtool_test(tmp_path, LOCAL_QUERIES, {**expected, "cpu_utilization": 0.5})
     assert wrong.returncode != 0 and "tenfold_cpu_utilization" in wrong.stdout + wrong.stderr
+
+
+def test_the_default_kube_queries_read_kube_state_metrics_without_the_rules(tmp_path: Path) -> None:
+    """`--target URL --prometheus URL`: KUBE_QUERIES and KUBE_HPA_QUERIES, filled for the watched deployment, give
+    the same series straight from kube-state-metrics and cAdvisor."""
+    from reports.collect import KUBE_HPA_QUERIES, KUBE_QUERIES, fill
+
+    queries = {n: fill(q, ["catalog"], "tenfold") for n, q in {**KUBE_QUERIES, **KUBE_HPA_QUERIES}.items()}
+    expected = {"replicas_ready": 4, "replicas_desired": 4, "hpa_desired_replicas": 4, "cpu_utilization": 1.0,
+                "hpa_min_replicas": 2, "hpa_max_replicas": 8, "hpa_target_cpu_utilization": 70}  # fmt: skip
+    out = _promtool_test(tmp_path, queries, expected)
+    assert out.returncode == 0, out.stdout + out.stderr
+    other = {n: fill(q, ["checkout"], "tenfold") for n, q in KUBE_QUERIES.items()}  # not watched: no series
+    assert _promtool_test(tmp_path, other, {"replicas_ready": 4}).returncode != 0
 
 
 if __name__ == "__main__":

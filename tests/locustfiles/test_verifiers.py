@@ -42,19 +42,19 @@ def _acknowledge_some_writes(stores: dict[str, str], path: Path) -> list[dict[st
         for title in (101, 102, 103):
             idem = uuid.uuid4().hex
             sent = time.time()
-            r = httpx.post(f"{users.url}/api/users/21/my-list", json={"title_id": title},
-                           headers={"Idempotency-Key": idem, **bearer(21)})  # fmt: skip
+            r = httpx.post(f"{users.url}/api/users/37/my-list", json={"title_id": title},
+                           headers={"Idempotency-Key": idem, **bearer(37)})  # fmt: skip
             assert r.status_code in (200, 201)
-            entries.append(_entry("my-list", f"21:{title}:{idem}", sent, time.time()))
+            entries.append(_entry("my-list", f"37:{title}:{idem}", sent, time.time()))
         sent = time.time()
-        r = httpx.delete(f"{users.url}/api/users/21/my-list/103", headers=bearer(21))
+        r = httpx.delete(f"{users.url}/api/users/37/my-list/103", headers=bearer(37))
         assert r.status_code == 200
-        entries.append(_entry("my-list-delete", "21:103", sent, time.time()))
+        entries.append(_entry("my-list-delete", "37:103", sent, time.time()))
         for _ in range(3):
-            ev = {"event_id": uuid.uuid4().hex, "user_id": 21, "title_id": 7, "type": "heartbeat",
+            ev = {"event_id": uuid.uuid4().hex, "user_id": 37, "title_id": 7, "type": "heartbeat",
                   "position_s": 1.0, "ts": time.time()}  # fmt: skip
             sent = time.time()
-            r = httpx.post(f"{events.url}/api/events", json=ev, headers=bearer(21))
+            r = httpx.post(f"{events.url}/api/events", json=ev, headers=bearer(37))
             assert r.status_code == 202
             entries.append(_entry("event", f"{r.json()['object']}#{ev['event_id']}", sent, time.time()))
     finally:
@@ -83,7 +83,7 @@ async def test_a_write_dropped_on_purpose_is_reported_missing(stores: dict[str, 
     entries = _acknowledge_some_writes(stores, tmp_path / "ledger.jsonl")
     dropped = str(next(e for e in entries if e["kind"] == "my-list")["key"])
     conn = await asyncpg.connect(stores["TENFOLD_POSTGRES_DSN"])
-    await conn.execute("DELETE FROM idempotency_keys WHERE key = $1", f"21:{dropped.split(':')[2]}")
+    await conn.execute("DELETE FROM idempotency_keys WHERE key = $1", f"37:{dropped.split(':')[2]}")
     await conn.close()
     # An acknowledged event whose object never got it: point its ledger entry at another object.
     event = entries[-1]
@@ -109,16 +109,16 @@ async def test_a_removal_undone_behind_the_services_back_is_reported(stores: dic
     _acknowledge_some_writes(stores, tmp_path / "ledger.jsonl")
     dsn = stores["TENFOLD_POSTGRES_DSN"]
     conn = await asyncpg.connect(dsn)
-    await conn.execute("INSERT INTO my_list (user_id, title_id) VALUES (21, 103)")  # the acknowledged DELETE, lost
+    await conn.execute("INSERT INTO my_list (user_id, title_id) VALUES (37, 103)")  # the acknowledged DELETE, lost
     await conn.close()
     register_verifiers(dsn, stores["TENFOLD_S3_ENDPOINT"])
     try:
         result = verify_run(tmp_path, NOWHERE)
     finally:
         conn = await asyncpg.connect(dsn)
-        await conn.execute("DELETE FROM my_list WHERE user_id = 21 AND title_id = 103")
+        await conn.execute("DELETE FROM my_list WHERE user_id = 37 AND title_id = 103")
         await conn.close()
-    assert [(m["kind"], m["key"]) for m in result["missing"]] == [("my-list-delete", "21:103")]
+    assert [(m["kind"], m["key"]) for m in result["missing"]] == [("my-list-delete", "37:103")]
 
 
 @pytest.mark.parametrize(

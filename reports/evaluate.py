@@ -65,6 +65,8 @@ class Verdict:
     status: Status
     evidence: str
     target_value: float | None = None
+    partial: bool = False
+    """The window was cut short by an interrupted run: judged over what happened until then."""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -75,7 +77,8 @@ class Verdict:
 
     @property
     def message(self) -> str:
-        return f"measured {self.measured_text} vs target {self.target} ({self.window})"
+        cut = ", partial: the run was interrupted inside it" if self.partial else ""
+        return f"measured {self.measured_text} vs target {self.target} ({self.window}{cut})"
 
 
 @dataclass
@@ -121,7 +124,8 @@ class Summary:
     def table(self) -> str:
         """A plain-text verdict table (the CLI may print its own with rich from ``verdicts``)."""
         rows = [("status", "objective", "window", "measured", "target")]
-        rows += [(v.status.upper(), v.objective, v.window, v.measured_text, v.target) for v in self.verdicts]
+        rows += [(v.status.upper(), v.objective, v.window + (" (partial)" if v.partial else ""), v.measured_text,
+                  v.target) for v in self.verdicts]  # fmt: skip
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)) for r in rows]
         lines.append(
@@ -168,6 +172,7 @@ def _verdict(o: Objective, w: Window, subject: str, m: Measurement, unit: str) -
         status=status,
         evidence=m.evidence,
         target_value=m.limit if m.limit is not None else o.target.value,
+        partial=w.partial and w.known,
     )
 
 

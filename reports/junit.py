@@ -29,8 +29,9 @@ def junit_xml(summary: Summary) -> str:
         case = ET.SubElement(suite, "testcase", classname="tenfold.validity", name="run is valid")
         ET.SubElement(case, "error", message="; ".join(summary.invalid_reasons), type="invalid")
     for v in summary.verdicts:
+        window = f"{v.window}, partial" if v.partial else v.window
         case = ET.SubElement(
-            suite, "testcase", classname=f"tenfold.slo.{v.indicator}", name=f"{v.objective} [{v.window}]"
+            suite, "testcase", classname=f"tenfold.slo.{v.indicator}", name=f"{v.objective} [{window}]"
         )
         if v.status == "fail":
             failure = ET.SubElement(case, "failure", message=v.message, type="slo")

@@ -43,6 +43,8 @@ class Phase:
     name: str
     start: float
     end: float
+    partial: bool = False
+    """The run was stopped inside this phase: it ends at the cut."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Experiment:
     recovered_at: float | None
     status: str
     rollback_ok: bool | None
+    interrupted: bool = False
+    """Stopped by a signal while it ran: its window is cut short."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class Manifest:
     valid: bool
     reasons: list[str]
     raw: dict[str, Any] = field(repr=False)
+    interrupted_at: float | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Manifest:
@@ -76,7 +81,10 @@ class Manifest:
             id=str(d.get("id", "")),
             started=float(d.get("started", 0.0)),
             ended=float(d.get("ended", 0.0)),
-            phases=[Phase(str(p["name"]), float(p["start"]), float(p["end"])) for p in d.get("phases", [])],
+            phases=[
+                Phase(str(p["name"]), float(p["start"]), float(p["end"]), bool(p.get("partial", False)))
+                for p in d.get("phases", [])
+            ],
             experiments=[
                 Experiment(
                     name=str(e["name"]),
@@ -86,6 +94,7 @@ class Manifest:
                     recovered_at=_opt(e.get("recovered_at")),
                     status=str(e.get("status", "")),
                     rollback_ok=e.get("rollback_ok"),
+                    interrupted=bool(e.get("interrupted", False)),
                 )
                 for e in d.get("experiments", [])
             ],
@@ -94,6 +103,7 @@ class Manifest:
             valid=bool(validity.get("valid", True)),
             reasons=[str(r) for r in validity.get("reasons", [])],
             raw=d,
+            interrupted_at=_opt(d.get("interrupted_at")),
         )
 
 

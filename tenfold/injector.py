@@ -7,6 +7,7 @@ exactly one SIGINT from us (they run in their own sessions) and runs its rollbac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -40,6 +41,8 @@ class ExperimentRecord:
     status: str = "not-run"
     rollback_ok: bool | None = None
     exit_code: int | None = None
+    interrupted: bool = False
+    """It was running when the run was interrupted: its window is cut short (partial)."""
     problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,7 +90,7 @@ class Injector:
         self.env = {**os.environ, **env}
         self.records: list[ExperimentRecord] = []
         self._threads: list[threading.Thread] = []
-        self._procs: list[subprocess.Popen[bytes]] = []
+        self._procs: list[tuple[subprocess.Popen[bytes], ExperimentRecord]] = []
         self._interrupted: set[subprocess.Popen[bytes]] = set()
         self._stop = threading.Event()
 
@@ -106,15 +109,39 @@ class Injector:
     def interrupt(self) -> None:
         """Ask running experiments to stop as Ctrl-C would: Chaos Toolkit then runs the rollbacks."""
         self.cancel_pending()
-        for proc in self._procs:
+        for proc, rec in self._procs:
             if proc.poll() is None and proc not in self._interrupted:
                 proc.send_signal(signal.SIGINT)
                 self._interrupted.add(proc)
+                rec.interrupted = True
 
-    def wait(self, timeout_s: float) -> None:
+    def running(self) -> list[str]:
+        return [r.name for r in self.records if r.start and not r.end]
+
+    def wait(self, timeout_s: float, stop: threading.Event | None = None) -> bool:
+        """Wait up to ``timeout_s`` (less once ``stop`` is set) for every experiment to end; True when all did."""
         deadline = time.monotonic() + timeout_s
+        while any(t.is_alive() for t in self._threads):
+            if time.monotonic() >= deadline or (stop is not None and stop.is_set()):
+                return False
+            for t in self._threads:
+                t.join(min(0.2, max(0.0, deadline - time.monotonic())))
+                if stop is not None and stop.is_set():
+                    break
+        return True
+
+    def kill_running(self, why: str) -> list[str]:
+        """SIGKILL what is still running (its rollback did not finish in time); returns their names."""
+        killed = []
+        for proc, rec in self._procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                rec.problems.append(why)
+                killed.append(rec.name)
         for t in self._threads:
-            t.join(max(0.0, deadline - time.monotonic()))
+            t.join(5)
+        return killed
 
     def _run(self, exp: ScheduledExperiment, rec: ExperimentRecord, at: float) -> None:
         if self._stop.wait(max(0.0, at - time.time())):
@@ -133,7 +160,7 @@ class Injector:
             # as long as the child does): the rollbacks still run.
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
                                     preexec_fn=preexec(death_signal=signal.SIGINT))  # fmt: skip
-            self._procs.append(proc)
+            self._procs.append((proc, rec))
             rec.exit_code = proc.wait()
         rec.end = time.time()
         read_journal(rec, journal)

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -44,6 +44,7 @@ from reports.render import render
 from reports.slo import SloFile, load_slo
 from tenfold.errors import UsageError
 from tenfold.injector import Injector
+from tenfold.interrupts import Interrupts
 from tenfold.load import load_scenario, locust_command, locustfile_of
 from tenfold.memory import MemorySampler, sample_interval
 from tenfold.schedule import PHASES, ScheduledExperiment, phase_offsets, plan_for_paths
@@ -264,23 +265,6 @@ class _LiveStatus:
         return [(r["metric"], float(r["value"][1])) for r in body["data"]["result"]]
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM takes the same careful path as Ctrl-C: stop the load, roll back, keep the evidence."""
-
-    def raise_interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
     """Run it all; returns the summary and the run folder (the CLI prints and picks the exit code)."""
     slo = load_slo(opts.slo)
@@ -341,7 +325,6 @@ def _run_with(
             "use a longer profile")  # fmt: skip
     system_env = experiment_env(opts.target, status)
     injector = Injector(run_dir, system_env)
-    interrupted: str | None = None
     t_launch = time.time()
     log = (run_dir / "locust").joinpath("locust.log")
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -349,78 +332,146 @@ def _run_with(
     sampler = None  # a soak samples the RSS of every stack process into memory.jsonl
     if status and opts.profile == SOAK_PROFILE:
         sampler = MemorySampler(status["control"], run_dir / "memory.jsonl", sample_interval(total)).start()
-    with log.open("wb") as out, _sigterm_as_interrupt():
-        # Its own session too: it gets exactly one SIGINT from us, then time to write what it recorded. The writes
-        # are read back after the experiments' rollbacks (below), not when the generator quits.
+    with log.open("wb") as out, Interrupts() as sig:
+        run = _Finish(opts, slo, status, run_dir, locustfile, host, {**os.environ, **system_env}, injector, t_launch,
+                      sig, say)  # fmt: skip
+        # Its own session: no terminal signal reaches it; it stops when we say (SIGTERM) and writes what it
+        # recorded. The writes are read back after the experiments' rollbacks (below), not when it quits.
         env = {**os.environ, **system_env, "TENFOLD_VERIFY": "later"}
-        # If this process is SIGKILLed, the kernel sends Locust that SIGINT (PR_SET_PDEATHSIG): no orphan load. On a
+        # If this process is SIGKILLed, the kernel sends Locust SIGINT (PR_SET_PDEATHSIG): no orphan load. On a
         # machine shared with the stack the generator goes ahead of the system under test in the CPU queue, as if
         # on machines of its own: an overload starves the services, not the arrival clock.
         first = preexec(death_signal=signal.SIGINT, niceness=GENERATOR_NICENESS)
         locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True, env=env,
                                   preexec_fn=first)  # fmt: skip
-        try:
-            t0 = _load_started(run_dir, locust, t_launch)
-            injector.schedule(plan, t0, starts)
-            live = _LiveStatus(status.get("prometheus") or opts.prometheus, say, starts, t0)
-            deadline = time.time() + total + 120
-            while locust.poll() is None:
-                if time.time() > deadline:
-                    raise TimeoutError("the load generator ran 2 minutes past its schedule")
-                time.sleep(1.0)
-                if int(time.time() - t_launch) % 5 == 0:
-                    say(live.line(injector))
+        timed_out = _watch_load(locust, injector, plan, starts, total, run_dir, t_launch, status, opts, sig, say)
+        if sig.stop.is_set() or timed_out:
+            run.interrupted = sig.reason or timed_out
+            say(f"{run.interrupted}: stopping the load (at most {STOP_LOAD_S:g} s) and rolling back the experiments in "
+                f"progress (at most {ROLLBACK_TIMEOUT_S:g} s; a second signal cuts the waiting short) …")  # fmt: skip
+            injector.interrupt()
+            _stop_generator(locust, sig, say)
+            skipped = [r.name for r in injector.records if r.start is None]
+            if skipped:
+                say(f"not started, skipped: {', '.join(skipped)}")
+            run.write(quick=True)  # a report of what exists, at once: a SIGKILL may follow soon
+            say(f"report of the evidence so far: {run_dir / 'report.html'}")
+            _await_rollbacks(injector, ROLLBACK_TIMEOUT_S, sig.hurry, say)
+        else:
             injector.cancel_pending()
-            running = [r.name for r in injector.records if r.start and not r.end]
+            running = injector.running()
             if running:
                 say(f"load finished; waiting for {', '.join(running)} to end and roll back")
-            injector.wait(max([e.recovery_timeout_s for e in plan] + [30]) + 60)
-        except (KeyboardInterrupt, TimeoutError) as exc:
-            # A second Ctrl-C would abort the rollbacks and lose the evidence: from here on it is ignored
-            # (every wait below is bounded) until the report is written.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            interrupted = "interrupted by the user" if isinstance(exc, KeyboardInterrupt) else str(exc)
-            say(f"{interrupted}: stopping the load, rolling back experiments (about a minute at most) …")
-            injector.interrupt()
-            if locust.poll() is None:
-                locust.send_signal(signal.SIGINT)
-            try:
-                locust.wait(60)
-            except subprocess.TimeoutExpired:
-                locust.kill()
-                locust.wait()
-            injector.wait(90)
-    if sampler is not None:
-        sampler.stop()
-        say(f"memory: {sampler.samples} samples of every stack process" + (f" ({sampler.problem})" if sampler.problem
-                                                                             else ""))  # fmt: skip
-    load = _read_json(run_dir / "load.json")
-    started = float(load.get("started", t_launch)) if load else t_launch
-    ended = float(load.get("ended", time.time())) if load else time.time()
-    last = max([ended] + [r.end for r in injector.records if r.end])
-    hpa: dict[str, dict[str, Any]] = {}
-    if status:
-        say("collecting metrics and controller events …")
-        time.sleep(2.0)  # one more scrape of the last second
-        collect_metrics(status["prometheus"], run_dir, started - 5, last + 2, {**LOCAL_QUERIES, **slo.metrics.queries})
-        from tenfold.stack.client import ControlClient
-
-        try:
-            events = ControlClient(status["control"]).events(limit=100_000)
-            write_controller_events(events, run_dir, started - 5, last + 2)
-        except Exception as exc:  # the report says "no data" for what needed them; say why here
-            say(f"could not read the controller's events: {exc}")
-        hpa = _hpa()
-    elif opts.prometheus:
-        hpa = _collect_kube(opts, slo, run_dir, started - 5, last + 2, say)
-    if (run_dir / "ledger.jsonl").is_file():
-        _verify_writes(run_dir, locustfile, host, {**os.environ, **system_env}, say)
-    _write_manifest(run_dir, opts, status, load, injector, started, last, interrupted, hpa)
-    summary = evaluate(run_dir, slo)
-    render(run_dir, summary)
-    if interrupted:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+            if not injector.wait(max([e.recovery_timeout_s for e in plan] + [30]) + 60, sig.stop):
+                run.interrupted = sig.reason or "the experiments did not end in time"
+                injector.interrupt()
+                _await_rollbacks(injector, ROLLBACK_TIMEOUT_S, sig.hurry, say)
+        if sampler is not None:
+            sampler.stop()
+            say(f"memory: {sampler.samples} samples of every stack process" + (
+                f" ({sampler.problem})" if sampler.problem else ""))  # fmt: skip
+        summary = run.write(quick=sig.hurry.is_set(), cut=sig.hurry if run.interrupted else sig.stop)
     return summary, run_dir
+
+
+ROLLBACK_TIMEOUT_S = 30.0
+"""After an interrupt, how long the experiments in progress get to run their rollbacks before they are killed."""
+STOP_LOAD_S = 15.0
+"""After an interrupt, how long the generator gets to stop and write what it recorded (it needs about 5 s)."""
+
+
+def _watch_load(
+    locust: subprocess.Popen[bytes], injector: Injector, plan: list[ScheduledExperiment], starts: dict[str, float],
+    total: float, run_dir: Path, t_launch: float, status: dict[str, Any], opts: RunOptions, sig: Interrupts,
+    say: Say,
+) -> str | None:  # fmt: skip
+    """Schedule the experiments and follow the load until it ends or a signal comes; a reason if it overran."""
+    t0 = _load_started(run_dir, locust, t_launch, sig)
+    if sig.stop.is_set():
+        return None
+    injector.schedule(plan, t0, starts)
+    live = _LiveStatus(status.get("prometheus") or opts.prometheus, say, starts, t0)
+    deadline = time.time() + total + 120
+    next_line = time.monotonic() + 5.0
+    while locust.poll() is None and not sig.stop.is_set():
+        if time.time() > deadline:
+            return "the load generator ran 2 minutes past its schedule"
+        sig.sleep(0.2)
+        if time.monotonic() >= next_line:
+            next_line += 5.0
+            say(live.line(injector))
+    return None
+
+
+def _stop_generator(locust: subprocess.Popen[bytes], sig: Interrupts, say: Say) -> None:
+    """SIGTERM: the generator stops its clock, lets requests in flight end, writes and merges its record."""
+    if locust.poll() is None:
+        locust.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_LOAD_S
+    while locust.poll() is None and time.monotonic() < deadline and not sig.hurry.is_set():
+        time.sleep(0.1)
+    if locust.poll() is None:
+        say("the load generator did not stop in time: killed (its record is lost)")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(locust.pid, signal.SIGKILL)
+    locust.wait()
+
+
+def _await_rollbacks(injector: Injector, timeout_s: float, cut: threading.Event, say: Say) -> None:
+    if injector.wait(timeout_s, cut):
+        return
+    why = (f"its rollback did not finish within {timeout_s:g} s of the interrupt" if not cut.is_set()
+           else "a second signal cut its rollback short") + ": killed; the system may still be degraded"  # fmt: skip
+    killed = injector.kill_running(why)
+    if killed:
+        say(f"{', '.join(killed)}: {why}")
+
+
+class _Finish:
+    """Collect, verify, write the manifest, evaluate and render: once at the end, or twice after an interrupt (a
+    quick report of what exists right away, the full one once the rollbacks are over)."""
+
+    def __init__(
+        self, opts: RunOptions, slo: SloFile, status: dict[str, Any], run_dir: Path, locustfile: Path, host: str,
+        env: dict[str, str], injector: Injector, t_launch: float, sig: Interrupts, say: Say,
+    ) -> None:  # fmt: skip
+        self.opts, self.slo, self.status, self.run_dir, self.sig = opts, slo, status, run_dir, sig
+        self.locustfile, self.host, self.env, self.injector, self.t_launch, self.say = (
+            locustfile, host, env, injector, t_launch, say)  # fmt: skip
+        self.interrupted: str | None = None
+
+    def write(self, quick: bool, cut: threading.Event | None = None) -> Summary:
+        opts, slo, status, run_dir, say = self.opts, self.slo, self.status, self.run_dir, self.say
+        load = _read_json(run_dir / "load.json")
+        started = float(load.get("started", self.t_launch)) if load else self.t_launch
+        ended = float(load.get("ended", time.time())) if load else time.time()
+        last = max([ended] + [r.end for r in self.injector.records if r.end])
+        hpa: dict[str, dict[str, Any]] = {}
+        if status:
+            say("collecting metrics and controller events …")
+            if not quick:
+                time.sleep(2.0)  # one more scrape of the last second
+            collect_metrics(status["prometheus"], run_dir, started - 5, last + 2,
+                            {**LOCAL_QUERIES, **slo.metrics.queries}, timeout_s=5.0 if quick else 30.0)  # fmt: skip
+            from tenfold.stack.client import ControlClient
+
+            try:
+                events = ControlClient(status["control"]).events(limit=100_000)
+                write_controller_events(events, run_dir, started - 5, last + 2)
+            except Exception as exc:  # the report says "no data" for what needed them; say why here
+                say(f"could not read the controller's events: {exc}")
+            hpa = _hpa()
+        elif opts.prometheus:
+            hpa = _collect_kube(opts, slo, run_dir, started - 5, last + 2, say)
+        if not quick and (run_dir / "ledger.jsonl").is_file():
+            timeout = _VERIFY_TIMEOUT_S if self.interrupted is None else 60.0
+            _verify_writes(run_dir, self.locustfile, self.host, self.env, say, timeout, cut)
+        if self.sig.stop.is_set() and self.interrupted is None:  # a signal once the load was over
+            self.interrupted = f"{self.sig.reason} after the load"
+        _write_manifest(run_dir, opts, status, load, self.injector, started, last, self.interrupted, hpa)
+        summary = evaluate(run_dir, slo)
+        render(run_dir, summary)
+        return summary
 
 
 def _collect_kube(
@@ -451,18 +502,21 @@ def _collect_kube(
     return hpa
 
 
-def _verify_writes(run_dir: Path, locustfile: Path, host: str, env: dict[str, str], say: Say) -> None:
+def _verify_writes(
+    run_dir: Path, locustfile: Path, host: str, env: dict[str, str], say: Say, timeout_s: float,
+    cut: threading.Event | None,
+) -> None:  # fmt: skip
     """The locustfile's verifiers read back every acknowledged write (``durability.json``), in a process of their
-    own: importing a locustfile imports Locust, which patches the interpreter."""
+    own: importing a locustfile imports Locust, which patches the interpreter. ``cut`` (a signal) stops it."""
     cmd = [sys.executable, "-m", "tenfold.load.verify", "--locustfile", str(locustfile), "--run-dir", str(run_dir),
            "--host", host]  # fmt: skip
     log = run_dir / "verify.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=locustfile.parent,
                                 start_new_session=True, preexec_fn=preexec(death_signal=signal.SIGKILL))  # fmt: skip
-        deadline = time.monotonic() + _VERIFY_TIMEOUT_S
+        deadline = time.monotonic() + timeout_s
         shown = 0
-        while proc.poll() is None and time.monotonic() < deadline:
+        while proc.poll() is None and time.monotonic() < deadline and not (cut is not None and cut.is_set()):
             time.sleep(0.5)
             lines = log.read_text(errors="replace").splitlines()
             for line in lines[shown:]:
@@ -472,19 +526,21 @@ def _verify_writes(run_dir: Path, locustfile: Path, host: str, env: dict[str, st
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-            say(f"reading back the acknowledged writes took over {_VERIFY_TIMEOUT_S:.0f} s: stopped (see verify.log)")
+            say(f"reading back the acknowledged writes stopped after {time.monotonic() - deadline + timeout_s:.0f} s "
+                "(a signal, or its time limit): durability has no data (see verify.log)")  # fmt: skip
+            (run_dir / "durability.json").unlink(missing_ok=True)
         elif proc.returncode != 0:
             say(f"reading back the acknowledged writes failed (exit {proc.returncode}): see {log}")
 
 
-def _load_started(run_dir: Path, locust: subprocess.Popen[bytes], t_launch: float) -> float:
+def _load_started(run_dir: Path, locust: subprocess.Popen[bytes], t_launch: float, sig: Interrupts) -> float:
     """When the arrival clock started: ``load-plan.json`` says, as soon as Locust has started the test."""
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and locust.poll() is None:
+    while time.monotonic() < deadline and locust.poll() is None and not sig.stop.is_set():
         plan = _read_json(run_dir / "load-plan.json")
         if plan and isinstance(plan.get("started"), int | float):
             return float(plan["started"])
-        time.sleep(0.1)
+        sig.sleep(0.1)
     return t_launch + 1.5  # Locust's usual start-up; the manifest uses the phases load.json records
 
 
@@ -503,12 +559,17 @@ def _write_manifest(
     reasons: list[str] = []
     if interrupted:
         reasons.append(interrupted)
+    not_run = [r.name for r in injector.records if r.start is None and interrupted]
+    if not_run:
+        reasons.append(f"not injected, the run stopped first: {', '.join(not_run)}")
     if load is None:
         reasons.append("the load generator wrote no load.json (see locust/locust.log)")
     elif not load.get("valid", False):
         reasons.append(f"load generator: {load.get('invalid_reason') or 'marked invalid'}")
     for rec in injector.records:
-        if rec.rollback_ok is False:
+        if rec.start is not None and rec.end is None:
+            reasons.append(f"experiment {rec.name}: still running when the report was written (rolling back)")
+        elif rec.rollback_ok is False:
             reasons.append(f"experiment {rec.name}: rollback failed ({'; '.join(rec.problems)})")
         elif rec.start is not None and rec.rollback_ok is None:
             reasons.append(f"experiment {rec.name}: no journal, rollback unknown")
@@ -523,6 +584,7 @@ def _write_manifest(
         "prometheus": status.get("prometheus") or opts.prometheus,
         "started": started,
         "ended": ended,
+        "interrupted_at": (load or {}).get("interrupted_at") if interrupted else None,
         "phases": (load or {}).get("phases", []),
         "experiments": [r.to_dict() for r in injector.records],
         "controls": {"autoscaling": "autoscaling" not in opts.disable, "fallbacks": "fallbacks" not in opts.disable},

@@ -25,6 +25,7 @@ pq: Any = _pq_typed  # pyarrow.parquet is only partly annotated
 
 __all__ = [
     "MISFIT_SHARE",
+    "cut_phases",
     "latency_summary",
     "merge_run",
     "record_phases_in_manifest",
@@ -105,11 +106,28 @@ def _setup_failed(healths: list[dict[str, Any]]) -> str | None:
     return f"every on_start failed ({failures} of {runs}; first: {first}): the users never got ready to send load"
 
 
+def cut_phases(phases: list[Phase], cut_after: float | None) -> list[tuple[Phase, bool]]:
+    """The phases a run stopped ``cut_after`` seconds in reached: (phase ending at the cut, partial?); the ones it
+    never reached are left out, so their windows have no data."""
+    out = []
+    for p in phases:
+        if cut_after is None or p.end <= cut_after:
+            out.append((p, False))
+        elif p.start < cut_after:
+            out.append((p.model_copy(update={"end": cut_after}), True))
+    return out
+
+
 def merge_run(
     run_dir: Path, *, scenario: str, profile: str, t0: float, phases: list[Phase], limits: HealthLimits,
-    expected_processes: int, target: dict[str, float], host: str | None = None,
+    expected_processes: int, target: dict[str, float], host: str | None = None, cut_at: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Merge the parts in ``run_dir``, write requests.parquet, ledger.jsonl and load.json; return load.json."""
+    """Merge the parts in ``run_dir``, write requests.parquet, ledger.jsonl and load.json; return load.json.
+
+    ``cut_at``: when the run was stopped before its schedule ended (a signal): phases are cut there, the run is
+    invalid (its evidence stops halfway) but everything recorded until then is kept."""
+    planned_end = t0 + (phases[-1].end if phases else 0.0)
+    reached = cut_phases(phases, None if cut_at is None else cut_at - t0)
     parts = run_dir / "parts"
     healths = [json.loads(p.read_text()) for p in sorted(parts.glob("health-*.json"))]
     part_files = sorted(parts.glob("requests-*.parquet"))
@@ -128,15 +146,16 @@ def merge_run(
     phase_docs = []
     achieved: dict[str, float] = {}
     achieved_requests: dict[str, float] = {}
-    for p in phases:
+    for p, partial in reached:
         start, end = t0 + p.start, t0 + p.end
         length = p.end - p.start
         arrivals = sum(int((h.get("arrivals_by_phase") or {}).get(p.name, 0)) for h in healths)
         n = int(np.count_nonzero((actual >= start) & (actual < end)))
         achieved[p.name] = round(arrivals / length, 2) if length > 0 else 0.0
         achieved_requests[p.name] = round(n / length, 2) if length > 0 else 0.0
-        phase_docs.append({"name": p.name, "start": round(start, 3), "end": round(end, 3),
-                           "target_rate": [p.rate_start, p.rate_end]})  # fmt: skip
+        phase: dict[str, Any] = {"name": p.name, "start": round(start, 3), "end": round(end, 3)}
+        phase["target_rate"] = [p.rate_start, p.rate_end]
+        phase_docs.append(phase | ({"partial": True} if partial else {}))
     del actual
     latency = {"locust": latency_summary(column("latency_s")), "co_corrected": latency_summary(column("latency_co_s"))}
     reason: str | None = None
@@ -151,6 +170,9 @@ def merge_run(
     if rows == 0:
         reason = reason or "no requests were recorded: check --host and that the target is up"
     reason = reason or "; ".join(r for r in (workload_misfit(column("status")), _setup_failed(healths)) if r) or None
+    if cut_at is not None:  # before the other reasons: it explains them (fewer processes, no rows)
+        reason = (f"interrupted {cut_at - t0:.1f} s into the {planned_end - t0:g} s schedule: the phases after that "
+                  "have no data" + (f"; {reason}" if reason else ""))  # fmt: skip
     warnings = []
     overflow = sum(int((h.get("routes_overflow") or {}).get("requests", 0)) for h in healths)
     if overflow:
@@ -170,7 +192,8 @@ def merge_run(
         "profile": profile,
         "host": host,
         "started": round(t0, 3),
-        "ended": round(t0 + (phases[-1].end if phases else 0.0), 3),
+        "ended": round(min(planned_end, cut_at) if cut_at is not None else planned_end, 3),
+        "interrupted_at": None if cut_at is None else round(cut_at, 3),
         "phases": phase_docs,
         "target_rates": target,
         "achieved_rates": achieved,
@@ -199,7 +222,7 @@ def record_phases_in_manifest(run_dir: Path, load: dict[str, Any]) -> None:
     """Put the phase times into manifest.json: replace its ``phases`` if the orchestrator wrote one, else
     write a minimal manifest, so a bare ``locust -f`` run can still be reported."""
     path = run_dir / "manifest.json"
-    phases = [{"name": p["name"], "start": p["start"], "end": p["end"]} for p in load["phases"]]
+    phases = [{k: p[k] for k in ("name", "start", "end", "partial") if k in p} for p in load["phases"]]
     if path.is_file():
         try:
             manifest = json.loads(path.read_text())

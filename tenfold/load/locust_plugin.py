@@ -17,13 +17,14 @@ import logging
 import math
 import os
 import random
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import gevent
 from locust import LoadTestShape, User, events, task
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_STOPPED, MasterRunner, WorkerRunner
 
 from tenfold import ledger as public_ledger
 
@@ -187,6 +188,8 @@ class _Coordinator:
     workers: int = 1
     t0: float = 0.0
     master_t0: float | None = None
+    quitting: bool = False
+    signalled: bool = False
 
 
 _state = _Coordinator()
@@ -277,19 +280,47 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
 def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     if isinstance(runner, WorkerRunner):
         runner.register_message("tenfold_workers", _on_workers)
+    else:
+        # While a shape runs headless, Locust handles only Ctrl-C (it installs its SIGTERM handler once the shape is
+        # over): SIGTERM and SIGHUP (timeout, kill, docker stop, a closed terminal) take Ctrl-C's path here, which
+        # stops the users (each process writes what it recorded), merges and exits 2. SIGINT too, even where it
+        # was inherited as ignored (a job started in the background by a shell).
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            gevent.signal_handler(sig, _as_ctrl_c, sig)
     opts = environment.parsed_options
     if opts is not None and not getattr(opts, "html_file", None) and not isinstance(runner, WorkerRunner):
         opts.html_file = str(Path(opts.run_dir) / "locust" / "report.html")
 
 
+def _as_ctrl_c(sig: int) -> None:
+    """The first signal stops the run as Ctrl-C does (in the main greenlet); later ones cannot cut the writing."""
+    name = signal.Signals(sig).name
+    if _state.signalled:
+        log.info("tenfold: got %s again: already stopping, writing what was recorded", name)
+        return
+    _state.signalled = True
+    log.info("tenfold: got %s: stopping as on Ctrl-C (the record is written, the run is invalid)", name)
+    gevent.get_hub().parent.throw(KeyboardInterrupt)
+
+
 def _on_quitting(environment: Any, **_: Any) -> None:
     runner = environment.runner
-    if isinstance(runner, WorkerRunner) or not _state.t0:
+    if isinstance(runner, WorkerRunner) or not _state.t0 or _state.quitting:
         return
+    _state.quitting = True
+    _state.signalled = True  # from here a signal cannot cut the merge short: Locust's own handler is replaced again
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        gevent.signal_handler(sig, _as_ctrl_c, sig)
     opts = environment.parsed_options
     run_dir = Path(opts.run_dir)
     scenario, profile = _load(opts)
     schedule = Schedule(profile)
+    now = time.time()
+    cut = now if now < _state.t0 + schedule.duration else None  # stopped (SIGTERM, Ctrl-C) before its end
+    if runner.state != STATE_STOPPED:
+        # Locust fires `quitting` before it stops the users: stop them first, so every process (this one, and
+        # each worker on its "stop" message) writes what it recorded before the parts are merged.
+        runner.stop()
     expected = _state.workers if isinstance(runner, MasterRunner) else 1
     if not getattr(opts, "csv_prefix", None):
         _write_locust_csv(environment, run_dir / "locust")
@@ -298,7 +329,7 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         run_dir, scenario=opts.scenario, profile=_profile_name(opts), t0=_state.t0, phases=schedule.phases,
         limits=scenario.health, expected_processes=expected, host=environment.host,
         target={"baseline_rate": schedule.baseline_rate, "peak_rate": schedule.peak_rate,
-                "expected_arrivals": math.floor(schedule.expected_arrivals())},
+                "expected_arrivals": math.floor(schedule.expected_arrivals())}, cut_at=cut,
     )  # fmt: skip
     if doc["valid"]:
         environment.process_exit_code = 0  # failures are the SLO evaluation's business, not the generator's

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -394,3 +395,34 @@ def test_the_reference_journeys_against_a_foreign_target_are_invalid(tmp_path: P
         foreign.stop()
     assert res.exit_code == 2 and res.load is not None
     assert "does not fit the target" in str(res.load["invalid_reason"])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_to_the_bare_generator_keeps_what_it_recorded(server: Server, tmp_path: Path, sig: int) -> None:
+    """`locust -f ... --headless`, then SIGTERM (or Ctrl-C, or a closed terminal) halfway: it stops within seconds,
+    every answered request is a row, the phase it was in is cut and marked partial, the later ones are left out,
+    and the run is invalid (exit 2)."""
+    sf = scenario_file(tmp_path, rate=50, phases={"baseline": 3, "peak": 30, "cooldown": 10})
+    run = tmp_path / "run"
+    (run / "locust").mkdir(parents=True)
+    cmd = locust_command(server.url, run, locustfile(tmp_path), scenario="t", scenario_file=sf)
+    with (run / "locust" / "locust.log").open("wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while server.count < 250:  # in the peak
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        sent = time.monotonic()
+        os.kill(proc.pid, sig)
+        proc.wait(20)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 2 and took < 10, (took, (run / "locust" / "locust.log").read_text()[-2000:])
+    load = json.loads((run / "load.json").read_text())
+    assert load["invalid_reason"].startswith("interrupted") and load["interrupted_at"]
+    assert [(p["name"], p.get("partial", False)) for p in load["phases"]] == [("baseline", False), ("peak", True)]
+    answered = int((pq.read_table(run / "requests.parquet").column("status").to_numpy() > 0).sum())
+    assert answered == server.count == load["requests"]

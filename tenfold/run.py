@@ -376,6 +376,8 @@ def _run_with(
 
 ROLLBACK_TIMEOUT_S = 30.0
 """After an interrupt, how long the experiments in progress get to run their rollbacks before they are killed."""
+ROLLBACK_GRACE_S = 5.0
+"""After a second signal, what the rollbacks in progress still get (a cache restart takes 1-3 s)."""
 STOP_LOAD_S = 15.0
 """After an interrupt, how long the generator gets to stop and write what it recorded (it needs about 5 s)."""
 
@@ -418,7 +420,8 @@ def _stop_generator(locust: subprocess.Popen[bytes], sig: Interrupts, say: Say) 
 
 
 def _await_rollbacks(injector: Injector, timeout_s: float, cut: threading.Event, say: Say) -> None:
-    if injector.wait(timeout_s, cut):
+    """Wait for the rollbacks, up to ``timeout_s``; after a second signal (``cut``) only ROLLBACK_GRACE_S more."""
+    if injector.wait(timeout_s, cut) or (cut.is_set() and injector.wait(ROLLBACK_GRACE_S)):
         return
     why = (f"its rollback did not finish within {timeout_s:g} s of the interrupt" if not cut.is_set()
            else "a second signal cut its rollback short") + ": killed; the system may still be degraded"  # fmt: skip

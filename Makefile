@@ -1,4 +1,4 @@
-.PHONY: setup test lint typecheck demo demo-quick bench clean
+.PHONY: setup test test-fast lint typecheck demo demo-quick bench calibrate clean
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,10 +13,16 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Three workers, one test file each at a time (a file's shared stack stays on its worker); tests marked
+# `exclusive` (the 20x overload run) wait for the machine to themselves (tests/conftest.py).
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 3 --dist loadfile
+
+# The edit-test loop: the tests that start no server, no stack and no load (under a minute).
+test-fast:
+	$(BIN)/pytest -q -n 3 -m "not e2e and not servers"
 
 demo: setup
 	$(BIN)/tenfold run
@@ -26,6 +32,10 @@ demo-quick: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# The calibration study (about two and a half hours; nothing else should run meanwhile): docs/calibration.md.
+calibrate: setup
+	$(BIN)/python -m bench calibrate
 
 clean:
 	rm -rf runs/ .pytest_cache .mypy_cache .ruff_cache

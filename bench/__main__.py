@@ -15,8 +15,11 @@ def main(argv: list[str]) -> int:
     here = Path(__file__).parent
     names = argv or sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_"))
     for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        if not argv and getattr(module, "STANDALONE", False):
+            continue  # hours long (the calibration study): only when named
         print(f"\n=== bench/{name}.py ===", flush=True)
-        importlib.import_module(f"bench.{name}").main()
+        module.main()
     return 0
 
 

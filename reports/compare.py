@@ -1,11 +1,13 @@
 """Two run folders → what got worse, with a statistical test, so noise is not called a regression.
 
-A row regresses only if the difference is both significant (one-sided test, p < ``ALPHA``) and large
-enough to matter (an effect threshold): with a million rows any tiny shift is "significant", and
-between two runs of the same build a fixed effect threshold alone would flag noise.
+A row regresses only if the difference is both significant (one-sided test, p < ``ALPHA``) and larger than a
+practical margin, as Kayenta judges a canary: with tens of thousands of rows every wobble of a shared machine is
+"significant" (two healthy runs of the same build, minutes apart: p50 17 → 30 ms with p < 1e-37), so significance
+alone says nothing. The margins are calibrated from A/A pairs (same build, same machine; bench/calibrate.py,
+docs/calibration.md): a latency regresses when B is both ``ratio`` times A and ``absolute_s`` slower than A.
 
-- latency per route (CO-corrected): Mann-Whitney U on up to ``SAMPLE`` rows per side, plus a median
-  or p95 ratio of at least ``LATENCY_RATIO``
+- latency per route (CO-corrected): Mann-Whitney U on up to ``SAMPLE`` rows per side, plus the p50's or the p95's
+  margin (``LATENCY_MARGINS``)
 - error ratio and availability per priority: a one-sided two-proportion z-test, plus an absolute
   change of at least ``RATE_DELTA``
 - objectives: one that passed in A and fails in B (from each folder's summary.json, if present)
@@ -25,10 +27,23 @@ from scipy import stats
 from reports.evaluate import format_value
 from reports.runfolder import F64, PRIORITIES, Requests, RunFolder
 
-__all__ = ["ALPHA", "LATENCY_RATIO", "RATE_DELTA", "SAMPLE", "Comparison", "Row", "compare"]
+__all__ = ["ALPHA", "LATENCY_MARGINS", "RATE_DELTA", "SAMPLE", "Comparison", "Margin", "Row", "compare"]
+
+
+@dataclass(frozen=True)
+class Margin:
+    """A latency percentile regresses only when B is at least ``ratio`` x A **and** ``absolute_s`` slower."""
+
+    ratio: float
+    absolute_s: float
+
+    def exceeded(self, a: float, b: float) -> bool:
+        return b >= self.ratio * a and b - a >= self.absolute_s
+
 
 ALPHA = 0.001
-LATENCY_RATIO = 1.2
+LATENCY_MARGINS = {"p50": Margin(1.5, 0.025), "p95": Margin(1.25, 0.040)}
+"""Calibrated from A/A pairs (docs/calibration.md): the largest A/A change seen, with room."""
 RATE_DELTA = 0.005
 SAMPLE = 20_000
 _MIN_ROWS = 30
@@ -121,11 +136,11 @@ def _latency_rows(a: Requests, b: Requests) -> list[Row]:
         sa, sb = _sample(la, rng), _sample(lb, rng)
         p = float(stats.mannwhitneyu(sb, sa, alternative="greater").pvalue)
         (a50, a95, a99), (b50, b95, b99) = np.percentile(la, [50, 95, 99]), np.percentile(lb, [50, 95, 99])
-        worse = (b50 >= LATENCY_RATIO * a50) or (b95 >= LATENCY_RATIO * a95)
-        regressed = bool(p < ALPHA and worse)
         test = "Mann-Whitney U (B > A)"
-        rows.append(Row("latency p50 (CO)", scope, float(a50), float(b50), "s", test, p, regressed))
-        rows.append(Row("latency p95 (CO)", scope, float(a95), float(b95), "s", test, p, regressed))
+        for name, a_q, b_q in (("p50", a50, b50), ("p95", a95, b95)):
+            m = LATENCY_MARGINS[name]
+            regressed = bool(p < ALPHA and m.exceeded(float(a_q), float(b_q)))
+            rows.append(Row(f"latency {name} (CO)", scope, float(a_q), float(b_q), "s", test, p, regressed))
         rows.append(Row("latency p99 (CO)", scope, float(a99), float(b99), "s", "", None, False))
     return rows
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reports.indicators import Measurement, measure_each
+from reports.margins import NEAR_LINE, margin, margin_text
 from reports.runfolder import RunFolder
 from reports.slo import Objective, SloFile
 from reports.windows import Window, resolve
@@ -67,12 +68,21 @@ class Verdict:
     target_value: float | None = None
     partial: bool = False
     """The window was cut short by an interrupted run: judged over what happened until then."""
+    margin: float | None = None
+    """How far inside (+) or outside (-) the target, relative to it (reports/margins.py)."""
+    margin_text: str = ""
+
+    @property
+    def near_line(self) -> bool:
+        """A pass less than 10% inside its target: the next run may fail it."""
+        return self.status == "pass" and self.margin is not None and self.margin < NEAR_LINE
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("measured", "target_value"):
+        for k in ("measured", "target_value", "margin"):
             if d[k] is not None and not math.isfinite(d[k]):
                 d[k] = None  # JSON has no infinity; the *_text fields say "never" / the target
+        d["near_line"] = self.near_line
         return d
 
     @property
@@ -105,6 +115,11 @@ class Summary:
             out[v.status] += 1
         return out
 
+    @property
+    def near_line(self) -> list[str]:
+        """Objectives that passed less than 10% inside their target."""
+        return [v.objective for v in self.verdicts if v.near_line]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
@@ -114,6 +129,7 @@ class Summary:
             "exit_code": self.exit_code,
             "invalid_reasons": self.invalid_reasons,
             "counts": self.counts,
+            "near_line": self.near_line,
             "controls": self.controls,
             "started": self.started,
             "ended": self.ended,
@@ -123,10 +139,11 @@ class Summary:
 
     def table(self) -> str:
         """A plain-text verdict table (the CLI may print its own with rich from ``verdicts``)."""
-        rows = [("status", "objective", "window", "measured", "target")]
-        rows += [(v.status.upper(), v.objective, v.window + (" (partial)" if v.partial else ""), v.measured_text,
-                  v.target) for v in self.verdicts]  # fmt: skip
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        rows = [("status", "objective", "window", "measured", "target", "margin")]
+        rows += [(v.status.upper() + (" (near the line)" if v.near_line else ""), v.objective,
+                  v.window + (" (partial)" if v.partial else ""), v.measured_text, v.target, v.margin_text)
+                 for v in self.verdicts]  # fmt: skip
+        widths = [max(len(r[i]) for r in rows) for i in range(6)]
         lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)) for r in rows]
         lines.append(
             f"outcome: {self.outcome}" + (f" ({'; '.join(self.invalid_reasons)})" if self.invalid_reasons else "")
@@ -158,6 +175,8 @@ def _verdict(o: Objective, w: Window, subject: str, m: Measurement, unit: str) -
         status: Status = "no-data"
     else:
         status = "pass" if o.target.met(m.value, m.limit) else "fail"
+    limit = m.limit if m.limit is not None else o.target.value
+    how_far = None if status == "no-data" else margin(m.value, o.target.op, limit, unit)
     return Verdict(
         objective=f"{o.name}[{subject}]" if subject else o.name,
         description=o.description,
@@ -173,6 +192,8 @@ def _verdict(o: Objective, w: Window, subject: str, m: Measurement, unit: str) -
         evidence=m.evidence,
         target_value=m.limit if m.limit is not None else o.target.value,
         partial=w.partial and w.known,
+        margin=how_far,
+        margin_text=margin_text(how_far, o.target.op),
     )
 
 

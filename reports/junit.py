@@ -39,7 +39,8 @@ def junit_xml(summary: Summary) -> str:
         elif v.status == "no-data":
             ET.SubElement(case, "skipped", message=f"no data: {v.evidence}")
         out = ET.SubElement(case, "system-out")
-        out.text = f"{v.message}\nevidence: {v.evidence}"
+        how_far = f" ({v.margin_text}{', near the line' if v.near_line else ''})" if v.margin_text else ""
+        out.text = f"{v.message}{how_far}\nevidence: {v.evidence}"
     suites = ET.Element("testsuites")
     suites.append(suite)
     ET.indent(suites)

@@ -37,7 +37,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
     with _err.status("starting the local stack…"):
         state = lifecycle.up(
             args.home, args.port_base, autoscaling=not args.no_autoscaling, rate_limit=args.rate_limit,
-            seed=not args.no_seed, links=not args.no_links,
+            seed=not args.no_seed, links=not args.no_links, **({"overlay": args.overlay} if args.overlay else {}),
         )  # fmt: skip
     _err.print(f"[green]ready[/] in {time.monotonic() - t0:.1f} s")
     if not state.get("cgroups"):
@@ -107,6 +107,11 @@ def _register_stack(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--no-seed", action="store_true", help="skip seeding the data stores")
     p.add_argument("--no-links", action="store_true", help="no fault proxies: services reach dependencies directly")
     p.add_argument("--rate-limit", type=int, default=5000, help="per-client requests/s at the gateway before 429")
+    p.add_argument(
+        "--overlay",
+        metavar="FILE",
+        help="local overlay instead of infra/local/autoscaling.yaml (HPA clocks, seed, extra env)",
+    )
     p.set_defaults(handler=_cmd_up)
     p = sub.add_parser("down", help="stop the local stack (no process left behind)")
     _add_stack_options(p)

@@ -25,12 +25,14 @@ def _print_summary(summary: object, run_dir: Path) -> None:
 
     assert isinstance(summary, Summary)
     table = Table(title=f"verdicts · {summary.run_id}", title_justify="left")
-    for col, justify in (("status", "left"), ("objective", "left"), ("window", "left"),
-                         ("measured", "right"), ("target", "right"), ("evidence", "left")):  # fmt: skip
+    for col, justify in (("status", "left"), ("objective", "left"), ("window", "left"), ("measured", "right"),
+                         ("target", "right"), ("margin", "right"), ("evidence", "left")):  # fmt: skip
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for v in summary.verdicts:
-        table.add_row(f"[{_STYLE[v.status]}]{v.status}[/]", v.objective, v.window, v.measured_text, v.target,
-                      v.evidence, style="on grey11" if v.status == "fail" else None)  # fmt: skip
+        status = f"[{_STYLE[v.status]}]{v.status}[/]" + (" [yellow](near the line)[/]" if v.near_line else "")
+        window = v.window + (" (partial)" if v.partial else "")
+        table.add_row(status, v.objective, window, v.measured_text, v.target, v.margin_text, v.evidence,
+                      style="on grey11" if v.status == "fail" else None)  # fmt: skip
     _out.print(table)
     counts = summary.counts
     _out.print(
@@ -39,6 +41,8 @@ def _print_summary(summary: object, run_dir: Path) -> None:
     )
     for reason in summary.invalid_reasons:
         _out.print(f"[yellow]invalid:[/] {reason}")
+    if summary.near_line:
+        _out.print(f"[yellow]near the line[/] (passed less than 10% inside the target): {', '.join(summary.near_line)}")
 
 
 def _run_files(args: argparse.Namespace, soak: bool) -> tuple[Path, Path, list[str] | None]:
@@ -95,6 +99,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         home=args.home,
         keep_stack=args.keep_stack,
         processes=args.processes,
+        stack_options={"overlay": Path(args.stack_overlay)} if args.stack_overlay else {},
     )
     t0 = time.monotonic()
 
@@ -310,6 +315,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--disable", action="append", choices=["autoscaling", "fallbacks"],
                    help="control run: prove the checks notice (repeatable)")  # fmt: skip
     p.add_argument("--keep-stack", action="store_true", help="leave a stack this run started running")
+    p.add_argument(
+        "--stack-overlay",
+        metavar="FILE",
+        help="when this run starts the stack: its overlay instead of infra/local/autoscaling.yaml",
+    )
     p.add_argument("--processes", type=int, help="Locust generator processes (default 1)")
     p.add_argument("--runs-dir", default=str(REPO / "runs"), help="where run folders go (default: runs/)")
     p.add_argument("--home", help="stack state directory (default: $TENFOLD_HOME or .tenfold/)")

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 
 import pytest
 from credentials import ENV as AUTH_ENV
-from servers import left_behind, seeded_stores
+from servers import left_behind, machine, seeded_stores
+
+
+@pytest.fixture(autouse=True)
+def _cpu_share(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test holds the machine shared (servers.machine_to_itself takes it whole)."""
+    if request.node.get_closest_marker("exclusive") is not None:
+        yield  # its own fixture holds the machine exclusively
+        return
+    with machine(fcntl.LOCK_SH):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,6 +7,7 @@ once it has stopped, and the session's guard (tests/conftest.py) fails the run i
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -289,3 +290,24 @@ def reference_scenarios(dest: Path, profiles: dict[str, dict[str, object]], **sp
     doc["spike"].update(spike, profiles=profiles, locustfile=str(ROOT / "locustfiles" / "viewers.py"))
     dest.write_text(yaml.safe_dump({"spike": doc["spike"]}))
     return dest
+
+
+@contextlib.contextmanager
+def machine(mode: int) -> Iterator[None]:
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:  # one process: nothing runs beside it anyway
+        yield
+        return
+    with open(f"/tmp/tenfold-pytest-{run}.lock", "a") as lock:
+        fcntl.flock(lock, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def machine_to_itself() -> contextlib.AbstractContextManager[None]:
+    """Under pytest-xdist (``make test``: several workers), wait until no other test runs and let none start
+    meanwhile: for runs whose verdicts are about the CPU (the 20x overload's generator start lag). Use it in the
+    fixture that does the work, in a module marked ``exclusive``."""
+    return machine(fcntl.LOCK_EX)

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import free_port_base
+from servers import free_port_base, machine_to_itself
 
 from reports.evaluate import Summary
 from tenfold.run import REPO, RunOptions, execute
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.exclusive]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,8 @@ def overload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Summary
                       runs_dir=tmp_path_factory.mktemp("overload") / "runs", home=str(home),
                       stack_options={"base": free_port_base()})  # fmt: skip
     try:
-        summary, run_dir = execute(opts, print)
+        with machine_to_itself():
+            summary, run_dir = execute(opts, print)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     print(summary.table())

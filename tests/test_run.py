@@ -222,40 +222,6 @@ def test_without_fallbacks_and_with_a_dropped_write_the_same_run_fails_both_obje
     assert (code, summary["outcome"]) == (1, "fail"), summary["invalid_reasons"]
 
 
-def test_ctrl_c_twice_mid_run_still_rolls_back_reports_invalid_and_leaves_nothing(
-    files: dict[str, Path], tmp_path: Path
-) -> None:
-    from tenfold.stack.state import pid_alive, read_state
-
-    runs = tmp_path / "runs"
-    home = tmpdir("run")  # PostgreSQL runs as postgres: not under pytest's 0700 dir
-    proc = _start_run(files, str(files["experiment"]), runs, home)
-    try:
-        deadline = time.monotonic() + 150
-        while not (runs / "latest" / "chaos" / "cache-lost-short.log").exists():  # the fault is being injected
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
-            time.sleep(0.2)
-        time.sleep(3)
-        stack_pids = (read_state(home) or {}).get("pids", [])
-        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole foreground group
-        time.sleep(0.5)
-        os.killpg(proc.pid, signal.SIGINT)  # and an impatient second one
-        out, _ = proc.communicate(timeout=240)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        shutil.rmtree(home, ignore_errors=True)
-    assert proc.returncode == 2, out.decode()[-2000:]
-    run_dir = runs / "latest"
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["outcome"] == "invalid"
-    assert any("interrupted" in r for r in summary["invalid_reasons"])
-    experiment = json.loads((run_dir / "manifest.json").read_text())["experiments"][0]
-    assert experiment["rollback_ok"] is True  # the cache came back
-    assert (run_dir / "report.html").is_file()
-    assert stack_pids and not [p for p in stack_pids if pid_alive(p)]
-
-
 def test_sigkill_of_the_harness_mid_run_leaves_no_process_and_still_rolls_back(
     files: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -122,6 +123,10 @@ def create_app(service: Service) -> Starlette:
                     await hook()
 
     endpoints = [_guarded(r.endpoint, service.tokens) if r.auth else r.endpoint for r in service.routes]
+    s = service.settings
+    if s.test_delay_seconds and s.test_delay_path_prefix:  # TEST HOOK (Settings.test_delay_*): one route slowed
+        endpoints = [_delayed(e, s.test_delay_seconds) if r.path.startswith(s.test_delay_path_prefix) else e
+                     for r, e in zip(service.routes, endpoints, strict=True)]  # fmt: skip
     routes = [Route(r.path, e, methods=[r.method]) for r, e in zip(service.routes, endpoints, strict=True)]
     routes += [
         Route("/healthz", healthz, methods=["GET"]),
@@ -149,6 +154,14 @@ def create_app(service: Service) -> Starlette:
         templates=templates,
     )
     return app
+
+
+def _delayed(endpoint: Endpoint, seconds: float) -> Endpoint:
+    async def delayed(request: Request) -> Response:
+        await asyncio.sleep(seconds)
+        return await endpoint(request)
+
+    return delayed
 
 
 def _guarded(endpoint: Endpoint, tokens: Tokens) -> Endpoint:

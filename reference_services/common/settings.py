@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     # TEST HOOK, never set in production: users acknowledges this many My List additions per replica (201)
     # without storing them, so an end-to-end test can prove the durability check fails (tests/test_run.py).
     test_drop_writes: int = Field(0, ge=0)
+    # TEST HOOK, never set in production: every request to a route whose path starts with this prefix waits this
+    # long before it is served: a deliberate slowdown of one route, which `tenfold compare` must flag
+    # (bench/calibrate.py's A/B pairs).
+    test_delay_path_prefix: str = ""
+    test_delay_seconds: float = Field(0.0, ge=0, le=10)
 
     # Graceful shutdown: seconds of answering /readyz 503 before closing the listener; in-flight budget.
     drain_seconds: float = Field(1.0, ge=0)

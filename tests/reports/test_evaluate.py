@@ -167,3 +167,29 @@ def test_a_target_run_says_no_data_for_what_needs_the_stack(run_copy: Callable[[
     assert {o for o, s in statuses.items() if s == ["no-data"]} == STACK_ONLY, summary.table()
     assert all(s == ["pass"] for o, s in statuses.items() if o not in STACK_ONLY)
     assert summary.outcome == "pass" and summary.counts["no-data"] == len(STACK_ONLY)
+
+
+def test_a_pass_near_the_line_is_marked_in_the_summary_junit_and_report(
+    runs: Callable[[str], Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    from reports.render import render
+
+    run = tmp_path / "run"
+    shutil.copytree(runs("default"), run)
+    loose = "objectives:\n  - {name: p99, indicator: latency, percentile: 99, window: peak, target: '<= 10s'}\n"
+    measured = evaluate(run, parse_slo(loose)).verdicts[0].measured
+    assert measured is not None
+    close = loose.replace("<= 10s", f"<= {measured * 1.05 * 1000:.1f}ms")  # 5% inside
+    far = loose.replace("<= 10s", f"<= {measured * 1.5 * 1000:.1f}ms")
+    near_summary = evaluate(run, parse_slo(close))
+    (v,) = near_summary.verdicts
+    assert v.status == "pass" and v.near_line and v.margin_text.endswith("under") and near_summary.near_line == ["p99"]
+    render(run, near_summary)
+    assert json.loads((run / "summary.json").read_text())["verdicts"][0]["near_line"] is True
+    assert "near the line" in (run / "report.html").read_text() and "near the line" in (run / "junit.xml").read_text()
+    far_summary = evaluate(run, parse_slo(far))
+    assert not far_summary.verdicts[0].near_line and far_summary.near_line == []
+    render(run, far_summary)
+    assert "near the line" not in (run / "report.html").read_text()

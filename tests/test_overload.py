@@ -23,22 +23,27 @@ pytestmark = [pytest.mark.e2e, pytest.mark.exclusive]
 
 @pytest.fixture(scope="module")
 def overload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Summary, Path]]:
-    home = Path(tempfile.mkdtemp(prefix="tenfold-overload-"))  # PostgreSQL runs as postgres: not under 0700
-    opts = RunOptions(profile="overload", slo=REPO / "slo-overload.yaml", experiments=[], processes=2,
-                      scenario_file=REPO / "locustfiles" / "scenarios.yaml",
-                      runs_dir=tmp_path_factory.mktemp("overload") / "runs", home=str(home),
-                      stack_options={"base": free_port_base()})  # fmt: skip
-    try:
-        with machine_to_itself():
-            summary, run_dir = execute(opts, print)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
-    print(summary.table())
-    if summary.invalid_reasons:
-        # The harness itself says this measurement is not to be trusted (on 2 cores shared with the stack: the
-        # generator's start lag); neither a pass nor a fail would mean anything. Valid in 4 runs of 5 since nice -15.
-        pytest.skip(f"the overload run was invalid: {'; '.join(summary.invalid_reasons)}")
-    yield summary, run_dir
+    """The overload run; one invalid run (the generator's start lag on 2 cores shared with the stack) is retried
+    once, and a second invalid run in a row fails: the harness must be able to measure its own overload."""
+    reasons = []
+    for attempt in (1, 2):
+        home = Path(tempfile.mkdtemp(prefix="tenfold-overload-"))  # PostgreSQL runs as postgres: not under 0700
+        opts = RunOptions(profile="overload", slo=REPO / "slo-overload.yaml", experiments=[], processes=2,
+                          scenario_file=REPO / "locustfiles" / "scenarios.yaml",
+                          runs_dir=tmp_path_factory.mktemp("overload") / "runs", home=str(home),
+                          stack_options={"base": free_port_base()})  # fmt: skip
+        try:
+            with machine_to_itself():
+                summary, run_dir = execute(opts, print)
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+        print(summary.table())
+        if not summary.invalid_reasons:
+            yield summary, run_dir
+            return
+        reasons.append(f"run {attempt}: {'; '.join(summary.invalid_reasons)}")
+        print(f"the overload run was invalid ({reasons[-1]}); {'retrying once' if attempt == 1 else 'giving up'}")
+    pytest.fail(f"the overload run was invalid twice in a row: {reasons}")
 
 
 def _status(summary: Summary) -> dict[str, str]:

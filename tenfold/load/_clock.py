@@ -120,7 +120,7 @@ class ArrivalClock:
         parked = self._parked
         while True:
             intended, ready_perf = job
-            self.lags.add(time.perf_counter() - ready_perf)
+            self.lags.add(time.perf_counter() - ready_perf, intended)
             try:
                 handle(intended, ready_perf)
             except gevent.GreenletExit:

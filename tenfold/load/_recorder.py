@@ -93,24 +93,47 @@ class _Chunk:
 
 
 class Lags:
-    """The arrival clock's own lateness per arrival (seconds), in chunks: it judges the generator, never written."""
+    """The arrival clock's own lateness per arrival (seconds) and when it was due, in chunks: it judges the
+    generator (and says when it was late), and is never written row by row."""
 
     def __init__(self) -> None:
-        self._chunks = [np.empty(_CHUNK, np.float32)]
+        self._lag = [np.empty(_CHUNK, np.float32)]
+        self._at = [np.empty(_CHUNK, np.float64)]
         self._i = 0
         self.n = 0
 
-    def add(self, lag: float) -> None:
+    def add(self, lag: float, at: float) -> None:
         if self._i == _CHUNK:
-            self._chunks.append(np.empty(_CHUNK, np.float32))
+            self._lag.append(np.empty(_CHUNK, np.float32))
+            self._at.append(np.empty(_CHUNK, np.float64))
             self._i = 0
-        self._chunks[-1][self._i] = lag
+        self._lag[-1][self._i] = lag
+        self._at[-1][self._i] = at
         self._i += 1
         self.n += 1
 
+    def _all(self) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        lag = np.concatenate([*self._lag[:-1], self._lag[-1][: self._i]])
+        at = np.concatenate([*self._at[:-1], self._at[-1][: self._i]])
+        return lag, at
+
     def p99_ms(self) -> float:
-        values = np.concatenate([*self._chunks[:-1], self._chunks[-1][: self._i]])
-        return percentile(values, 99) * 1000.0
+        return percentile(self._all()[0], 99) * 1000.0
+
+    def worst_seconds(self, n: int = 5) -> list[list[float]]:
+        """The ``n`` seconds with the latest starts: ``[[epoch second, max lag ms, p99 lag ms, arrivals], ...]``."""
+        lag, at = self._all()
+        if lag.size == 0:
+            return []
+        sec = np.floor(at).astype(np.int64)
+        order = np.argsort(sec, kind="stable")
+        sec, lag = sec[order], lag[order]
+        bounds = np.flatnonzero(np.diff(sec)) + 1
+        out = []
+        for s_, part in zip(sec[np.r_[0, bounds]], np.split(lag, bounds), strict=True):
+            out.append([float(s_), round(float(part.max()) * 1000, 1), round(percentile(part, 99) * 1000, 1),
+                        float(part.size)])  # fmt: skip
+        return sorted(out, key=lambda r: -r[1])[:n]
 
 
 class Recorder:

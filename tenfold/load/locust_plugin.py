@@ -12,6 +12,7 @@ Imported only by the Locust process (importing locust monkey-patches it); ``tenf
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -113,6 +114,7 @@ class _Generator:
                                   t0_perf=t0_perf)  # fmt: skip
         self.cpu = CpuSampler()
         self._cpu_greenlet = gevent.spawn(self._sample_cpu)
+        self._gc = contextlib.ExitStack()
         environment.events.request.add_listener(self.capture.on_request)
         public_ledger._install_sink(self._ledger_write)
         names = ", ".join(c.__name__ for c in classes)
@@ -135,8 +137,10 @@ class _Generator:
         self.ledger.write(kind, key, outcome, sent, now)
 
     def run(self) -> None:
-        with deferred_collection(max_new_objects_from_env()):
-            self.clock.run(self.pools.run)
+        # Collection stays deferred until finish(): collecting as soon as the clock is done would pause the
+        # arrivals it just dispatched (a full collection of a large heap takes ~1 s: the last second left late).
+        self._gc.enter_context(deferred_collection(max_new_objects_from_env()))
+        self.clock.run(self.pools.run)
 
     def finish(self) -> None:
         """Stop the clock, let arrivals in flight end (bounded), then write this process's parts; health last."""
@@ -150,6 +154,8 @@ class _Generator:
         public_ledger._install_sink(None)
         self._cpu_greenlet.kill(block=False)
         self.ledger.close()
+        lag_p99_ms, latest = self.clock.lags.p99_ms(), self.clock.lags.worst_seconds()
+        self._gc.close()
         self.recorder.write(self.parts / f"requests-{self.worker}.parquet")
         setup = self.pools.setup
         health = {
@@ -157,7 +163,8 @@ class _Generator:
             "share": self.share,
             "allowed_cores": self.cpu.allowed,
             "cpu_samples": self.cpu.samples,
-            "lag_p99_ms": round(self.clock.lags.p99_ms(), 3),
+            "lag_p99_ms": round(lag_p99_ms, 3),
+            "latest_seconds": latest,
             "scheduled": self.clock.scheduled,
             "arrivals_by_phase": {p.name: n for p, n in zip(self.schedule.phases, self.clock.by_phase, strict=True)},
             "recorded": self.recorder.n,

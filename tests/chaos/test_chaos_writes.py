@@ -79,7 +79,9 @@ def test_every_local_experiment_under_load_loses_no_acknowledged_write(tmp_path:
     acknowledged = durability["acknowledged"]
     assert acknowledged["my-list"] > 0 and acknowledged["event"] > 0, durability
     assert durability["missing"] == [], durability["missing"][:5]
-    assert durability["checked"] == acknowledged and durability["errors"] == {}, durability
+    # every acknowledged key was read back (`checked` counts distinct keys: a row removed twice is one key)
+    assert durability["checked"].keys() == acknowledged.keys() and durability["errors"] == {}, durability
+    assert all(0 < durability["checked"][k] <= acknowledged[k] for k in acknowledged), durability
     print(f"acknowledged {acknowledged}, unknown {durability['unknown']}, unverified {durability['unverified']}")
     verdicts = {v.objective: v for v in summary.verdicts}
     assert verdicts["acknowledged-writes-lost"].status == "pass", verdicts["acknowledged-writes-lost"]

@@ -172,9 +172,10 @@ def test_a_plain_locustfile_runs_one_task_per_arrival_on_pooled_users(tmp_path: 
     assert 0.15 < routes["/ping"] / arrivals < 0.35  # Robot: weight 1 of 4
     shopper = arrivals - routes["/ping"]
     # of 9 picks 6 are home, 2 Browse (one task, then interrupt), 1 Checkout, whose next arrival on that user is
-    # its second step (pay, then interrupt): home 0.6, browse 0.2, cart 0.1, pay 0.1 of the shopper's arrivals
-    assert routes["/api/recommendations/{id}"] / shopper == pytest.approx(0.6, abs=0.08)
-    assert routes["/browse/{page}"] / shopper == pytest.approx(0.2, abs=0.06)
+    # its second step (pay, then interrupt): home 0.6, browse 0.2, cart 0.1, pay 0.1 of the shopper's arrivals;
+    # up to 2/3 and 2/9 when users left mid-checkout at the end are never picked again. ~340 draws: 4 sigma
+    assert 0.6 - 0.11 < routes["/api/recommendations/{id}"] / shopper < 2 / 3 + 0.11
+    assert 0.2 - 0.09 < routes["/browse/{page}"] / shopper < 2 / 9 + 0.09
     assert routes["/cart"] > 0 and abs(routes["/cart"] - routes["/pay"]) <= 8
     # on_start once per instance: few logins, each token reused (the server 401s a wrong one)
     assert 0 < logins <= 8 and srv.unauthenticated == 0 and len(srv.logins) == logins

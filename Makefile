@@ -13,12 +13,12 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# Three workers, one test file each at a time (a file's shared stack stays on its worker); tests marked
+# Four workers (the tests mostly wait), one test file each at a time (a file's shared stack stays on its worker); tests marked
 # `exclusive` (the 20x overload run) wait for the machine to themselves (tests/conftest.py).
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n 3 --dist loadfile
+	$(BIN)/pytest -q -n 4 --dist loadfile
 
 # The edit-test loop: the tests that start no server, no stack and no load (under a minute).
 test-fast:

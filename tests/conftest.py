@@ -36,3 +36,21 @@ def stores() -> Iterator[dict[str, str]]:
     """One seeded set of stores shared by tests that do not break them (small data for speed)."""
     with seeded_stores(titles=300, users=500) as env:
         yield {**env, **AUTH_ENV}
+
+
+_SERVER_FIXTURES = {"stores", "server", "target", "httpbin", "kinto_memory", "kinto_postgresql", "cluster", "stack",
+                    "shared_home", "overload", "running_stack"}  # fmt: skip
+_STARTERS = ("redis", "postgres", "dynalite", "moto", "service", "prometheus", "seeded_stores", "Server", "run_locust",
+             "execute", "lifecycle")  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``exclusive`` first (under xdist they then take the machine at the start instead of waiting for
+    a gap at the end), and ``servers`` on every test that starts a process or a server (a fixture that does, or a
+    module that calls a starter), so ``make test-fast`` (``-m "not e2e and not servers"``) keeps the pure ones."""
+    items.sort(key=lambda i: i.get_closest_marker("exclusive") is None)
+    for item in items:
+        module = getattr(item, "module", None)
+        names = set(getattr(item, "fixturenames", ()))
+        if names & _SERVER_FIXTURES or any(hasattr(module, s) for s in _STARTERS):
+            item.add_marker(pytest.mark.servers)

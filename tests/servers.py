@@ -207,9 +207,13 @@ def service(name: str, env: dict[str, str], *, ready: bool = True, log: Path | N
     port = free_port()
     full_env = {"TENFOLD_PORT": str(port), "TENFOLD_DRAIN_SECONDS": "0.2", **env}
     s = Server(name, [sys.executable, "-m", "reference_services", name], port, env=full_env, log=log).start()
-    s.wait_port(20)
+    s.wait_port(60)  # generous: under `make test` other workers' stacks share the two cores
     if ready:
-        wait_for(lambda: httpx.get(s.url + "/readyz").status_code == 200, 20, f"{name} ready")
+        try:
+            wait_for(lambda: httpx.get(s.url + "/readyz").status_code == 200, 60, f"{name} ready")
+        except BaseException:
+            s.kill()
+            raise
     return s
 
 
@@ -294,20 +298,30 @@ def reference_scenarios(dest: Path, profiles: dict[str, dict[str, object]], **sp
 
 @contextlib.contextmanager
 def machine(mode: int) -> Iterator[None]:
+    """Hold the machine shared (``fcntl.LOCK_SH``) or exclusively (``LOCK_EX``) among pytest-xdist workers.
+
+    Writer first: an exclusive taker closes a gate that shared takers pass through, so the tests that keep
+    starting on other workers cannot keep it waiting (without the gate it waited 290 s for a gap)."""
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
     if run is None:  # one process: nothing runs beside it anyway
         yield
         return
-    with open(f"/tmp/tenfold-pytest-{run}.lock", "a") as lock:
-        fcntl.flock(lock, mode)
+    with open(f"/tmp/tenfold-pytest-{run}.gate", "a") as gate, open(f"/tmp/tenfold-pytest-{run}.lock", "a") as lock:
+        fcntl.flock(gate, mode)
+        if mode == fcntl.LOCK_SH:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            fcntl.flock(gate, fcntl.LOCK_UN)  # in: an exclusive taker may close the gate behind us now
+        else:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the gate stays closed until we are done
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(gate, fcntl.LOCK_UN)
 
 
 def machine_to_itself() -> contextlib.AbstractContextManager[None]:
     """Under pytest-xdist (``make test``: several workers), wait until no other test runs and let none start
     meanwhile: for runs whose verdicts are about the CPU (the 20x overload's generator start lag). Use it in the
-    fixture that does the work, in a module marked ``exclusive``."""
+    fixture that does the work, in a module marked ``exclusive`` (tests/conftest.py runs those first)."""
     return machine(fcntl.LOCK_EX)

@@ -147,8 +147,8 @@ def cluster() -> Iterator[tuple[FakeCluster, str, str]]:
 def _run(tmp_path: Path, target: str, prom: str, slo: str = SLO) -> dict[str, dict[str, object]]:
     (tmp_path / "slo.yaml").write_text(slo)
     opts = RunOptions(
-        scenario_file=scenario_file(tmp_path, rate=10, peak=5, phases={"baseline": 6, "ramp": 2, "peak": 16,
-                                                                        "cooldown": 12}),
+        scenario_file=scenario_file(tmp_path, rate=10, peak=5, phases={"baseline": 5, "ramp": 2, "peak": 13,
+                                                                        "cooldown": 10}),
         scenario="t", locustfile=locustfile(tmp_path), slo=tmp_path / "slo.yaml", target=target, prometheus=prom,
         watch=("deployment/web",), runs_dir=tmp_path / "runs", home=str(tmp_path / "no-stack"),
     )  # fmt: skip

@@ -334,7 +334,7 @@ def test_a_server_slow_on_every_answer_does_not_slow_the_arrivals(tmp_path: Path
     rows = _rows(tmp_path)
     intended, actual, latency = rows["intended_start"], rows["actual_start"], rows["latency_s"]
     assert intended.size == pytest.approx(200, rel=0.05)  # rate x duration, not duration / 1 s per answer
-    assert np.percentile(actual - intended, 99) < 0.1  # each started on time, not when an answer came back
+    assert np.percentile(actual - intended, 99) < 0.3  # each started on time, not 1 s later when an answer came
     assert latency.min() > 0.9  # every answer really took its second
     starts = np.sort(actual - actual.min())
     per_second = np.histogram(starts, bins=4, range=(0.0, 4.0))[0]

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import httpx
+import psutil
 import pytest
 from credentials import bearer
 from servers import Server, moto, service, wait_for
@@ -156,6 +157,12 @@ async def test_slow_puts_overlap_instead_of_queueing() -> None:
     assert elapsed < 0.6, f"4 puts of 0.3 s took {elapsed:.2f} s: they ran one after another"
 
 
+def _connections(svc: Server) -> int:
+    assert svc.proc is not None
+    conns = psutil.Process(svc.proc.pid).net_connections(kind="tcp")
+    return sum(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == svc.port for c in conns)
+
+
 def test_sigterm_stores_and_acknowledges_the_buffered_events_then_exits_zero(stores: dict[str, str]) -> None:
     """Events waiting for their batch when SIGTERM comes are stored and answered 202 before the process exits,
     even when the batch timer would fire only after the shutdown budget."""
@@ -166,7 +173,9 @@ def test_sigterm_stores_and_acknowledges_the_buffered_events_then_exits_zero(sto
         with ThreadPoolExecutor(20) as pool:
             sent = [pool.submit(httpx.post, f"{svc.url}/api/events", headers=AUTH, json=ev, timeout=20)
                     for ev in events]  # fmt: skip
-            time.sleep(0.5)  # all 20 wait in the buffer: the batch would go out only 60 s after the first
+            # all 20 wait in the buffer (the batch would go out only 60 s after the first): each has its connection
+            wait_for(lambda: _connections(svc) >= 20, timeout=20, what="20 requests at the service")
+            time.sleep(0.3)  # and has been read
             assert not any(f.done() for f in sent)
             t0 = time.monotonic()
             svc.proc.send_signal(signal.SIGTERM)

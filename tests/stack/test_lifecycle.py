@@ -26,7 +26,7 @@ def test_ctrl_c_during_up_leaves_nothing(port_base: int) -> None:
     )
     seen: set[int] = set()
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # under `make test` other workers share the two cores
         while time.monotonic() < deadline:
             state = read_state(home) or {}
             seen.update(p for p in state.get("pids", []) if isinstance(p, int))

@@ -1,0 +1,105 @@
+"""What the ``tenfold run`` end-to-end tests share: a tiny profile of the reference spike (16 s of load), a short
+whole-cache loss at peak, a small SLO file, a fast autoscaling overlay, and two ways to run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from servers import free_port_base, reference_scenarios, tmpdir
+
+from tenfold.run import REPO, RunOptions, execute
+
+__all__ = ["OVERLAY", "SLO", "files", "run_tiny", "start_tiny"]
+
+SLO = """
+apiVersion: tenfold/v1
+kind: SLO
+metadata: {name: e2e}
+objectives:
+  - name: cache-loss-fallbacks
+    indicator: fallback_ratio
+    window: "chaos:cache-lost-short"
+    target: "> 0"
+  - name: acknowledged-writes-lost
+    indicator: writes_lost
+    window: run
+    target: "== 0"
+  - name: baseline-latency-p99
+    indicator: latency
+    percentile: 99
+    measure: co
+    window: baseline
+    target: "<= 2s"
+"""
+
+OVERLAY = """
+hpa: {syncPeriodSeconds: 1, scaleUpStabilizationWindowSeconds: 0, scaleDownStabilizationWindowSeconds: 4,
+      policyPeriodSeconds: 4, cpuBasis: limit}
+env: {TENFOLD_DRAIN_SECONDS: "0.2", TENFOLD_CACHE_DOWN_STORE_RPS: "1"}
+"""
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("run-files")
+    scenarios = yaml.safe_load((REPO / "locustfiles" / "scenarios.yaml").read_text())
+    # For the autoscaling control run: the default spike's rates (40 -> 400 req/s) in 45 s. At the quick spike's
+    # 80 req/s catalog's CPU is already over the HPA target in the baseline, so what it asks for can grow before
+    # the ramp (window start) and not after it: scale-out-after-spike then has no data instead of failing.
+    short_spike = {**scenarios["spike"]["profiles"]["default"],
+                   "phases": {"baseline": 10, "ramp": 10, "peak": 20, "cooldown": 5}}  # fmt: skip
+    reference_scenarios(d / "scenarios.yaml", {
+        "tiny": {"baseline_rate": 6, "peak_multiplier": 5, "arrivals": "poisson",
+                 "phases": {"baseline": 3, "ramp": 1, "peak": 10, "cooldown": 2}},
+        "short-spike": short_spike})  # fmt: skip
+    exp = json.loads((REPO / "experiments" / "local" / "cache-lost-30s.json").read_text())
+    for activity in exp["method"]:
+        if activity.get("pauses", {}).get("after", 0) > 4:
+            activity["pauses"]["after"] = 4  # an 8 s loss instead of 30 s
+    for ext in exp["extensions"]:
+        if ext.get("name") == "tenfold":
+            ext["schedule"] = {"phase": "peak", "offset_s": 1}
+    (d / "cache-lost-short.json").write_text(json.dumps(exp))
+    (d / "slo.yaml").write_text(SLO)
+    (d / "overlay.yaml").write_text(OVERLAY)
+    return {"scenarios": d / "scenarios.yaml", "experiment": d / "cache-lost-short.json", "slo": d / "slo.yaml",
+            "overlay": d / "overlay.yaml", "runs": d / "runs"}  # fmt: skip
+
+
+def start_tiny(
+    files: dict[str, Path], experiments: str, runs: Path, home: Path, *, stdout: int = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
+    """``tenfold run`` of the tiny profile as a CLI process in a session of its own (for signals from outside)."""
+    argv = [str(Path(sys.executable).parent / "tenfold"), "run", "--scenario-file", str(files["scenarios"]),
+            "--profile", "tiny", "--experiments", experiments, "--slo", str(files["slo"]), "--runs-dir", str(runs),
+            "--home", str(home)]  # fmt: skip
+    env = {**os.environ, "TENFOLD_PORT_BASE": str(free_port_base())}
+    return subprocess.Popen(argv, env=env, start_new_session=True, stdout=stdout, stderr=subprocess.STDOUT)
+
+
+def run_tiny(
+    files: dict[str, Path], disable: frozenset[str] = frozenset(), *, overlay: Path | None = None,
+    home: Path | None = None,
+) -> tuple[int, Path]:  # fmt: skip
+    """``tenfold run`` of the tiny profile with the short cache loss, on the stack at ``home`` or on its own."""
+    own = home is None
+    home = tmpdir("run") if home is None else home  # PostgreSQL runs as postgres: not under pytest's 0700 dir
+    opts = RunOptions(
+        profile="tiny", scenario_file=files["scenarios"], slo=files["slo"], disable=disable, runs_dir=files["runs"],
+        experiments=[str(files["experiment"])], home=str(home),
+        stack_options={"base": free_port_base(), "seed_users": 300, "seed_titles": 200,
+                       "overlay": overlay or files["overlay"]},
+    )  # fmt: skip
+    try:
+        summary, run_dir = execute(opts, print)
+    finally:
+        if own:
+            shutil.rmtree(home, ignore_errors=True)
+    return summary.exit_code, run_dir

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from run_files import OVERLAY, files, run_tiny
-from servers import free_port_base, tmpdir
+from servers import free_port_base, machine_to_itself, tmpdir
 
 from tenfold.run import REPO, RunOptions, execute
 from tenfold.stack import lifecycle
@@ -44,6 +44,7 @@ def test_without_fallbacks_and_with_a_dropped_write_the_same_run_fails_both_obje
     assert (code, summary["outcome"]) == (1, "fail"), summary["invalid_reasons"]
 
 
+@pytest.mark.exclusive  # latency at real load: alone on the machine (servers.machine_to_itself)
 def test_the_autoscaling_pair_off_fails_and_on_passes_the_same_objectives(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -54,15 +55,18 @@ def test_the_autoscaling_pair_off_fails_and_on_passes_the_same_objectives(
     home = tmpdir("run")
     verdicts: dict[str, dict[str, str]] = {}
     try:
-        lifecycle.up(home, free_port_base())
-        for mode, disable in (("off", frozenset({"autoscaling"})), ("on", frozenset[str]())):
-            opts = RunOptions(profile="short-spike", scenario_file=files["scenarios"], slo=REPO / "slo.yaml",
-                              experiments=[], runs_dir=tmp_path / mode, home=str(home), disable=disable)  # fmt: skip
-            summary, run_dir = execute(opts, print)
-            doc = json.loads((run_dir / "summary.json").read_text())
-            assert doc["controls"]["autoscaling"] is (mode == "on")
-            assert not summary.invalid_reasons, (mode, summary.invalid_reasons)  # the generator kept up
-            verdicts[mode] = {v.objective: f"{v.status} {v.measured_text} ({v.evidence})" for v in summary.verdicts}
+        with machine_to_itself():
+            lifecycle.up(home, free_port_base())
+            for mode, disable in (("off", frozenset({"autoscaling"})), ("on", frozenset[str]())):
+                opts = RunOptions(profile="short-spike", scenario_file=files["scenarios"], slo=REPO / "slo.yaml",
+                                  experiments=[], runs_dir=tmp_path / mode, home=str(home),
+                                  disable=disable)  # fmt: skip
+                summary, run_dir = execute(opts, print)
+                doc = json.loads((run_dir / "summary.json").read_text())
+                assert doc["controls"]["autoscaling"] is (mode == "on")
+                assert not summary.invalid_reasons, (mode, summary.invalid_reasons)  # the generator kept up
+                verdicts[mode] = {v.objective: f"{v.status} {v.measured_text} ({v.evidence})"
+                                  for v in summary.verdicts}  # fmt: skip
     finally:
         lifecycle.down(home)
         shutil.rmtree(home, ignore_errors=True)

@@ -97,7 +97,7 @@ def test_a_cpu_hog_burns_its_core(stack: dict[str, Any]) -> None:
         used = (int(group.read_text()) - before) / 1e9 / (time.monotonic() - t0)
     finally:
         assert stop_cpu_hogs(configuration=cfg) == 1
-    assert used > 0.5
+    assert used > 0.25  # about 1.0 alone; under `make test` other workers share the two cores
 
 
 def login(gateway: str, user: int) -> dict[str, str]:

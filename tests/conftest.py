@@ -12,9 +12,10 @@ from servers import left_behind, machine, seeded_stores
 
 @pytest.fixture(autouse=True)
 def _cpu_share(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test holds the machine shared (servers.machine_to_itself takes it whole)."""
-    if request.node.get_closest_marker("exclusive") is not None:
-        yield  # its own fixture holds the machine exclusively
+    """Every test that starts processes holds the machine shared (servers.machine_to_itself takes it whole); the
+    pure ones go on beside an exclusive test, they use little CPU."""
+    if request.node.get_closest_marker("exclusive") is not None or request.node.get_closest_marker("servers") is None:
+        yield  # its own fixture holds the machine exclusively, or it needs none
         return
     with machine(fcntl.LOCK_SH):
         yield
@@ -46,9 +47,11 @@ _STARTERS = ("redis", "postgres", "dynalite", "moto", "service", "prometheus", "
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked ``exclusive`` first (under xdist they then take the machine at the start instead of waiting for
-    a gap at the end), and ``servers`` on every test that starts a process or a server (a fixture that does, or a
-    module that calls a starter), so ``make test-fast`` (``-m "not e2e and not servers"``) keeps the pure ones."""
-    items.sort(key=lambda i: i.get_closest_marker("exclusive") is None)
+    a gap at the end), the end-to-end ones next (the long files start early), and ``servers`` on every test that
+    starts a process or a server (a fixture that does, or a module that calls a starter), so ``make test-fast``
+    (``-m "not e2e and not servers"``) keeps the pure ones."""
+    # exclusive first, then the end-to-end files (longest first is the best order for xdist), then the rest
+    items.sort(key=lambda i: (i.get_closest_marker("exclusive") is None, i.get_closest_marker("e2e") is None))
     for item in items:
         module = getattr(item, "module", None)
         names = set(getattr(item, "fixturenames", ()))

@@ -27,7 +27,7 @@ class ReplicaInfo:
 class ControlClient:
     def __init__(self, base_url: str | None = None, timeout_s: float = 10.0) -> None:
         self.base_url = (base_url or os.environ.get("TENFOLD_CONTROL_URL") or "http://127.0.0.1:7000").rstrip("/")
-        self._timeout = httpx.Timeout(timeout_s, connect=2.0)
+        self._timeout = httpx.Timeout(timeout_s, connect=5.0)  # a busy controller accepts late
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:

@@ -19,8 +19,10 @@ from reports.runfolder import RunFolder
 from reports.slo import Objective, SloFile
 from reports.windows import Window, resolve
 
-__all__ = ["Outcome", "Status", "Summary", "Verdict", "evaluate", "format_value"]
+__all__ = ["SUMMARY_SCHEMA_VERSION", "Outcome", "Status", "Summary", "Verdict", "evaluate", "format_value"]
 
+SUMMARY_SCHEMA_VERSION = 1
+"""summary.json's shape (docs/summary.schema.json): raised when a field changes meaning or goes away."""
 Status = Literal["pass", "fail", "no-data"]
 Outcome = Literal["pass", "fail", "invalid"]
 _EXIT = {"pass": 0, "fail": 1, "invalid": 2}
@@ -122,6 +124,7 @@ class Summary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "schema_version": SUMMARY_SCHEMA_VERSION,
             "run_id": self.run_id,
             "run_dir": self.run_dir,
             "slo": self.slo_name,

@@ -135,8 +135,18 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
 ]
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("tenfold")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tenfold", description="Survive a 10x spike while parts die, proven.")
+    parser.add_argument("--version", action="version", version=f"tenfold {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for register in _COMMANDS:
         register(sub)

@@ -7,33 +7,34 @@ import json
 import time
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from tenfold.errors import ConfigError, UsageError
+from tenfold.output import err as _err
+from tenfold.output import out as _out
+from tenfold.output import rows
 
 __all__ = ["register"]
 
-_err = Console(stderr=True, soft_wrap=True)  # a line stays one line in a log
-_out = Console(soft_wrap=True)
 _STYLE = {"pass": "green", "fail": "bold red", "no-data": "yellow"}
 _OUTCOME = {"pass": "[bold green]PASS[/]", "fail": "[bold red]FAIL[/]", "invalid": "[bold yellow]INVALID[/]"}
 
 
-def _print_summary(summary: object, run_dir: Path) -> None:
+def _print_summary(summary: object, run_dir: Path, as_json: bool = False) -> None:
+    """The verdicts: a table on a terminal, a line each in a log, JSON (summary.json's content) with ``--json``."""
     from reports.evaluate import Summary
 
     assert isinstance(summary, Summary)
-    table = Table(title=f"verdicts · {summary.run_id}", title_justify="left")
-    for col, justify in (("status", "left"), ("objective", "left"), ("window", "left"), ("measured", "right"),
-                         ("target", "right"), ("margin", "right"), ("evidence", "left")):  # fmt: skip
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    if as_json:
+        print(json.dumps(summary.to_dict(), indent=1))
+        return
+    body = []
     for v in summary.verdicts:
         status = f"[{_STYLE[v.status]}]{v.status}[/]" + (" [yellow](near the line)[/]" if v.near_line else "")
         window = v.window + (" (partial)" if v.partial else "")
-        table.add_row(status, v.objective, window, v.measured_text, v.target, v.margin_text, v.evidence,
-                      style="on grey11" if v.status == "fail" else None)  # fmt: skip
-    _out.print(table)
+        body.append([status, v.objective, window, v.measured_text, v.target, v.margin_text, v.evidence])
+    rows(f"verdicts · {summary.run_id}", ("status", "objective", "window", "measured", "target", "margin", "evidence"),
+         body, right=("measured", "target", "margin"))  # fmt: skip
     counts = summary.counts
     _out.print(
         f"{_OUTCOME[summary.outcome]}  {counts['pass']} passed, {counts['fail']} failed, "
@@ -107,7 +108,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _err.print(f"[dim]{time.monotonic() - t0:6.1f}s[/] {line}", highlight=False)
 
     summary, run_dir = execute(opts, say)
-    _print_summary(summary, run_dir)
+    _print_summary(summary, run_dir, args.json)
     return summary.exit_code
 
 
@@ -140,7 +141,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"no SLO file: {slo_path} (give one with --slo)")
     summary = evaluate(run_dir, load_slo(slo_path))
     render(run_dir, summary)
-    _print_summary(summary, run_dir)
+    _print_summary(summary, run_dir, args.json)
     return summary.exit_code
 
 
@@ -232,31 +233,31 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         REPO / "infra" / "local" / "calibration.yaml",
         *sorted((REPO / "experiments").glob("*/*.json")),
     ]
-    table = Table(title="validate", title_justify="left")
-    table.add_column("file", overflow="fold")
-    table.add_column("result", overflow="fold")
-    failed = 0
+    results: list[tuple[str, bool, str]] = []
     for path in paths:
         shown = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
         try:
-            table.add_row(shown, f"[green]ok[/] {_validate_one(path)}")
+            results.append((shown, True, _validate_one(path)))
         except ConfigError as exc:
-            failed += 1
-            table.add_row(shown, f"[red]{exc}[/]")
+            results.append((shown, False, str(exc)))
         except OSError as exc:
-            failed += 1
-            table.add_row(shown, f"[red]cannot read: {exc.strerror}[/]")
+            results.append((shown, False, f"cannot read: {exc.strerror}"))
     if not args.paths:
         from tenfold.stack.calibration import calibrate, load_calibration
         from tenfold.stack.manifests import load_services
 
         try:
             services = calibrate(load_services(), load_calibration())
-            table.add_row("infra/k8s/services/*.yaml", f"[green]ok[/] {len(services)} services with HPA")
+            results.append(("infra/k8s/services/*.yaml", True, f"{len(services)} services with HPA"))
         except Exception as exc:
-            failed += 1
-            table.add_row("infra/k8s/services/*.yaml", f"[red]{exc}[/]")
-    _out.print(table)
+            results.append(("infra/k8s/services/*.yaml", False, str(exc)))
+    failed = sum(not ok for _, ok, _ in results)
+    if args.json:
+        print(json.dumps({"valid": not failed, "files": [{"file": f, "valid": ok, "result": text}
+                                                          for f, ok, text in results]}, indent=1))  # fmt: skip
+    else:
+        rows("validate", ("", "file", "result"),
+             [["[green]ok[/]" if ok else "[red]FAIL[/]", f, escape(text)] for f, ok, text in results])  # fmt: skip
     return ConfigError.exit_code if failed else 0
 
 
@@ -323,6 +324,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--processes", type=int, help="Locust generator processes (default 1)")
     p.add_argument("--runs-dir", default=str(REPO / "runs"), help="where run folders go (default: runs/)")
     p.add_argument("--home", help="stack state directory (default: $TENFOLD_HOME or .tenfold/)")
+    p.add_argument("--json", action="store_true", help="print the summary (summary.json's content) on stdout as JSON; "
+                   "progress stays on stderr")  # fmt: skip
     p.set_defaults(handler=_cmd_run)
 
     p = sub.add_parser(
@@ -337,6 +340,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("report", help="re-evaluate and re-render a run folder offline")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--slo", help="SLO file (default: the copy in RUN_DIR)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=_cmd_report)
 
     p = sub.add_parser("compare", help="what regressed from RUN_A to RUN_B (exit 1 on regression)")
@@ -352,4 +356,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="PATH",
         help="files to check (default: the SLO files, scenarios, experiments and schedule, infra/k8s, the overlay)",
     )
+    p.add_argument("--json", action="store_true", help="print each file's result as JSON")
     p.set_defaults(handler=_cmd_validate)

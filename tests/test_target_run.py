@@ -102,7 +102,8 @@ def test_a_target_run_gives_verdicts_and_a_report(
     assert not (tmp_path / "no-stack").exists(), "a --target run starts no stack of its own"
     assert not (run_dir / "controller_events.jsonl").exists()
     # the reference verifiers need the stores: without them the writes are unchecked (no data), never passed
-    assert json.loads((run_dir / "durability.json").read_text())["unchecked"] == ["event", "my-list", "my-list-delete"]
+    durability = json.loads((run_dir / "durability.json").read_text())
+    assert "event" in durability["unchecked"] and durability["unchecked"] == sorted(durability["acknowledged"])
     ready = json.loads((run_dir / "metrics" / "replicas_ready.json").read_text())
     assert "[1m]" in json.loads((run_dir / "metrics" / "request_rate_by_code.json").read_text())["query"]
     assert {r["metric"]["service"] for r in ready["data"]["result"]} == {"users", "catalog", "recommendations",

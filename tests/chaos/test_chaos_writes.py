@@ -12,11 +12,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from servers import free_port_base, reference_scenarios, tmpdir
+from servers import free_port_base, machine_to_itself, reference_scenarios, tmpdir
 
 from tenfold.run import REPO, RunOptions, execute
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.exclusive]  # steady-state probes before each fault: alone
 
 SPACING_S = 10.0
 MAX_PAUSE_S = 2.0
@@ -69,7 +69,8 @@ def test_every_local_experiment_under_load_loses_no_acknowledged_write(tmp_path:
                        "overlay": tmp_path / "overlay.yaml"},
     )  # fmt: skip
     try:
-        summary, run_dir = execute(opts, print)
+        with machine_to_itself():
+            summary, run_dir = execute(opts, print)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     manifest = json.loads((run_dir / "manifest.json").read_text())

@@ -14,6 +14,7 @@ The extension's own functions inject and undo the faults, as the experiments do.
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,9 @@ def test_200ms_on_the_cache_link_slows_the_answer_and_the_p95_probe_sees_it(stac
             raise AssertionError(f"p95 probe {seen[-5:]}; answers {slow}, before {clean}") from exc
     finally:
         clear_link_faults("cache", configuration=cfg)
-    assert max(slow[:4]) >= 0.05 and max(slow[:4]) > max(clean), (clean, slow)
+    # the first slow answers wait out the 50 ms timeout; typical clean ones take a few ms (medians: one clean answer
+    # can be slow too when other tests share the cores)
+    assert statistics.median(slow[:4]) >= 0.05 > statistics.median(clean), (clean, slow)
 
 
 def test_a_cpu_hog_burns_its_core(stack: dict[str, Any]) -> None:

@@ -112,7 +112,7 @@ def cut_phases(phases: list[Phase], cut_after: float | None) -> list[tuple[Phase
     out = []
     for p in phases:
         if cut_after is None or p.end <= cut_after:
-            out.append((p, False))
+            out.append((p, p.partial))
         elif p.start < cut_after:
             out.append((p.model_copy(update={"end": cut_after}), True))
     return out
@@ -121,6 +121,7 @@ def cut_phases(phases: list[Phase], cut_after: float | None) -> list[tuple[Phase
 def merge_run(
     run_dir: Path, *, scenario: str, profile: str, t0: float, phases: list[Phase], limits: HealthLimits,
     expected_processes: int, target: dict[str, float], host: str | None = None, cut_at: float | None = None,
+    notes: tuple[str, ...] = (),
 ) -> dict[str, Any]:  # fmt: skip
     """Merge the parts in ``run_dir``, write requests.parquet, ledger.jsonl and load.json; return load.json.
 
@@ -155,7 +156,7 @@ def merge_run(
         achieved_requests[p.name] = round(n / length, 2) if length > 0 else 0.0
         phase: dict[str, Any] = {"name": p.name, "start": round(start, 3), "end": round(end, 3)}
         phase["target_rate"] = [p.rate_start, p.rate_end]
-        phase_docs.append(phase | ({"partial": True} if partial else {}))
+        phase_docs.append(phase | ({"partial": True} if partial or p.partial else {}))
     del actual
     latency = {"locust": latency_summary(column("latency_s")), "co_corrected": latency_summary(column("latency_co_s"))}
     reason: str | None = None
@@ -173,7 +174,7 @@ def merge_run(
     if cut_at is not None:  # before the other reasons: it explains them (fewer processes, no rows)
         reason = (f"interrupted {cut_at - t0:.1f} s into the {planned_end - t0:g} s schedule: the phases after that "
                   "have no data" + (f"; {reason}" if reason else ""))  # fmt: skip
-    warnings = []
+    warnings = list(notes)
     overflow = sum(int((h.get("routes_overflow") or {}).get("requests", 0)) for h in healths)
     if overflow:
         warnings.append(f"more than 200 distinct request names: {overflow} requests were grouped as 'other' (give "

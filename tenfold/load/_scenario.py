@@ -73,12 +73,14 @@ class Phase(_Model):
     end: float
     rate_start: float
     rate_end: float
+    partial: bool = False
+    """Cut short by ``run_time`` (Locust's ``-t``): the schedule ends inside it."""
 
 
 class Schedule:
     """Target request rate as a piecewise-linear function of time since the run started."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, run_time: float | None = None) -> None:
         r0 = profile.baseline_rate
         r1 = r0 * profile.peak_multiplier
         d = profile.phases
@@ -90,6 +92,12 @@ class Schedule:
             if length > 0:
                 self.phases.append(Phase(name=name, start=t, end=t + length, rate_start=a, rate_end=b))
                 t += length
+        self.planned_duration = t
+        if run_time is not None and run_time < t:  # Locust's -t: the schedule ends there, mid-phase
+            kept = [p for p in self.phases if p.start < run_time]
+            self.phases = [p if p.end <= run_time else p.model_copy(update={"end": run_time, "partial": True})
+                           for p in kept]  # fmt: skip
+            t = run_time
         self.duration = t
         self.baseline_rate = r0
         self.peak_rate = r1

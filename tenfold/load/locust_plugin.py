@@ -71,6 +71,11 @@ def _profile_name(opts: Any) -> str:
     return "quick" if getattr(opts, "quick", False) else str(opts.load_profile)
 
 
+def _schedule(profile: Profile) -> Schedule:
+    """The profile's schedule, cut at Locust's ``-t/--run-time`` when given (tenfold reads it: see _on_init)."""
+    return Schedule(profile, _state.run_time)
+
+
 def _load(opts: Any) -> tuple[Scenario, Profile]:
     scenario = load_scenario(opts.scenario_file, opts.scenario)
     name = _profile_name(opts)
@@ -93,7 +98,7 @@ class _Generator:
         opts = environment.parsed_options
         self.environment = environment
         self.scenario, self.profile = _load(opts)
-        self.schedule = Schedule(self.profile)
+        self.schedule = _schedule(self.profile)
         self.worker = worker
         self.share = share
         self.parts = Path(opts.run_dir) / "parts"
@@ -197,6 +202,8 @@ class _Coordinator:
     master_t0: float | None = None
     quitting: bool = False
     signalled: bool = False
+    run_time: float | None = None
+    """Locust's ``-t``: where the scenario's schedule is cut (None: the whole schedule)."""
 
 
 _state = _Coordinator()
@@ -218,15 +225,20 @@ class OpenModelClock(User):
 
 
 class OpenModelShape(LoadTestShape):
-    """One clock per generator process for the length of the schedule, then stop."""
+    """One clock per generator process for the length of the schedule, then stop.
 
+    ``use_common_options``: tenfold reads Locust's ``-t`` (it cuts the schedule) and refuses ``-u``/``-r``
+    (_on_init), instead of Locust's "will be ignored"."""
+
+    use_common_options = True
     _schedule: Schedule | None = None
 
     def tick(self) -> tuple[int, float, list[type[User]]] | None:
         if self._schedule is None:
             runner: Any = self.runner
-            _, profile = _load(runner.environment.parsed_options)
-            self._schedule = Schedule(profile)
+            opts = runner.environment.parsed_options
+            _, profile = _load(opts)
+            self._schedule = _schedule(profile)
         if _state.t0 and time.time() >= _state.t0 + self._schedule.duration + _DRAIN_S:
             return None
         n = max(1, int(getattr(self.runner, "worker_count", 1) or 1)) if isinstance(self.runner, MasterRunner) else 1
@@ -260,7 +272,7 @@ def _write_plan(environment: Any) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     _, profile = _load(opts)
     phases = [{"name": p.name, "start": round(_state.t0 + p.start, 3), "end": round(_state.t0 + p.end, 3),
-               "target_rate": [p.rate_start, p.rate_end]} for p in Schedule(profile).phases]  # fmt: skip
+               "target_rate": [p.rate_start, p.rate_end]} for p in _schedule(profile).phases]  # fmt: skip
     plan = {"scenario": opts.scenario, "profile": _profile_name(opts), "started": round(_state.t0, 3), "phases": phases}
     (run_dir / "load-plan.json").write_text(json.dumps(plan, indent=1))
 
@@ -284,7 +296,27 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
         gen.finish()
 
 
+def _refuse_or_take_common_options(opts: Any) -> None:
+    """``-u``/``-r`` mean nothing under the open model: refused with where the rates are set. ``-t`` cuts the
+    schedule: taken from Locust (whose own timer would stop the run as if interrupted)."""
+    given = [flag for flag, attr in (("-u/--users", "num_users"), ("-r/--spawn-rate", "spawn_rate"))
+             if getattr(opts, attr, None) is not None]  # fmt: skip
+    if given:
+        raise SystemExit(
+            f"tenfold: {' and '.join(given)} have no meaning under the open model: tenfold does not spawn users, its "
+            "arrival clock starts tasks at the scenario's rates. Set baseline_rate, peak_multiplier and the phases in "
+            f"the scenario file ({opts.scenario_file}, profile {_profile_name(opts)!r}); -t/--run-time cuts its "
+            "schedule short."
+        )
+    if getattr(opts, "run_time", None):
+        _state.run_time = float(opts.run_time)
+        opts.run_time = None
+
+
 def _on_init(environment: Any, runner: Any, **_: Any) -> None:
+    opts = environment.parsed_options
+    if opts is not None:
+        _refuse_or_take_common_options(opts)
     if isinstance(runner, WorkerRunner):
         runner.register_message("tenfold_workers", _on_workers)
     else:
@@ -294,7 +326,6 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
         # was inherited as ignored (a job started in the background by a shell).
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             gevent.signal_handler(sig, _as_ctrl_c, sig)
-    opts = environment.parsed_options
     if opts is not None and not getattr(opts, "html_file", None) and not isinstance(runner, WorkerRunner):
         opts.html_file = str(Path(opts.run_dir) / "locust" / "report.html")
 
@@ -321,7 +352,7 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     opts = environment.parsed_options
     run_dir = Path(opts.run_dir)
     scenario, profile = _load(opts)
-    schedule = Schedule(profile)
+    schedule = _schedule(profile)
     now = time.time()
     cut = now if now < _state.t0 + schedule.duration else None  # stopped (SIGTERM, Ctrl-C) before its end
     if runner.state != STATE_STOPPED:
@@ -337,6 +368,7 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         limits=scenario.health, expected_processes=expected, host=environment.host,
         target={"baseline_rate": schedule.baseline_rate, "peak_rate": schedule.peak_rate,
                 "expected_arrivals": math.floor(schedule.expected_arrivals())}, cut_at=cut,
+        notes=_cut_note(schedule),
     )  # fmt: skip
     if doc["valid"]:
         environment.process_exit_code = 0  # failures are the SLO evaluation's business, not the generator's
@@ -348,6 +380,13 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         from .verify import verify_run  # an orchestrator (tenfold run) verifies after the experiments instead
 
         verify_run(run_dir, environment.host, say=log.info)
+
+
+def _cut_note(schedule: Schedule) -> tuple[str, ...]:
+    if schedule.duration >= schedule.planned_duration:
+        return ()
+    return (f"-t {schedule.duration:g}s cut the {schedule.planned_duration:g} s schedule: the phases after it have no "
+            "data, the one it ended in is partial",)  # fmt: skip
 
 
 def _write_locust_csv(environment: Any, out: Path) -> None:

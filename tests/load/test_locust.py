@@ -427,3 +427,36 @@ def test_a_signal_to_the_bare_generator_keeps_what_it_recorded(server: Server, t
     assert [(p["name"], p.get("partial", False)) for p in load["phases"]] == [("baseline", False), ("peak", True)]
     answered = int((pq.read_table(run / "requests.parquet").column("status").to_numpy() > 0).sum())
     assert answered == server.count == load["requests"]
+
+
+def _bare_spike(server: Server, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`locust -f locustfiles/spike.py --headless --host URL --quick ARGS`, as any CI would type it."""
+    env = {**os.environ, "TENFOLD_RUN_DIR": str(tmp_path / "run"), "TENFOLD_ACTIVE_VIEWERS": "10",
+           "TENFOLD_HEARTBEAT_S": "0.3"}  # fmt: skip
+    locust = str(Path(sys.executable).parent / "locust")
+    cmd = [locust, "-f", "locustfiles/spike.py", "--headless", "--host", server.url, "--quick", *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_locusts_users_and_spawn_rate_are_refused_with_where_the_rates_are(server: Server, tmp_path: Path) -> None:
+    started = time.monotonic()
+    r = _bare_spike(server, tmp_path, "-u", "10", "-r", "5", "-t", "5s")
+    assert r.returncode != 0 and time.monotonic() - started < 20
+    msg = " ".join((r.stdout + r.stderr).split())
+    assert "-u/--users and -r/--spawn-rate have no meaning under the open model" in msg
+    assert "baseline_rate" in msg and "scenarios.yaml" in msg
+    assert server.count == 0
+
+
+def test_locusts_run_time_cuts_the_schedule_and_says_so(server: Server, tmp_path: Path) -> None:
+    """-t 8s of the quick spike (15 s baseline, then ramp, peak, cooldown): 8 s of baseline, valid, the rest no data."""
+    started = time.monotonic()
+    r = _bare_spike(server, tmp_path, "-t", "8s")
+    took = time.monotonic() - started
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert took < 25, took
+    load = json.loads((tmp_path / "run" / "load.json").read_text())
+    assert load["valid"] and [(p["name"], p.get("partial")) for p in load["phases"]] == [("baseline", True)]
+    assert load["ended"] - load["started"] == pytest.approx(8, abs=0.01)
+    assert any(w.startswith("-t 8s cut the 115 s schedule") for w in load["warnings"])
+    assert load["arrivals"] == pytest.approx(8 * 22, rel=0.35)  # the quick profile's 22 arrivals/s, Poisson

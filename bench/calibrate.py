@@ -1,8 +1,9 @@
 """The calibration study: healthy runs must pass every time, each control must fail every time, with a margin.
 
-``python -m bench calibrate [--quick N] [--default M] [--controls N] [--out FILE]`` (N = 10, M = 5 by default: about
-two and a half hours on a 2-core machine; nothing else should run meanwhile). Every run is ``tenfold run`` as a user
-types it, on one local stack kept up between runs (restarted only where a control needs other settings):
+``python -m bench calibrate [--quick N] [--default M] [--controls N] [--ab N] [--out FILE]`` (N = 10, M = 5 by
+default: about two and a half hours on a 2-core machine; nothing else should run meanwhile). Every run is
+``tenfold run`` as a user types it, on one local stack kept up between runs (restarted only where a control needs
+other settings):
 
 - ``quick`` x N and ``default`` x M: the reference system, its slo.yaml, its experiments: every objective must pass;
 - ``autoscaling off`` x N (quick, ``--disable autoscaling``): the latency and scaling objectives must fail;
@@ -114,8 +115,9 @@ def _compare(a: str, b: str) -> dict[str, Any]:
     return {"a": a, "b": b, "exit_code": out.returncode, "regressions": regressions}
 
 
-def study(n_quick: int, n_default: int, n_controls: int, out: Path) -> dict[str, Any]:
+def study(n_quick: int, n_default: int, n_controls: int, out: Path, n_ab: int | None = None) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="tenfold-calibrate-"))
+    work.chmod(0o755)  # the stack's PostgreSQL runs as postgres and must reach its state dir in there
     home = work / "home"
     log = out.with_suffix(".log")
     runs: list[dict[str, Any]] = []
@@ -146,7 +148,7 @@ def study(n_quick: int, n_default: int, n_controls: int, out: Path) -> dict[str,
         down()
         overlay = _overlay(work / "slow-titles.yaml", {"TENFOLD_TEST_DELAY_PATH_PREFIX": "/api/titles/",
                                                         "TENFOLD_TEST_DELAY_SECONDS": "0.05"})  # fmt: skip
-        for _ in range(n_quick):
+        for _ in range(n_quick if n_ab is None else n_ab):
             record(_run("quick, titles +50 ms", work / "slow", home, ["--quick", "--stack-overlay", str(overlay)], log))
     finally:
         down()
@@ -207,6 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--quick", type=int, default=10)
     p.add_argument("--default", type=int, default=5)
     p.add_argument("--controls", type=int, default=10)
+    p.add_argument("--ab", type=int, help="quick runs with titles 50 ms slower (default: as many as --quick)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "calibrate.json")
     p.add_argument("--table", type=Path, help="print the markdown table of an earlier study's JSON and stop")
     args = p.parse_args(argv if argv is not None else sys.argv[2:] if sys.argv[1:2] == ["calibrate"] else
@@ -215,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
         print(table(json.loads(args.table.read_text())))
         return
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    doc = study(args.quick, args.default, args.controls, args.out)
+    doc = study(args.quick, args.default, args.controls, args.out, args.ab)
     print(table(doc))
 
 

@@ -28,6 +28,7 @@ def _initdb(data: Path, log: Path) -> None:
     # The postgres user must be able to reach its directory inside the state dir (mkdtemp makes it 0700).
     home = data.parent.parent
     home.chmod(home.stat().st_mode | 0o011)
+    _check_reachable(home.resolve().parent)
     shutil.chown(data.parent, "postgres", "postgres")
     result = subprocess.run(
         ["runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "--auth=trust", "--no-sync", "-U", "tenfold",
@@ -37,6 +38,24 @@ def _initdb(data: Path, log: Path) -> None:
     log.write_text(result.stdout + result.stderr)
     if result.returncode != 0:
         raise StackError(f"initdb failed (exit {result.returncode}); see {log}")
+
+
+def _check_reachable(directory: Path) -> None:
+    """PostgreSQL runs as ``postgres``: every directory above the state dir must let others through (x)."""
+    closed = [d for d in (directory, *directory.parents) if d.stat().st_uid != _postgres_uid()
+              and not d.stat().st_mode & 0o001]  # fmt: skip
+    if closed:
+        raise StackError(
+            f"PostgreSQL runs as the postgres user, which cannot reach the state dir through {closed[-1]} "
+            f"(mode {closed[-1].stat().st_mode & 0o777:o}): pick a --home whose parents others may traverse, "
+            f"or run: chmod o+x {' '.join(map(str, reversed(closed)))}"
+        )
+
+
+def _postgres_uid() -> int:
+    import pwd
+
+    return pwd.getpwnam("postgres").pw_uid
 
 
 def postgres(home: Path, port: int) -> Component:

@@ -40,7 +40,7 @@ LOCAL_QUERIES: dict[str, str] = {
     "replicas_ready": 'sum by (service) (tenfold_replicas{state="ready"})',
     "replicas_desired": "max by (service) (tenfold_desired_replicas)",
     "hpa_desired_replicas": "max by (service) (tenfold_hpa_desired_replicas)",
-    "cpu_utilization": "max by (service) (tenfold_cpu_utilization)",
+    "cpu_utilization": "max by (service) (tenfold_cpu_utilization_ratio)",
 }
 
 _DEPLOYMENT = 'deployment=~"$deployments"$namespace'

@@ -169,8 +169,8 @@ module "events_bucket" {
       days          = 30
       storage_class = "STANDARD_IA"
     }]
-    expiration                    = { days = var.events_retention_days }
-    noncurrent_version_expiration = { days = 7 }
+    expiration                             = { days = var.events_retention_days }
+    noncurrent_version_expiration          = { days = 7 }
     abort_incomplete_multipart_upload_days = 1
   }]
 }

@@ -73,13 +73,13 @@ module "alb" {
 
   target_groups = {
     for svc, _ in local.services : svc => {
-      name_prefix                       = substr(svc, 0, 6)
-      protocol                          = "HTTP"
-      port                              = 8080
-      target_type                       = "ip"
-      deregistration_delay              = 10
-      load_balancing_algorithm_type     = "least_outstanding_requests"
-      create_attachment                 = false
+      name_prefix                   = substr(svc, 0, 6)
+      protocol                      = "HTTP"
+      port                          = 8080
+      target_type                   = "ip"
+      deregistration_delay          = 10
+      load_balancing_algorithm_type = "least_outstanding_requests"
+      create_attachment             = false
       health_check = {
         enabled             = true
         path                = "/readyz"
@@ -126,11 +126,11 @@ module "api_gateway" {
   routes = {
     "ANY /api/{proxy+}" = {
       integration = {
-        connection_type = "VPC_LINK"
-        vpc_link_key    = "services"
-        type            = "HTTP_PROXY"
-        method          = "ANY"
-        uri             = module.alb.listeners["http"].arn
+        connection_type      = "VPC_LINK"
+        vpc_link_key         = "services"
+        type                 = "HTTP_PROXY"
+        method               = "ANY"
+        uri                  = module.alb.listeners["http"].arn
         timeout_milliseconds = 10000
       }
     }

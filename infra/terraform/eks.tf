@@ -238,8 +238,8 @@ resource "helm_release" "kube_prometheus_stack" {
         ruleSelectorNilUsesHelmValues           = false
         }, var.enable_managed_prometheus ? {
         remoteWrite = [{
-          url       = "${module.managed_prometheus[0].workspace_prometheus_endpoint}api/v1/remote_write"
-          sigv4     = { region = var.region }
+          url         = "${module.managed_prometheus[0].workspace_prometheus_endpoint}api/v1/remote_write"
+          sigv4       = { region = var.region }
           queueConfig = { maxSamplesPerSend = 1000, maxShards = 200, capacity = 2500 }
         }]
       } : {})

@@ -132,10 +132,10 @@ resource "aws_cloudwatch_dashboard" "main" {
       {
         type = "metric", x = 0, y = 0, width = 12, height = 6
         properties = {
-          title  = "Node CPU % (scale band ${var.cpu_low_threshold}-${var.cpu_high_threshold})"
-          region = var.region
-          stat   = "Average"
-          period = 60
+          title   = "Node CPU % (scale band ${var.cpu_low_threshold}-${var.cpu_high_threshold})"
+          region  = var.region
+          stat    = "Average"
+          period  = 60
           metrics = [["AWS/EC2", "CPUUtilization", "AutoScalingGroupName", local.node_asg_name]]
           annotations = { horizontal = [
             { label = "scale up", value = var.cpu_high_threshold },
@@ -223,8 +223,8 @@ module "amp_irsa" {
   version = "~> 5.44"
   count   = var.enable_managed_prometheus ? 1 : 0
 
-  role_name                                       = "${local.name}-amp-ingest"
-  attach_amazon_managed_service_prometheus_policy = true
+  role_name                                        = "${local.name}-amp-ingest"
+  attach_amazon_managed_service_prometheus_policy  = true
   amazon_managed_service_prometheus_workspace_arns = [module.managed_prometheus[0].workspace_arn]
 
   oidc_providers = {

@@ -1,4 +1,5 @@
-"""The metrics DESIGN.md names, exactly: Prometheus conventions, base units, low-cardinality labels."""
+"""The metrics docs/prometheus.md#metrics lists, exactly: Prometheus conventions, base units, low-cardinality
+labels. Counters are named with their exported ``_total`` (prometheus_client strips and re-adds it)."""
 
 from __future__ import annotations
 
@@ -32,10 +33,10 @@ class Metrics:
             registry=r,
         )
         self.cache = Counter(
-            "cache_requests", "Cache lookups by result (hit|miss|error).", ["service", "result"], registry=r
+            "cache_requests_total", "Cache lookups by result (hit|miss|error).", ["service", "result"], registry=r
         )
         self.fallbacks = Counter(
-            "fallback_responses",
+            "fallback_responses_total",
             "Degraded answers served instead of errors.",
             ["service", "reason"],
             registry=r,

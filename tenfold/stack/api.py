@@ -95,11 +95,12 @@ def build_app(ctl: Controller) -> Starlette:
             if ctl._metrics is not None:
                 util = [u for u in ctl._metrics.cpu_utilization(d, 5.0).values() if u is not None]
                 if util:
-                    util_lines.append(f'tenfold_cpu_utilization{{service="{name}"}} {sum(util) / len(util):.4f}')
+                    util_lines.append(f'tenfold_cpu_utilization_ratio{{service="{name}"}} {sum(util) / len(util):.4f}')
         lines += [
-            "# HELP tenfold_cpu_utilization Mean CPU of ready replicas as a fraction of the CPU limit (5 s).",
-            "# TYPE tenfold_cpu_utilization gauge",
+            "# HELP tenfold_cpu_utilization_ratio Mean CPU of ready replicas as a fraction of the CPU limit (5 s).",
+            "# TYPE tenfold_cpu_utilization_ratio gauge",
             *util_lines,
+            "# HELP tenfold_autoscaling_enabled 1 when the controller's autoscaler acts on its decisions, else 0.",
             "# TYPE tenfold_autoscaling_enabled gauge",
             f"tenfold_autoscaling_enabled {int(ctl.autoscaling)}",
         ]

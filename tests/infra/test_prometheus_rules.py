@@ -132,7 +132,7 @@ def test_on_kubernetes_the_rules_give_the_local_series_for_grafana(tmp_path: Pat
     out = _promtool_test(tmp_path, LOCAL_QUERIES, expected)
     assert out.returncode == 0, out.stdout + out.stderr
     wrong = _promtool_test(tmp_path, LOCAL_QUERIES, {**expected, "cpu_utilization": 0.5})
-    assert wrong.returncode != 0 and "tenfold_cpu_utilization" in wrong.stdout + wrong.stderr
+    assert wrong.returncode != 0 and "tenfold_cpu_utilization_ratio" in wrong.stdout + wrong.stderr
 
 
 def test_the_default_kube_queries_read_kube_state_metrics_without_the_rules(tmp_path: Path) -> None:

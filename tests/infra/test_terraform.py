@@ -1,7 +1,9 @@
 """Offline checks of infra/terraform: every file parses, and the architecture's promises hold in the code.
 
-No terraform binary is available here, so these assert structure: modules pinned, Multi-AZ and encryption
-on, data stores closed to the internet, autoscaling and throttling configured, outputs for `tenfold run`.
+`terraform validate` needs `terraform init` (providers and registry modules downloaded), which these offline
+tests cannot do, so they assert structure: modules pinned, Multi-AZ and encryption on, data stores closed to
+the internet, autoscaling and throttling configured, outputs for `tenfold run`. Formatting is
+tests/infra/test_terraform_fmt.py's (`terraform fmt` needs no init).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -100,8 +101,13 @@ def _run(group: str, runs_dir: Path, home: Path, args: list[str], log: Path) -> 
         out.flush()
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
         stop = threading.Event()
-        with _starved(proc, stop) if group == "starved generator" else contextlib.nullcontext():
-            code = proc.wait(1800)
+        try:
+            with _starved(proc, stop) if group == "starved generator" else contextlib.nullcontext():
+                code = proc.wait(1800)
+        except BaseException:  # Ctrl-C or SIGTERM: the run stops the way tenfold's own interrupt does, then we do
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(120)
+            raise
     latest = runs_dir / "latest"
     summary = json.loads((latest / "summary.json").read_text()) if (latest / "summary.json").is_file() else None
     return {"group": group, "exit_code": code, "seconds": round(time.monotonic() - started, 1),
@@ -218,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         print(table(json.loads(args.table.read_text())))
         return
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops the study like Ctrl-C: stack down
     doc = study(args.quick, args.default, args.controls, args.out, args.ab)
     print(table(doc))
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from rich.markup import escape
 
 from tenfold.errors import ConfigError, UsageError
+from tenfold.output import LoadProgress, rows
 from tenfold.output import err as _err
 from tenfold.output import out as _out
-from tenfold.output import rows
 
 __all__ = ["register"]
 
@@ -107,7 +107,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         _err.print(f"[dim]{time.monotonic() - t0:6.1f}s[/] {line}", highlight=False)
 
-    summary, run_dir = execute(opts, say)
+    summary, run_dir = execute(opts, say, LoadProgress(say))
     _print_summary(summary, run_dir, args.json)
     return summary.exit_code
 

@@ -47,6 +47,7 @@ from tenfold.injector import Injector
 from tenfold.interrupts import Interrupts
 from tenfold.load import load_scenario, locust_command, locustfile_of
 from tenfold.memory import MemorySampler, sample_interval
+from tenfold.output import LoadProgress, Tick
 from tenfold.schedule import PHASES, ScheduledExperiment, phase_offsets, plan_for_paths
 from tenfold.soak import SOAK_PROFILE, soak_lengths, write_soak_scenario
 from tenfold.stack.procs import preexec
@@ -235,29 +236,27 @@ def _hpa() -> dict[str, dict[str, Any]]:
 
 
 class _LiveStatus:
-    """A line every few seconds: phase, request rate, ready replicas (from Prometheus, best effort)."""
+    """Where the load stands: phase, request rate, ready replicas (from Prometheus, best effort), faults."""
 
-    def __init__(self, prometheus: str | None, say: Say, phase_starts: dict[str, float], t0: float) -> None:
+    def __init__(self, prometheus: str | None, phase_starts: dict[str, float], t0: float, total: float) -> None:
         self.prometheus = prometheus
-        self.say = say
         self.phase_starts = phase_starts
         self.t0 = t0
+        self.total = total
 
-    def line(self, injector: Injector) -> str:
+    def tick(self, injector: Injector) -> Tick:
         elapsed = time.time() - self.t0
         phase = next((p for p in reversed(PHASES) if elapsed >= self.phase_starts[p]), "baseline")
-        parts = [f"+{elapsed:5.0f}s {phase:<8}"]
+        rate: float | None = None
+        replicas: dict[str, int] = {}
         if self.prometheus:
             with contextlib.suppress(Exception):
-                rate = self._q("sum(rate(http_requests_total[5s]))")
-                parts.append(f"{rate[0][1]:7.0f} req/s" if rate else "      - req/s")
+                found = self._q("sum(rate(http_requests_total[5s]))")
+                rate = found[0][1] if found else 0.0
                 ready = self._q('sum by (service) (tenfold_replicas{state="ready"})')
-                parts.append(" ".join(f"{m.get('service', '?')[:4]}={v:.0f}" for m, v in sorted(
-                    ready, key=lambda x: x[0].get("service", ""))))  # fmt: skip
+                replicas = {m.get("service", "?"): round(v) for m, v in ready}
         active = [r.name for r in injector.records if r.start and not r.end]
-        if active:
-            parts.append("chaos: " + ", ".join(active))
-        return "  ".join(parts)
+        return Tick(elapsed=elapsed, total=self.total, phase=phase, rate=rate, replicas=replicas, faults=active)
 
     def _q(self, query: str) -> list[tuple[dict[str, str], float]]:
         assert self.prometheus is not None
@@ -265,8 +264,9 @@ class _LiveStatus:
         return [(r["metric"], float(r["value"][1])) for r in body["data"]["result"]]
 
 
-def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
-    """Run it all; returns the summary and the run folder (the CLI prints and picks the exit code)."""
+def execute(opts: RunOptions, say: Say, progress: LoadProgress | None = None) -> tuple[Summary, Path]:
+    """Run it all; returns the summary and the run folder (the CLI prints and picks the exit code). ``say`` gets
+    the log lines, ``progress`` the load's ticks (default: a line through ``say`` every 5 s)."""
     slo = load_slo(opts.slo)
     scenario = load_scenario(opts.scenario_file, opts.scenario)
     if opts.profile not in scenario.profiles:
@@ -292,7 +292,7 @@ def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
     plan = plan_for_paths(opts.experiments or [], opts.profile)
     stack = None if opts.target else _ensure_stack(opts, say)
     try:
-        return _run_with(opts, slo, stack, plan, lengths, locustfile, say)
+        return _run_with(opts, slo, stack, plan, lengths, locustfile, say, progress)
     finally:
         if stack is not None and stack.started_here and not opts.keep_stack:
             from tenfold.stack.lifecycle import down
@@ -303,7 +303,7 @@ def execute(opts: RunOptions, say: Say) -> tuple[Summary, Path]:
 
 def _run_with(
     opts: RunOptions, slo: SloFile, stack: _Stack | None, plan: list[ScheduledExperiment],
-    lengths: dict[str, float], locustfile: Path, say: Say,
+    lengths: dict[str, float], locustfile: Path, say: Say, progress: LoadProgress | None,
 ) -> tuple[Summary, Path]:  # fmt: skip
     status = stack.status if stack else {}
     host = opts.target or status["gateway"]
@@ -344,7 +344,19 @@ def _run_with(
         first = preexec(death_signal=signal.SIGINT, niceness=GENERATOR_NICENESS)
         locust = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True, env=env,
                                   preexec_fn=first)  # fmt: skip
-        timed_out = _watch_load(locust, injector, plan, starts, total, run_dir, t_launch, status, opts, sig, say)
+        timed_out = _watch_load(
+            locust,
+            injector,
+            plan,
+            starts,
+            total,
+            run_dir,
+            t_launch,
+            status,
+            opts,
+            sig,
+            progress or LoadProgress(say, live=False),
+        )
         if sig.stop.is_set() or timed_out:
             run.interrupted = sig.reason or timed_out
             say(f"{run.interrupted}: stopping the load (at most {STOP_LOAD_S:g} s) and rolling back the experiments in "
@@ -385,23 +397,26 @@ STOP_LOAD_S = 15.0
 def _watch_load(
     locust: subprocess.Popen[bytes], injector: Injector, plan: list[ScheduledExperiment], starts: dict[str, float],
     total: float, run_dir: Path, t_launch: float, status: dict[str, Any], opts: RunOptions, sig: Interrupts,
-    say: Say,
+    progress: LoadProgress,
 ) -> str | None:  # fmt: skip
     """Schedule the experiments and follow the load until it ends or a signal comes; a reason if it overran."""
     t0 = _load_started(run_dir, locust, t_launch, sig)
     if sig.stop.is_set():
         return None
     injector.schedule(plan, t0, starts)
-    live = _LiveStatus(status.get("prometheus") or opts.prometheus, say, starts, t0)
+    live = _LiveStatus(status.get("prometheus") or opts.prometheus, starts, t0, total)
     deadline = time.time() + total + 120
-    next_line = time.monotonic() + 5.0
-    while locust.poll() is None and not sig.stop.is_set():
-        if time.time() > deadline:
-            return "the load generator ran 2 minutes past its schedule"
-        sig.sleep(0.2)
-        if time.monotonic() >= next_line:
-            next_line += 5.0
-            say(live.line(injector))
+    next_tick = time.monotonic() + progress.interval
+    try:
+        while locust.poll() is None and not sig.stop.is_set():
+            if time.time() > deadline:
+                return "the load generator ran 2 minutes past its schedule"
+            sig.sleep(0.2)
+            if time.monotonic() >= next_tick:
+                next_tick += progress.interval
+                progress.update(live.tick(injector))
+    finally:
+        progress.close()
     return None
 
 

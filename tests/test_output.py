@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -10,7 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rich.console import Console
+
 from reports.synthetic import Knobs, make_run
+from tenfold.output import LoadProgress, Tick
 from tenfold.run import REPO
 
 TENFOLD = str(Path(sys.executable).parent / "tenfold")
@@ -59,3 +63,35 @@ def test_report_in_a_log_is_one_line_per_verdict_and_json_on_request(tmp_path: P
 def test_version() -> None:
     out = _tenfold("--version")
     assert out.returncode == 0 and out.stdout.startswith("tenfold ") and out.stdout.split()[1][0].isdigit()
+
+
+def test_load_progress_in_a_log_is_one_plain_line_per_tick() -> None:
+    lines: list[str] = []
+    progress = LoadProgress(lines.append, live=False)
+    assert progress.interval == 5.0
+    tick = Tick(elapsed=45.2, total=115, phase="peak", rate=746.6, replicas={"catalog": 8, "users": 2},
+                faults=["kill-recommendation-replicas"])  # fmt: skip
+    progress.update(tick)
+    progress.update(Tick(elapsed=50, total=115, phase="peak"))  # no Prometheus to ask: no rate, no replicas
+    progress.close()
+    assert lines == ["+   45s of 115s peak          747 req/s  cata=8 user=2  chaos: kill-recommendation-replicas",
+                     "+   50s of 115s peak"]  # fmt: skip
+
+
+def test_load_progress_on_a_terminal_is_a_live_bar_and_log_lines_scroll_above_it() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=140, color_system=None)
+    said: list[str] = []
+    progress = LoadProgress(said.append, console=console)
+    assert progress.live and progress.interval == 1.0
+    progress.update(Tick(elapsed=10, total=115, phase="baseline", rate=80, replicas={"catalog": 2}))
+    console.print("a log line while the bar is up")
+    progress.update(Tick(elapsed=45, total=115, phase="peak", rate=747, replicas={"catalog": 8},
+                         faults=["cache-lost-30s"]))  # fmt: skip
+    progress.close()
+    shown = screen.getvalue()
+    assert said == []  # the ticks went to the bar, not to the log
+    assert "a log line while the bar is up" in shown
+    final = shown.rsplit("\r", 1)[-1]  # what stays on the screen: the last state of the bar
+    assert "peak" in final and "45/115 s" in final and "747 req/s" in final and "cata=8" in final
+    assert "chaos: cache-lost-30s" in final and "━" in final

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from outputs import check_outputs
 from run_files import files, run_tiny, start_tiny
 from servers import CPU_CGROUP, cpu_capped_group, free_port_base, tmpdir
 
@@ -62,6 +63,7 @@ class TestOnASharedStack:
         ]
         for name in expected:
             assert (run_dir / name).is_file(), name
+        check_outputs(run_dir)  # summary.json and junit.xml hold to their schemas; the report shows no None
         manifest = json.loads((run_dir / "manifest.json").read_text())
         exp = manifest["experiments"][0]
         assert exp["name"] == "cache-lost-short" and exp["rollback_ok"] is True and exp["injected_at"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import xmlschema
-from outputs import JUNIT, SUMMARY_SCHEMA, check_outputs
+from outputs import JUNIT, SUMMARY_SCHEMA, check_outputs, placeholders, visible_text
 
 from reports.evaluate import SUMMARY_SCHEMA_VERSION, evaluate
 from reports.render import render
@@ -61,3 +61,10 @@ def test_the_validators_catch_what_they_are_for(runs: Callable[[str], Path], slo
                    xml.replace("<system-out>", "<system-log>").replace("</system-out>", "</system-log>")):  # fmt: skip
         with pytest.raises(xmlschema.XMLSchemaValidationError):
             JUNIT.validate(broken)
+    report = (run / "report.html").read_text()
+    assert placeholders(visible_text(report)) == []
+    # a figure gone missing shows as Python's None: caught, with its context; the same word in a script is not text
+    broken = report.replace("</body>", "<p>target <b>None</b> rps</p><script>let x = null;</script></body>")
+    (found,) = placeholders(visible_text(broken))
+    assert found.endswith("target None rps")
+    assert placeholders(visible_text('<td title="p99 nan s">-</td>')) == ["p99 nan s -"]

@@ -1,5 +1,7 @@
 """The Dockerfile builds what the manifests run, checked offline (no Docker engine): a pinned slim base, a non-root
-user, port 8080, and the manifests' ``python -m reference_services NAME`` as its entrypoint."""
+user, port 8080, the manifests' ``python -m reference_services NAME`` as its entrypoint, and by default only the
+``services`` extra, installed from uv.lock (the harness's Locust, Chaos Toolkit, moto, SciPy and Matplotlib stay out
+of the services' image; the load generator's image is the same file built with ``--build-arg EXTRA=harness``)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from reference_services import SERVICES
 
 DOCKERFILE = ROOT / "Dockerfile"
 IMAGE = "tenfold/reference-services"
+LOAD_IMAGE = "tenfold/load-generator"
+# What a replica must never carry: the harness's load, chaos, AWS-emulator and analysis packages.
+HARNESS_ONLY = ("locust", "chaostoolkit", "chaostoolkit-lib", "moto", "scipy", "matplotlib")
 PINNED_BASE = re.compile(r"^python:3\.11\.\d+-slim(-[a-z]+)?(@sha256:[0-9a-f]{64})?$")
 
 
@@ -63,7 +68,54 @@ def problems(text: str, commands: list[list[str]]) -> list[str]:
     for command in commands:  # a manifest's `command` replaces the ENTRYPOINT: it must be ENTRYPOINT + NAME
         if command[: len(entry)] != entry or len(command) != len(entry) + len(cmd):
             found.append(f"the manifests' command {command} is not the ENTRYPOINT {entry} + a service name")
+    return found + install_problems(ins)
+
+
+def install_problems(ins: list[tuple[str, str]]) -> list[str]:
+    """The default build installs the ``services`` extra's pins from uv.lock and nothing that pip resolves itself."""
+    found: list[str] = []
+    args = {name: value for k, a in ins if k == "ARG" for name, _, value in [a.partition("=")]}
+    run = " ".join(a for k, a in ins if k == "RUN")
+    export = re.search(r"\buv export ([^&;|]*)", run)
+    if export is None:
+        return ["the image must install from uv.lock (`uv export ... --locked`), not resolve anew"]
+    flags = export.group(1).split()
+    if "--locked" not in flags and "--frozen" not in flags:
+        found.append("`uv export` must be --locked: a uv.lock that no longer matches pyproject.toml fails the build")
+    extras = [flags[i + 1].strip("\"'") for i, f in enumerate(flags[:-1]) if f == "--extra"]
+    extras = [args.get(e.strip("${}"), "") if e.startswith("$") else e for e in extras]
+    if extras != ["services"]:
+        found.append(f"the default build must install the services extra only, not {extras}")
+    for pip in re.findall(r"\bpip install ([^&;|]*)", run):
+        words = pip.split()
+        if any(w.strip("\"'").startswith((".", "/app")) for w in words) and "--no-deps" not in words:
+            found.append(f"`pip install {pip.strip()}` resolves dependencies outside uv.lock: add --no-deps")
+        if "-r" in words and "--require-hashes" not in words:
+            found.append(f"`pip install {pip.strip()}` must check the lock's hashes (--require-hashes)")
     return found
+
+
+def lock_closure(lock: dict[str, Any], extra: str) -> set[str]:
+    """Every package uv.lock installs for ``tenfold[extra]`` (on any platform: markers are not evaluated)."""
+    packages: dict[str, list[dict[str, Any]]] = {}
+    for package in lock["package"]:
+        packages.setdefault(package["name"], []).append(package)
+    seen: set[str] = set()
+    todo: list[tuple[str, tuple[str, ...]]] = [("tenfold", (extra,))]
+    visited: set[tuple[str, tuple[str, ...]]] = set()
+    while todo:
+        name, extras = todo.pop()
+        if (name, extras) in visited:
+            continue
+        visited.add((name, extras))
+        if name != "tenfold":
+            seen.add(name)
+        for package in packages[name]:
+            deps = [] if name == "tenfold" else list(package.get("dependencies", []))
+            for e in extras:
+                deps += package.get("optional-dependencies", {}).get(e, [])
+            todo += [(d["name"], tuple(d.get("extra", ()))) for d in deps]
+    return seen
 
 
 def _containers(under: str) -> list[dict[str, Any]]:
@@ -79,24 +131,43 @@ def test_the_dockerfile_builds_what_the_manifests_run() -> None:
     assert problems(DOCKERFILE.read_text(), commands) == []
 
 
-def test_the_image_tag_is_the_one_the_manifests_use() -> None:
+def test_the_image_tags_are_the_ones_the_manifests_use() -> None:
+    """The services run the default build; the Locust master and workers the same Dockerfile with the harness."""
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    images = {c["image"] for c in _containers("services") + _containers("locust")}
-    assert images == {f"{IMAGE}:{version}"}
-    assert f"docker build -t {IMAGE}:{version} ." in DOCKERFILE.read_text()
-    assert f"docker build -t {IMAGE}:{version} ." in (ROOT / "docs" / "deploy-aws.md").read_text()
+    assert {c["image"] for c in _containers("services")} == {f"{IMAGE}:{version}"}
+    assert {c["image"] for c in _containers("locust")} == {f"{LOAD_IMAGE}:{version}"}
+    builds = (
+        f"docker build -t {IMAGE}:{version} .",
+        f"docker build --build-arg EXTRA=harness -t {LOAD_IMAGE}:{version} .",
+    )
+    for text in (DOCKERFILE.read_text(), (ROOT / "docs" / "deploy-aws.md").read_text()):
+        assert all(b in text for b in builds), builds
 
 
 def test_the_image_has_what_the_locust_manifests_run() -> None:
-    """The Locust master and workers use the same image: their locustfile must be copied in, not ignored."""
-    copied = {a.split()[0] for k, a in instructions(DOCKERFILE.read_text()) if k == "COPY"}
+    """The Locust master and workers use an image from the same Dockerfile: their locustfile must be copied in, not
+    ignored."""
+    sources = [a.split()[:-1] for k, a in instructions(DOCKERFILE.read_text()) if k == "COPY"]
+    copied = {s.rstrip("/") for srcs in sources for s in srcs}
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip()}
     for container in _containers("locust"):
         locustfile = container["command"][container["command"].index("-f") + 1]
         assert (ROOT / locustfile).is_file() and locustfile.split("/")[0] in copied, locustfile
-    for source in copied - {"pyproject.toml", "README.md"}:
+    files = {"pyproject.toml", "uv.lock", "README.md"}
+    assert files <= copied and all((ROOT / f).is_file() and f not in ignored for f in files)
+    for source in copied - files:
         assert (ROOT / source).is_dir() and source not in ignored, source
     assert {"tests", "runs", ".venv", ".git"} <= ignored
+
+
+def test_the_services_extra_locks_none_of_the_harness() -> None:
+    """What the default build installs (uv.lock's closure of ``tenfold[services]``) has no harness-only package;
+    the harness's closure has them all and the services' too (the harness starts the reference stack)."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    services, harness = lock_closure(lock, "services"), lock_closure(lock, "harness")
+    assert {"uvicorn", "starlette", "asyncpg", "redis", "aiobotocore", "prometheus-client"} <= services
+    assert sorted(services & set(HARNESS_ONLY)) == []
+    assert set(HARNESS_ONLY) <= harness and services <= harness
 
 
 GOOD = DOCKERFILE.read_text() if DOCKERFILE.is_file() else ""
@@ -116,6 +187,12 @@ GOOD = DOCKERFILE.read_text() if DOCKERFILE.is_file() else ""
             "is not `python -m reference_services NAME`",
         ),
         (('CMD ["catalog"]', "CMD catalog"), "JSON arrays"),
+        (("ARG EXTRA=services", "ARG EXTRA=harness"), "the services extra only"),
+        (('--extra "$EXTRA"', '--extra "$EXTRA" --extra harness'), "the services extra only"),
+        (("uv export --quiet --locked", "uv export --quiet"), "must be --locked"),
+        (("pip install --no-deps .", "pip install ."), "outside uv.lock"),
+        (("pip install --require-hashes -r", "pip install -r"), "--require-hashes"),
+        (("uv export", "uv pip compile"), "must install from uv.lock"),
     ],
 )
 def test_a_wrong_dockerfile_is_caught(change: tuple[str, str], expected: str) -> None:

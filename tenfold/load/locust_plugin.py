@@ -54,9 +54,12 @@ def add_arguments(parser: Any) -> None:
     g.add_argument("--run-dir", default=os.environ.get("TENFOLD_RUN_DIR") or f"runs/{time.strftime('%Y%m%d-%H%M%S')}",
                    help="run folder for requests.parquet, ledger.jsonl, load.json (env TENFOLD_RUN_DIR)")  # fmt: skip
     g.add_argument("--scenario-file", default=os.environ.get("TENFOLD_SCENARIO_FILE") or str(_default_scenario()),
-                   help="scenario YAML: phases and arrival rates per profile (env TENFOLD_SCENARIO_FILE)")  # fmt: skip
+                   help="scenario YAML: phases and arrival rates per profile (env TENFOLD_SCENARIO_FILE; default: the "
+                        "one the locustfile installs, else the starter's 10 -> 100 arrivals/s spike)")  # fmt: skip
     g.add_argument("--scenario", default="spike", help="scenario name in the scenario file (default: spike)")
-    g.add_argument("--load-profile", default="default", help="profile of the scenario: rates and phase lengths")
+    g.add_argument("--load-profile", default="default",
+                   help="profile of the scenario: rates and phase lengths (default: default; "
+                        "`tenfold run --profile`; not Locust's own --profile, which names the test run)")  # fmt: skip
     g.add_argument("--quick", action="store_true", default=False, help="same as --load-profile quick (for CI)")
 
 
@@ -302,8 +305,9 @@ def _refuse_or_take_common_options(opts: Any) -> None:
     given = [flag for flag, attr in (("-u/--users", "num_users"), ("-r/--spawn-rate", "spawn_rate"))
              if getattr(opts, attr, None) is not None]  # fmt: skip
     if given:
+        verb = "have" if len(given) > 1 else "has"
         raise SystemExit(
-            f"tenfold: {' and '.join(given)} have no meaning under the open model: tenfold does not spawn users, its "
+            f"tenfold: {' and '.join(given)} {verb} no meaning under the open model: tenfold does not spawn users, its "
             "arrival clock starts tasks at the scenario's rates. Set baseline_rate, peak_multiplier and the phases in "
             f"the scenario file ({opts.scenario_file}, profile {_profile_name(opts)!r}); -t/--run-time cuts its "
             "schedule short."

@@ -449,13 +449,20 @@ def test_locusts_users_and_spawn_rate_are_refused_with_where_the_rates_are(serve
 
 
 def test_locusts_run_time_cuts_the_schedule_and_says_so(server: Server, tmp_path: Path) -> None:
-    """-t 8s of the quick spike (15 s baseline, then ramp, peak, cooldown): 8 s of baseline, valid, the rest no data."""
+    """-t 8s of the quick spike (15 s baseline, then ramp, peak, cooldown): 8 s of baseline, valid, the rest no data.
+
+    The generator's start-lag limit is loosened (beside busy test workers its lag can pass 50 ms, rightly making
+    the run invalid): validity under load is tested elsewhere; here it is what -t does."""
+    scenarios = yaml.safe_load((ROOT / "locustfiles" / "scenarios.yaml").read_text())
+    scenarios["spike"]["health"]["lag_p99_ms"] = 2000
+    scenario_file = tmp_path / "scenarios.yaml"
+    scenario_file.write_text(yaml.safe_dump(scenarios))
     started = time.monotonic()
-    r = _bare_spike(server, tmp_path, "-t", "8s")
+    r = _bare_spike(server, tmp_path, "-t", "8s", "--scenario-file", str(scenario_file))
     took = time.monotonic() - started
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert took < 25, took
     load = json.loads((tmp_path / "run" / "load.json").read_text())
+    assert r.returncode == 0, (load.get("invalid_reason"), r.stderr[-2000:])
+    assert took < 25, took
     assert load["valid"] and [(p["name"], p.get("partial")) for p in load["phases"]] == [("baseline", True)]
     assert load["ended"] - load["started"] == pytest.approx(8, abs=0.01)
     assert any(w.startswith("-t 8s cut the 115 s schedule") for w in load["warnings"])

@@ -466,4 +466,5 @@ def test_locusts_run_time_cuts_the_schedule_and_says_so(server: Server, tmp_path
     assert load["valid"] and [(p["name"], p.get("partial")) for p in load["phases"]] == [("baseline", True)]
     assert load["ended"] - load["started"] == pytest.approx(8, abs=0.01)
     assert any(w.startswith("-t 8s cut the 115 s schedule") for w in load["warnings"])
-    assert load["arrivals"] == pytest.approx(8 * 22, rel=0.35)  # the quick profile's 22 arrivals/s, Poisson
+    quick = scenarios["spike"]["profiles"]["quick"]["baseline_rate"]
+    assert load["arrivals"] == pytest.approx(8 * quick, rel=0.35)  # the quick profile's baseline, Poisson

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import fcntl
+import signal
 from collections.abc import Iterator
 
 import pytest
 from credentials import ENV as AUTH_ENV
 from servers import left_behind, machine, seeded_stores
+
+# A shell starts a background job (`make test &`, `nohup ... &`) with SIGINT ignored, and an ignored signal stays
+# ignored in every process started from it: the tests that Ctrl-C a child (chaos run, tenfold up) would see the
+# child ignore it. A handler (unlike SIG_IGN) is reset to the default in a child, so children get Ctrl-C back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

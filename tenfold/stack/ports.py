@@ -99,7 +99,7 @@ class Ports:
             out |= {f"link proxy {i}": listen, f"link proxy {i} control": control}
         return out
 
-    def replicas(self, services: int = 4, slots: int = 10) -> dict[str, int]:
+    def replicas(self, services: int = 4, slots: int = 8) -> dict[str, int]:
         return {f"replica {s} of service #{i}": self.replica(i, s) for i in range(services) for s in range(slots)}
 
 

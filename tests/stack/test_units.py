@@ -45,7 +45,7 @@ def test_the_local_calibration_sizes_catalog_for_this_box_and_leaves_the_manifes
     assert (cluster.cpu_request, cluster.cpu_limit) == (0.25, 0.5)
     assert cluster.hpa is not None and cluster.hpa.max_replicas == 10
     assert (catalog.cpu_request, catalog.cpu_limit) == (0.05, 0.05)
-    assert catalog.hpa is not None and catalog.hpa.max_replicas == 10
+    assert catalog.hpa is not None and catalog.hpa.max_replicas == 8
     assert catalog.hpa.min_replicas == cluster.hpa.min_replicas and catalog.replicas == cluster.replicas
     assert (catalog.gateway_connections, cluster.gateway_connections) == (8, None)
     assert local["users"] == dataclasses.replace(manifests["users"], gateway_connections=16)  # names only that

@@ -81,7 +81,8 @@ def test_a_healthy_read_mostly_service_passes_and_an_impossible_target_fails(
     out = capsys.readouterr()
     run_dir = tmp_path / "runs" / "latest"
     summary = check_outputs(run_dir)  # a real run folder's summary.json and junit.xml hold to their schemas
-    assert code == 0, (summary["invalid_reasons"], [v for v in summary["verdicts"] if v["status"] != "pass"],
+    assert code == 0, (summary["invalid_reasons"], [(v["objective"], v["status"], v["measured"], v["evidence"])
+                                                    for v in summary["verdicts"] if v["status"] != "pass"],
                        out.err[-3000:])  # fmt: skip
     by_name = {v["objective"]: v for v in summary["verdicts"]}
     assert by_name["pause-is-felt"]["window"] == "chaos:pause-service"

@@ -42,8 +42,8 @@ def _initdb(data: Path, log: Path) -> None:
 
 def _check_reachable(directory: Path) -> None:
     """PostgreSQL runs as ``postgres``: every directory above the state dir must let others through (x)."""
-    closed = [d for d in (directory, *directory.parents) if d.stat().st_uid != _postgres_uid()
-              and not d.stat().st_mode & 0o001]  # fmt: skip
+    uid = _postgres_uid()
+    closed = [d for d in (directory, *directory.parents) if (st := d.stat()).st_uid != uid and not st.st_mode & 0o001]
     if closed:
         raise StackError(
             f"PostgreSQL runs as the postgres user, which cannot reach the state dir through {closed[-1]} "

@@ -73,7 +73,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     profile = args.profile or ("quick" if args.quick else "default")
     if args.processes is not None and args.processes < 1:
-        raise UsageError(f"--processes {args.processes}: give at least 1 generator process")
+        raise UsageError(f"--workers {args.processes}: give at least 1 generator process")
+    if args.remote_workers is not None and args.remote_workers < 1:
+        raise UsageError(f"--remote-workers {args.remote_workers}: give at least 1 (workers started elsewhere)")
+    if args.remote_workers and args.processes and args.processes > 1:
+        raise UsageError("--workers and --remote-workers together: Locust's master cannot also fork local workers; "
+                         "start the local ones with `tenfold worker --master HOST:PORT` too and count them in "
+                         "--remote-workers")  # fmt: skip
+    if args.remote_workers:
+        from tenfold.load import split_address
+
+        split_address(args.master_bind)  # a typo fails now, not once the stack is up
+    if args.workers_timeout <= 0:
+        raise UsageError(f"--workers-timeout {args.workers_timeout:g}: give the seconds to wait for workers (> 0)")
     soak_s = None
     if args.soak is not None:
         if args.quick or args.profile not in (None, SOAK_PROFILE):
@@ -100,6 +112,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         home=args.home,
         keep_stack=args.keep_stack,
         processes=args.processes,
+        remote_workers=args.remote_workers or 0,
+        master_bind=args.master_bind,
+        workers_timeout_s=args.workers_timeout,
         stack_options={"overlay": Path(args.stack_overlay)} if args.stack_overlay else {},
     )
     t0 = time.monotonic()
@@ -261,7 +276,31 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return ConfigError.exit_code if failed else 0
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    """Become a Locust worker of a master elsewhere (exec: signals go straight to Locust, no process between)."""
+    import os
+    import sys
+
+    from tenfold.load import split_address, worker_command
+    from tenfold.run import REPO
+
+    host, port = split_address(args.master)
+    locustfile = Path(args.locustfile) if args.locustfile else REPO / "locustfiles" / "viewers.py"
+    if not locustfile.is_file():
+        raise UsageError(f"locustfile {locustfile}: there is no such file (give --locustfile FILE)")
+    if args.processes is not None and args.processes < 1:
+        raise UsageError(f"--processes {args.processes}: give at least 1 worker process")
+    cmd = worker_command(f"{host}:{port}", locustfile, processes=args.processes)
+    _err.print(f"tenfold worker: joining the master at {host}:{port} with {locustfile}; it sends the scenario and "
+               "the start, this worker sends its records back when the load ends (Ctrl-C leaves)",
+               highlight=False)  # fmt: skip
+    sys.stderr.flush()
+    os.execv(sys.executable, cmd)
+    return 0  # not reached
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from tenfold.load._run import DEFAULT_MASTER_BIND, DEFAULT_WORKERS_TIMEOUT_S
     from tenfold.run import REPO
 
     p = sub.add_parser(
@@ -321,12 +360,40 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="FILE",
         help="when this run starts the stack: its overlay instead of infra/local/autoscaling.yaml",
     )
-    p.add_argument("--processes", type=int, help="Locust generator processes (default 1)")
+    p.add_argument("--workers", "--processes", dest="processes", type=int, metavar="N",
+                   help="generator processes on this machine (default 1): the rates are split across them, their "
+                        "records reach the master over Locust's messaging")  # fmt: skip
+    p.add_argument("--remote-workers", type=int, metavar="N",
+                   help="wait for N workers started elsewhere (`tenfold worker --master HOST:PORT`) before the load "
+                        "starts; the rates are split across them (docs/distributed.md)")  # fmt: skip
+    p.add_argument(
+        "--master-bind",
+        default=DEFAULT_MASTER_BIND,
+        metavar="HOST:PORT",
+        help=f"with --remote-workers: where the master listens for them (default {DEFAULT_MASTER_BIND})",
+    )
+    p.add_argument("--workers-timeout", type=float, default=DEFAULT_WORKERS_TIMEOUT_S, metavar="SECONDS",
+                   help="with --remote-workers: give up (exit 2) if they have not all joined by then "
+                        f"(default {DEFAULT_WORKERS_TIMEOUT_S:g})")  # fmt: skip
     p.add_argument("--runs-dir", default=str(REPO / "runs"), help="where run folders go (default: runs/)")
     p.add_argument("--home", help="stack state directory (default: $TENFOLD_HOME or .tenfold/)")
     p.add_argument("--json", action="store_true", help="print the summary (summary.json's content) on stdout as JSON; "
                    "progress stays on stderr")  # fmt: skip
     p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser(
+        "worker",
+        help="send load for a master on another machine (`tenfold run --remote-workers N`)",
+        description="Joins a tenfold master (`tenfold run --remote-workers N --master-bind HOST:PORT`, or a bare "
+        "`locust -f tenfold/load/open_model.py,FILE --master`) as a Locust worker. The master sends the scenario, "
+        "this worker's share of the rates and the common start; when the load ends the worker sends its records "
+        "back over Locust's messaging (no shared disk) and exits. Only the locustfile must exist here.",
+    )
+    p.add_argument("--master", required=True, metavar="HOST:PORT", help="the master's address (port default 5557)")
+    p.add_argument("--locustfile", metavar="FILE",
+                   help="the same locustfile the master runs (default: the reference system's viewers)")  # fmt: skip
+    p.add_argument("--processes", type=int, metavar="N", help="worker processes on this machine (default 1)")
+    p.set_defaults(handler=_cmd_worker)
 
     p = sub.add_parser(
         "init",

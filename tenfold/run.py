@@ -45,7 +45,8 @@ from reports.slo import SloFile, load_slo
 from tenfold.errors import UsageError
 from tenfold.injector import Injector
 from tenfold.interrupts import Interrupts
-from tenfold.load import load_scenario, locust_command, locustfile_of
+from tenfold.load import load_scenario, locust_command, locustfile_of, workers_missing
+from tenfold.load._run import DEFAULT_MASTER_BIND, DEFAULT_WORKERS_TIMEOUT_S
 from tenfold.memory import MemorySampler, sample_interval
 from tenfold.output import LoadProgress, Tick
 from tenfold.schedule import PHASES, ScheduledExperiment, phase_offsets, plan_for_paths
@@ -83,6 +84,9 @@ class RunOptions:
     home: str | None = None
     keep_stack: bool = False
     processes: int | None = None
+    remote_workers: int = 0  # --remote-workers: workers started elsewhere (tenfold worker) the master waits for
+    master_bind: str = DEFAULT_MASTER_BIND
+    workers_timeout_s: float = DEFAULT_WORKERS_TIMEOUT_S
     stack_options: dict[str, Any] = field(default_factory=dict)  # passed to tenfold.stack.lifecycle.up
     soak_s: float | None = None  # --soak: the soak profile's length (profile "soak"); tenfold/soak.py
 
@@ -318,7 +322,11 @@ def _run_with(
     if opts.soak_s is not None:  # the soak's length goes to the generator as data: run_dir/scenario.yaml
         scenario_file = write_soak_scenario(opts.scenario_file, opts.scenario, opts.soak_s, run_dir / "scenario.yaml")
     cmd = locust_command(host, run_dir, locustfile, scenario=opts.scenario, profile=opts.profile,
-                         processes=opts.processes, scenario_file=scenario_file)  # fmt: skip
+                         processes=opts.processes, scenario_file=scenario_file, remote_workers=opts.remote_workers,
+                         master_bind=opts.master_bind, workers_timeout_s=opts.workers_timeout_s)  # fmt: skip
+    if opts.remote_workers:
+        say(f"waiting up to {opts.workers_timeout_s:g} s for {opts.remote_workers} workers on {opts.master_bind} "
+            f"(start each: tenfold worker --master HOST:PORT --locustfile {locustfile})")  # fmt: skip
     late = late_experiments(plan, lengths)
     if late:
         say(f"warning: {', '.join(late)}: scheduled after the load ends ({total:g}s), so never injected; "
@@ -400,7 +408,7 @@ def _watch_load(
     progress: LoadProgress,
 ) -> str | None:  # fmt: skip
     """Schedule the experiments and follow the load until it ends or a signal comes; a reason if it overran."""
-    t0 = _load_started(run_dir, locust, t_launch, sig)
+    t0 = _load_started(run_dir, locust, t_launch, sig, 30 + (opts.workers_timeout_s if opts.remote_workers else 0))
     if sig.stop.is_set():
         return None
     injector.schedule(plan, t0, starts)
@@ -551,9 +559,11 @@ def _verify_writes(
             say(f"reading back the acknowledged writes failed (exit {proc.returncode}): see {log}")
 
 
-def _load_started(run_dir: Path, locust: subprocess.Popen[bytes], t_launch: float, sig: Interrupts) -> float:
+def _load_started(
+    run_dir: Path, locust: subprocess.Popen[bytes], t_launch: float, sig: Interrupts, wait_s: float
+) -> float:
     """When the arrival clock started: ``load-plan.json`` says, as soon as Locust has started the test."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline and locust.poll() is None and not sig.stop.is_set():
         plan = _read_json(run_dir / "load-plan.json")
         if plan and isinstance(plan.get("started"), int | float):
@@ -581,7 +591,9 @@ def _write_manifest(
     if not_run:
         reasons.append(f"not injected, the run stopped first: {', '.join(not_run)}")
     if load is None:
-        reasons.append("the load generator wrote no load.json (see locust/locust.log)")
+        log = run_dir / "locust" / "locust.log"
+        missing = workers_missing(log.read_text(errors="replace"), opts.remote_workers) if log.is_file() else None
+        reasons.append(missing or "the load generator wrote no load.json (see locust/locust.log)")
     elif not load.get("valid", False):
         reasons.append(f"load generator: {load.get('invalid_reason') or 'marked invalid'}")
     for rec in injector.records:

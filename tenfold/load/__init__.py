@@ -11,7 +11,17 @@ from ._health import CpuSampler, Verdict, allowed_cores, judge
 from ._ledger import Ledger, merge_ledgers, read_ledger
 from ._merge import latency_summary, merge_run, wait_for_parts, workload_misfit
 from ._recorder import PRIORITIES, Recorder, percentile, priority_of
-from ._run import OPEN_MODEL, LoadResult, collect, locust_command, run_locust, start_locust
+from ._run import (
+    OPEN_MODEL,
+    LoadResult,
+    collect,
+    locust_command,
+    run_locust,
+    split_address,
+    start_locust,
+    worker_command,
+    workers_missing,
+)
 from ._scenario import PHASES, HealthLimits, Phase, Profile, Scenario, Schedule, load_scenario, locustfile_of
 
 __all__ = [
@@ -41,7 +51,10 @@ __all__ = [
     "priority_of",
     "read_ledger",
     "run_locust",
+    "split_address",
     "start_locust",
     "wait_for_parts",
+    "worker_command",
+    "workers_missing",
     "workload_misfit",
 ]

@@ -121,12 +121,13 @@ def cut_phases(phases: list[Phase], cut_after: float | None) -> list[tuple[Phase
 def merge_run(
     run_dir: Path, *, scenario: str, profile: str, t0: float, phases: list[Phase], limits: HealthLimits,
     expected_processes: int, target: dict[str, float], host: str | None = None, cut_at: float | None = None,
-    notes: tuple[str, ...] = (),
+    notes: tuple[str, ...] = (), lost: tuple[str, ...] = (),
 ) -> dict[str, Any]:  # fmt: skip
     """Merge the parts in ``run_dir``, write requests.parquet, ledger.jsonl and load.json; return load.json.
 
     ``cut_at``: when the run was stopped before its schedule ended (a signal): phases are cut there, the run is
-    invalid (its evidence stops halfway) but everything recorded until then is kept."""
+    invalid (its evidence stops halfway) but everything recorded until then is kept. ``lost``: workers whose records
+    never reached the master, each described (the run is invalid and names them)."""
     planned_end = t0 + (phases[-1].end if phases else 0.0)
     reached = cut_phases(phases, None if cut_at is None else cut_at - t0)
     parts = run_dir / "parts"
@@ -165,6 +166,9 @@ def merge_run(
         h["valid"], h["invalid_reason"] = v.valid, v.reason
         if not v.valid and reason is None:
             reason = f"process {h['worker']}: {v.reason}"
+    if lost:
+        reason = reason or (f"{len(lost)} of {expected_processes} workers never delivered their records: "
+                            + "; ".join(lost))  # fmt: skip
     if len(healths) < expected_processes:
         reason = reason or (f"only {len(healths)} of {expected_processes} generator processes reported: a worker "
                             "died or could not write to the run folder; check locust/locust.log")  # fmt: skip
@@ -206,6 +210,7 @@ def merge_run(
         "warnings": warnings,
         "generator": {
             "processes": healths,
+            "lost_workers": list(lost),
             "cpu_samples": [s for h in healths for s in h["cpu_samples"]],
             "start_lag_p99_ms": round(lag, 3),
             "valid": reason is None,

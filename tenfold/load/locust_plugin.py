@@ -19,15 +19,17 @@ import math
 import os
 import random
 import signal
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import gevent
 from locust import LoadTestShape, User, events, task
-from locust.runners import STATE_STOPPED, MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, STATE_STOPPED, MasterRunner, WorkerRunner
 
 from tenfold import ledger as public_ledger
+from tenfold.errors import UsageError
 
 from ._capture import Capture
 from ._clock import ArrivalClock
@@ -37,7 +39,9 @@ from ._ledger import Ledger
 from ._merge import merge_run, wait_for_parts
 from ._recorder import Recorder
 from ._scenario import Profile, Scenario, Schedule, load_scenario
+from ._transfer import DONE, FINISH, PART, SILENCE_S, LostWorker, PartsReceiver, clear, send_parts
 from ._users import UserPools, ignored_wait_times
+from .upload import parse_s3_url, upload_run
 
 __all__ = ["DEFAULT_SCENARIO_FILE", "OpenModelClock", "OpenModelShape", "add_arguments", "driven_classes", "install"]
 
@@ -61,6 +65,9 @@ def add_arguments(parser: Any) -> None:
                    help="profile of the scenario: rates and phase lengths (default: default; "
                         "`tenfold run --profile`; not Locust's own --profile, which names the test run)")  # fmt: skip
     g.add_argument("--quick", action="store_true", default=False, help="same as --load-profile quick (for CI)")
+    g.add_argument("--upload-to", default=os.environ.get("TENFOLD_UPLOAD_TO") or None, metavar="s3://BUCKET/PREFIX",
+                   help="upload the finished run folder there (a master in a Kubernetes Job; "
+                        "env TENFOLD_UPLOAD_TO)")  # fmt: skip
 
 
 _default_scenario_file: list[Path] = []
@@ -97,14 +104,16 @@ def driven_classes(environment: Any) -> list[type[User]]:
 class _Generator:
     """Per-process state of a load-generating process (local runner or worker)."""
 
-    def __init__(self, environment: Any, worker: int, share: float, t0_epoch: float) -> None:
-        opts = environment.parsed_options
+    def __init__(
+        self, environment: Any, worker: int, share: float, t0_epoch: float, scenario: Scenario, profile: Profile,
+        parts: Path,
+    ) -> None:  # fmt: skip
         self.environment = environment
-        self.scenario, self.profile = _load(opts)
+        self.scenario, self.profile = scenario, profile
         self.schedule = _schedule(self.profile)
         self.worker = worker
         self.share = share
-        self.parts = Path(opts.run_dir) / "parts"
+        self.parts = parts
         self.parts.mkdir(parents=True, exist_ok=True)
         self.recorder = Recorder(worker)
         self.capture = Capture(self.recorder)
@@ -201,6 +210,17 @@ class _Coordinator:
 
     generator: _Generator | None = None
     workers: int = 1
+    receiver: PartsReceiver | None = None
+    collected: bool = False
+    plan: dict[str, Any] | None = None
+    """What a worker got from the master: the scenario, profile and cut (its own options may name files it lacks)."""
+
+    def __init__(self) -> None:
+        self.expected: dict[int, str] = {}
+        """The master's workers at the start: index -> Locust client id."""
+        self.went_missing: dict[int, float] = {}
+        self.lost: list[LostWorker] = []
+
     t0: float = 0.0
     master_t0: float | None = None
     quitting: bool = False
@@ -243,6 +263,8 @@ class OpenModelShape(LoadTestShape):
             _, profile = _load(opts)
             self._schedule = _schedule(profile)
         if _state.t0 and time.time() >= _state.t0 + self._schedule.duration + _DRAIN_S:
+            if isinstance(self.runner, MasterRunner):
+                _collect_parts(self.runner)  # before Locust's quit, which stops the master listening
             return None
         n = max(1, int(getattr(self.runner, "worker_count", 1) or 1)) if isinstance(self.runner, MasterRunner) else 1
         return n, float(n), [OpenModelClock]
@@ -250,21 +272,95 @@ class OpenModelShape(LoadTestShape):
 
 def _on_test_start(environment: Any, **_: Any) -> None:
     runner = environment.runner
+    opts = environment.parsed_options
     # workers start a little after the master: give them a common start slightly in the future
     _state.t0 = time.time() + (_WORKER_SYNC_S if isinstance(runner, MasterRunner) else 0.0)
     if not isinstance(runner, WorkerRunner):
-        _clear_parts(Path(environment.parsed_options.run_dir))
+        _clear_parts(Path(opts.run_dir))
         _write_plan(environment)
     if isinstance(runner, MasterRunner):
-        _state.workers = max(1, runner.worker_count)
-        runner.send_message("tenfold_workers", {"workers": _state.workers, "t0": _state.t0})
+        _start_master(runner, opts)
         return
     if isinstance(runner, WorkerRunner):
-        share = 1.0 / max(1, _state.workers or int(getattr(environment.parsed_options, "expect_workers", 1)))
+        index = max(0, runner.worker_index)
+        if _state.plan is not None:
+            scenario = Scenario.model_validate(_state.plan["scenario"])
+            profile = scenario.profiles[_state.plan["profile"]]
+            _state.run_time = _state.plan["run_time"]
+        else:  # a master without the plugin's plan message: the worker's own options
+            scenario, profile = _load(opts)
+        share = 1.0 / max(1, _state.workers or int(getattr(opts, "expect_workers", 1)))
         t0 = _state.master_t0 or _state.t0
-        _state.generator = _Generator(environment, max(0, runner.worker_index), share, t0)
+        # a folder of its own: the worker shares no disk with the master (its parts travel over the messaging)
+        parts = Path(tempfile.mkdtemp(prefix=f"tenfold-worker-{index}-"))
+        _state.generator = _Generator(environment, index, share, t0, scenario, profile, parts)
     else:
-        _state.generator = _Generator(environment, 0, 1.0, _state.t0)
+        scenario, profile = _load(opts)
+        _state.generator = _Generator(environment, 0, 1.0, _state.t0, scenario, profile, Path(opts.run_dir) / "parts")
+
+
+def _start_master(runner: MasterRunner, opts: Any) -> None:
+    """Tell the workers who joined their share, the common start and the plan; watch them while the load runs."""
+    _state.workers = max(1, runner.worker_count)
+    index_of: Any = runner.get_worker_index  # untyped in Locust
+    _state.expected = {int(index_of(c.id)): c.id for c in runner.clients.all if c.state != STATE_MISSING}
+    _state.went_missing, _state.lost, _state.collected = {}, [], False
+    scenario, _ = _load(opts)
+    plan = {"scenario": scenario.model_dump(mode="json"), "profile": _profile_name(opts), "run_time": _state.run_time}
+    runner.send_message("tenfold_workers", {"workers": _state.workers, "t0": _state.t0, "plan": plan})
+    log.info("tenfold: %d workers joined: %s", _state.workers,
+             ", ".join(f"{i} ({c})" for i, c in sorted(_state.expected.items())))  # fmt: skip
+    gevent.spawn(_watch_workers, runner)
+
+
+def _watch_workers(runner: MasterRunner) -> None:
+    """Note when a worker stops answering (no heartbeat for 3 s, or gone): the run's records will lack it."""
+    while not _state.collected:
+        for index, client_id in _state.expected.items():
+            if index not in _state.went_missing and not _alive(runner, client_id):
+                _state.went_missing[index] = time.time()
+                log.error("tenfold: worker %d (%s) went missing %.1f s into the schedule", index, client_id,
+                          time.time() - _state.t0)  # fmt: skip
+        gevent.sleep(1.0)
+
+
+def _alive(runner: MasterRunner, client_id: str) -> bool:
+    return client_id in runner.clients and runner.clients[client_id].state != STATE_MISSING
+
+
+def _collect_parts(runner: MasterRunner) -> None:
+    """Ask every worker for its parts and wait until each sent them, went missing, or fell silent."""
+    receiver = _state.receiver
+    if _state.collected or receiver is None:
+        return
+    for client_id in _state.expected.values():
+        if _alive(runner, client_id):
+            runner.send_message(FINISH, None, client_id=client_id)
+    receiver.last_heard = time.monotonic()
+    log.info("tenfold: waiting for the records of %d workers", len(_state.expected))
+
+    def pending() -> list[int]:
+        return [i for i in _state.expected if i not in receiver.done and receiver.broken(i) is None]
+
+    while any(_alive(runner, _state.expected[i]) for i in pending()):
+        if time.monotonic() - receiver.last_heard >= SILENCE_S:
+            break
+        gevent.sleep(0.1)
+    _state.collected = True
+    unfinished = sorted(i for i in _state.expected if i not in receiver.done)
+    _state.lost = [LostWorker(i, _state.expected[i], _why_lost(runner, i, receiver)) for i in unfinished]
+
+
+def _why_lost(runner: MasterRunner, index: int, receiver: PartsReceiver) -> str:
+    broken = receiver.broken(index)
+    if broken is not None:
+        return f"{broken}: its records are incomplete"
+    missing = _state.went_missing.get(index)
+    if missing is not None or not _alive(runner, _state.expected[index]):
+        at = f" {missing - _state.t0:.1f} s into the schedule" if missing is not None else ""
+        return (f"went missing{at} (no heartbeat: it died or lost its connection to the master) and sent no "
+                "records")  # fmt: skip
+    return f"sent nothing for {SILENCE_S:g} s after it was asked for its records"
 
 
 def _write_plan(environment: Any) -> None:
@@ -291,12 +387,32 @@ def _clear_parts(run_dir: Path) -> None:
 def _on_workers(environment: Any, msg: Any, **_: Any) -> None:
     _state.workers = int(msg.data["workers"])
     _state.master_t0 = float(msg.data["t0"])
+    _state.plan = msg.data.get("plan")
 
 
 def _on_test_stop(environment: Any, **_: Any) -> None:
+    _finish(environment)
+
+
+def _on_finish(environment: Any, **_: Any) -> None:
+    _finish(environment)
+
+
+def _finish(environment: Any) -> None:
+    """Stop this process's load and write its parts (once); a worker then sends them to the master."""
     gen, _state.generator = _state.generator, None
-    if gen is not None:
-        gen.finish()
+    if gen is None:
+        return
+    gen.finish()
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        try:
+            sent = send_parts(runner.send_message, gen.parts, gen.worker, runner.client_id)
+        except Exception:
+            log.exception("tenfold: worker %d could not send its records; they stay in %s", gen.worker, gen.parts)
+            return
+        log.info("tenfold: worker %d sent %d bytes of records to the master", gen.worker, sent)
+        clear(gen.parts)
 
 
 def _refuse_or_take_common_options(opts: Any) -> None:
@@ -321,9 +437,19 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     opts = environment.parsed_options
     if opts is not None:
         _refuse_or_take_common_options(opts)
+        if getattr(opts, "upload_to", None) and not isinstance(runner, WorkerRunner):
+            try:
+                parse_s3_url(opts.upload_to)  # a typo fails now, not after the load
+            except UsageError as e:
+                raise SystemExit(f"tenfold: {e}") from None
     if isinstance(runner, WorkerRunner):
         runner.register_message("tenfold_workers", _on_workers)
-    else:
+        runner.register_message(FINISH, _on_finish, concurrent=True)
+    elif isinstance(runner, MasterRunner):
+        _state.receiver = receiver = PartsReceiver(Path(opts.run_dir) / "parts")
+        runner.register_message(PART, receiver.on_part)
+        runner.register_message(DONE, receiver.on_done)
+    if not isinstance(runner, WorkerRunner):
         # While a shape runs headless, Locust handles only Ctrl-C (it installs its SIGTERM handler once the shape is
         # over): SIGTERM and SIGHUP (timeout, kill, docker stop, a closed terminal) take Ctrl-C's path here, which
         # stops the users (each process writes what it recorded), merges and exits 2. SIGINT too, even where it
@@ -359,20 +485,23 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     schedule = _schedule(profile)
     now = time.time()
     cut = now if now < _state.t0 + schedule.duration else None  # stopped (SIGTERM, Ctrl-C) before its end
+    if isinstance(runner, MasterRunner):
+        _collect_parts(runner)  # stopped before the schedule's end (a signal): the workers' records come first
     if runner.state != STATE_STOPPED:
-        # Locust fires `quitting` before it stops the users: stop them first, so every process (this one, and
-        # each worker on its "stop" message) writes what it recorded before the parts are merged.
+        # Locust fires `quitting` before it stops the users: stop them first, so this process writes what it
+        # recorded before the parts are merged.
         runner.stop()
     expected = _state.workers if isinstance(runner, MasterRunner) else 1
     if not getattr(opts, "csv_prefix", None):
         _write_locust_csv(environment, run_dir / "locust")
-    wait_for_parts(run_dir, expected, timeout_s=30.0)
+    if not isinstance(runner, MasterRunner):
+        wait_for_parts(run_dir, expected, timeout_s=30.0)
     doc = merge_run(
         run_dir, scenario=opts.scenario, profile=_profile_name(opts), t0=_state.t0, phases=schedule.phases,
         limits=scenario.health, expected_processes=expected, host=environment.host,
         target={"baseline_rate": schedule.baseline_rate, "peak_rate": schedule.peak_rate,
                 "expected_arrivals": math.floor(schedule.expected_arrivals())}, cut_at=cut,
-        notes=_cut_note(schedule),
+        notes=_cut_note(schedule), lost=tuple(w.describe() for w in _state.lost),
     )  # fmt: skip
     if doc["valid"]:
         environment.process_exit_code = 0  # failures are the SLO evaluation's business, not the generator's
@@ -384,6 +513,12 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         from .verify import verify_run  # an orchestrator (tenfold run) verifies after the experiments instead
 
         verify_run(run_dir, environment.host, say=log.info)
+    if getattr(opts, "upload_to", None):
+        try:
+            upload_run(run_dir, opts.upload_to, say=log.info)
+        except Exception as e:  # the pod's disk goes with it: a run that is not uploaded is lost, so say so loudly
+            log.error("tenfold: uploading %s to %s failed: %s", run_dir, opts.upload_to, e)
+            environment.process_exit_code = 2
 
 
 def _cut_note(schedule: Schedule) -> tuple[str, ...]:

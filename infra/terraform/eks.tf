@@ -160,6 +160,36 @@ module "service_irsa" {
   }
 }
 
+# The distributed load generator's master (infra/k8s/locust/master.yaml) uploads its run folder: it may write
+# objects into the results bucket and nothing else (multipart uploads included; no read, list or delete).
+data "aws_iam_policy_document" "results_uploads" {
+  statement {
+    sid       = "PutRunFolders"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${module.results_bucket.s3_bucket_arn}/*"]
+  }
+}
+
+resource "aws_iam_policy" "results_uploads" {
+  name   = "${local.name}-results-uploads"
+  policy = data.aws_iam_policy_document.results_uploads.json
+}
+
+module "load_generator_irsa" {
+  source  = "terraform-aws-modules/iam/aws//modules/iam-role-for-service-accounts-eks"
+  version = "~> 5.44"
+
+  role_name        = "${local.name}-load-generator"
+  role_policy_arns = { main = aws_iam_policy.results_uploads.arn }
+
+  oidc_providers = {
+    main = {
+      provider_arn               = module.eks.oidc_provider_arn
+      namespace_service_accounts = ["${local.k8s_load_namespace}:tenfold-load-generator"]
+    }
+  }
+}
+
 ################################################################################
 # Cluster add-ons installed with Helm (pinned chart versions).
 ################################################################################

@@ -93,3 +93,30 @@ resource "kubernetes_service_account_v1" "services" {
   }
   automount_service_account_token = false
 }
+
+# The distributed load generator's namespace and the service account its master uploads the run folder with
+# (infra/k8s/locust/master.yaml carries the same account without the annotation, for clusters without IRSA).
+resource "kubernetes_namespace_v1" "load" {
+  metadata {
+    name = local.k8s_load_namespace
+    labels = {
+      "app.kubernetes.io/part-of"          = "tenfold"
+      "pod-security.kubernetes.io/enforce" = "restricted"
+    }
+  }
+}
+
+resource "kubernetes_service_account_v1" "load_generator" {
+  metadata {
+    name      = "tenfold-load-generator"
+    namespace = kubernetes_namespace_v1.load.metadata[0].name
+    labels = {
+      "app.kubernetes.io/name"    = "load-generator"
+      "app.kubernetes.io/part-of" = "tenfold"
+    }
+    annotations = {
+      "eks.amazonaws.com/role-arn" = module.load_generator_irsa.iam_role_arn
+    }
+  }
+  automount_service_account_token = false
+}

@@ -21,6 +21,8 @@ locals {
   }
 
   k8s_namespace = "tenfold"
+  # The distributed load generator (infra/k8s/locust) runs apart from the services, in a namespace of its own.
+  k8s_load_namespace = "tenfold-load"
   dynamodb_tables = {
     titles          = "id"
     recommendations = "user_id"

@@ -43,6 +43,11 @@ output "events_bucket" {
   value       = module.events_bucket.s3_bucket_id
 }
 
+output "results_s3_url" {
+  description = "Where the distributed load generator uploads run folders: RESULTS_S3_URL = <this>/<run id> (infra/k8s/locust)."
+  value       = "s3://${module.results_bucket.s3_bucket_id}/runs"
+}
+
 output "target_group_arns" {
   description = "ALB target group per service."
   value       = { for svc, _ in local.services : svc => module.alb.target_groups[svc].arn }

@@ -119,8 +119,15 @@ def lock_closure(lock: dict[str, Any], extra: str) -> set[str]:
 
 
 def _containers(under: str) -> list[dict[str, Any]]:
-    return [c for path, doc in k8s_docs() if path.is_relative_to(K8S / under) and doc["kind"] == "Deployment"
+    """The containers of the Deployments (the services) and Jobs (the Locust master and workers) under ``under``."""
+    return [c for path, doc in k8s_docs() if path.is_relative_to(K8S / under) and doc["kind"] in ("Deployment", "Job")
             for c in doc["spec"]["template"]["spec"]["containers"]]  # fmt: skip
+
+
+def _locustfile(command: list[str]) -> str:
+    """The locustfile a Locust container runs: ``locust -f FILE ...`` or ``tenfold worker ... --locustfile FILE``."""
+    flag = "-f" if command[0] == "locust" else "--locustfile"
+    return command[command.index(flag) + 1]
 
 
 def test_the_dockerfile_builds_what_the_manifests_run() -> None:
@@ -150,8 +157,13 @@ def test_the_image_has_what_the_locust_manifests_run() -> None:
     sources = [a.split()[:-1] for k, a in instructions(DOCKERFILE.read_text()) if k == "COPY"]
     copied = {s.rstrip("/") for srcs in sources for s in srcs}
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip()}
-    for container in _containers("locust"):
-        locustfile = container["command"][container["command"].index("-f") + 1]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    containers = _containers("locust")
+    assert sorted(c["command"][0] for c in containers) == ["locust", "tenfold"]  # the master, the workers
+    for container in containers:
+        command = container["command"]
+        assert command[0] == "locust" or command[0] in scripts, command  # `tenfold` is the package's own script
+        locustfile = _locustfile(command)
         assert (ROOT / locustfile).is_file() and locustfile.split("/")[0] in copied, locustfile
     files = {"pyproject.toml", "uv.lock", "README.md"}
     assert files <= copied and all((ROOT / f).is_file() and f not in ignored for f in files)

@@ -50,7 +50,7 @@ def test_validator_rejects_a_broken_manifest() -> None:
 def test_every_kind_is_covered() -> None:
     kinds = {d["kind"] for _, d in k8s_docs()}
     expected = {"Namespace", "ServiceAccount", "NetworkPolicy", "Deployment", "Service", "HorizontalPodAutoscaler"}
-    expected |= {"PodDisruptionBudget", "Ingress", "ConfigMap", "ServiceMonitor", "PrometheusRule"}
+    expected |= {"PodDisruptionBudget", "Ingress", "ConfigMap", "ServiceMonitor", "PrometheusRule", "Job"}
     assert expected <= kinds
 
 
@@ -97,10 +97,12 @@ def test_deployment_pods_are_hardened_and_probed() -> None:
 
 
 def test_services_select_their_deployments_and_ingress_routes_to_services() -> None:
-    deployments = {d["metadata"]["name"]: d for _, d in BUILTIN if d["kind"] == "Deployment"}
+    """Each Service selects the pods of the Deployment (or Job: the Locust master) of its name, in its namespace."""
+    workloads = {(d["metadata"]["namespace"], d["metadata"]["name"]): d for _, d in BUILTIN
+                 if d["kind"] in {"Deployment", "Job"}}  # fmt: skip
     services = {d["metadata"]["name"]: d for _, d in BUILTIN if d["kind"] == "Service"}
     for name, svc in services.items():
-        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        labels = workloads[(svc["metadata"]["namespace"], name)]["spec"]["template"]["metadata"]["labels"]
         assert svc["spec"]["selector"].items() <= labels.items(), name
     ingress = next(d for _, d in BUILTIN if d["kind"] == "Ingress")
     routes = {p["path"]: p["backend"]["service"]["name"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]}
@@ -108,12 +110,130 @@ def test_services_select_their_deployments_and_ingress_routes_to_services() -> N
     assert set(routes.values()) <= set(services)
 
 
+# --- the distributed load generator (infra/k8s/locust): Jobs that run once -----------------------------------------
+
+LOCUST = {d["metadata"]["name"]: d for p, d in BUILTIN if p.is_relative_to(K8S / "locust") and d["kind"] == "Job"}
+
+
+def _pod(name: str) -> dict[str, Any]:
+    return LOCUST[name]["spec"]["template"]["spec"]
+
+
+def _locust_container(name: str) -> dict[str, Any]:
+    (container,) = _pod(name)["containers"]
+    return container
+
+
+def _emptydir_mounts(name: str) -> dict[str, str]:
+    """mountPath -> volume name, for the container's mounts of emptyDir volumes."""
+    empty = {v["name"] for v in _pod(name).get("volumes", []) if "emptyDir" in v}
+    mounts = _locust_container(name).get("volumeMounts", [])
+    return {m["mountPath"]: m["name"] for m in mounts if m["name"] in empty and not m.get("readOnly")}
+
+
 def test_locust_workers_match_expected_workers() -> None:
-    docs = {d["metadata"]["name"]: d for _, d in k8s_docs() if d["kind"] == "Deployment"}
-    master = docs["locust-master"]["spec"]["template"]["spec"]["containers"][0]["command"]
+    master = _locust_container("locust-master")["command"]
     expect = next(int(a.split("=", 1)[1]) for a in master if a.startswith("--expect-workers="))
-    assert docs["locust-worker"]["spec"]["replicas"] == expect
-    assert any(a.startswith("--run-time=") for a in master), "distributed load must be bounded in time"
+    workers = LOCUST["locust-worker"]["spec"]
+    assert workers["parallelism"] == workers["completions"] == expect
+    wait = next(int(a.split("=", 1)[1]) for a in master if a.startswith("--expect-workers-max-wait="))
+    assert 0 < wait < LOCUST["locust-master"]["spec"]["activeDeadlineSeconds"]
+
+
+def test_locust_master_and_workers_are_jobs_that_run_once() -> None:
+    """A Deployment restarts a finished headless master, which runs the spike again: both are Jobs, never retried,
+    bounded in time, and the workers' bound is not shorter than the master's."""
+    for name in ("locust-master", "locust-worker"):
+        job = LOCUST[name]
+        assert (job["apiVersion"], job["kind"]) == ("batch/v1", "Job"), name
+        assert job["spec"]["backoffLimit"] == 0, name
+        assert _pod(name)["restartPolicy"] == "Never", name
+        assert 0 < job["spec"]["activeDeadlineSeconds"] <= 4 * 3600, name
+        assert job["spec"]["ttlSecondsAfterFinished"] > 0, name
+    deadline = {n: LOCUST[n]["spec"]["activeDeadlineSeconds"] for n in ("locust-master", "locust-worker")}
+    assert deadline["locust-worker"] >= deadline["locust-master"]
+    assert set(LOCUST) == {"locust-master", "locust-worker"}
+    assert not [d for p, d in BUILTIN if p.is_relative_to(K8S / "locust") and d["kind"] == "Deployment"]
+
+
+def test_locust_pods_are_hardened() -> None:
+    for name in ("locust-master", "locust-worker"):
+        pod, c = _pod(name), _locust_container(name)
+        assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0, name
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert pod["automountServiceAccountToken"] is False, name
+        assert c["securityContext"]["allowPrivilegeEscalation"] is False, name
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True, name
+        assert c["securityContext"]["capabilities"]["drop"] == ["ALL"], name
+        assert {"requests", "limits"} <= set(c["resources"]), name
+        assert "livenessProbe" not in c, f"{name}: a liveness kill of a Job that is never restarted fails the run"
+
+
+def test_no_locust_container_cuts_the_schedule() -> None:
+    """The scenario's schedule bounds the run (the plugin would cut it at --run-time); the plugin writes Locust's
+    --csv and --html into the run folder itself."""
+    for name in ("locust-master", "locust-worker"):
+        command = _locust_container(name)["command"]
+        for flag in ("--run-time", "-t", "--csv", "--html"):
+            assert not any(a == flag or a.startswith(f"{flag}=") for a in command), (name, flag)
+
+
+def test_locust_master_writes_its_run_folder_on_an_emptydir_and_uploads_it() -> None:
+    c = _locust_container("locust-master")
+    command = c["command"]
+    assert command[:5] == ["locust", "-f", "locustfiles/spike.py", "--master", "--headless"]
+    run_dir = next(a.split("=", 1)[1] for a in command if a.startswith("--run-dir="))
+    assert any(run_dir.startswith(mount.rstrip("/") + "/") for mount in _emptydir_mounts("locust-master")), run_dir
+    assert "--upload-to=$(RESULTS_S3_URL)" in command
+    env = {e["name"]: e for e in c["env"]}
+    assert env["RESULTS_S3_URL"]["valueFrom"]["configMapKeyRef"] == {"name": "locust-target", "key": "RESULTS_S3_URL"}
+    assert env["LOCUST_HOST"]["valueFrom"]["configMapKeyRef"] == {"name": "locust-target", "key": "TARGET_HOST"}
+    assert _pod("locust-master")["serviceAccountName"] == "tenfold-load-generator"
+    account = next(
+        d for _, d in BUILTIN if d["kind"] == "ServiceAccount" and d["metadata"]["namespace"] == "tenfold-load"
+    )
+    assert account["metadata"]["name"] == "tenfold-load-generator"
+    assert account["automountServiceAccountToken"] is False
+
+
+def test_locust_workers_keep_their_parts_on_an_emptydir_tmpdir() -> None:
+    c = _locust_container("locust-worker")
+    worker = "tenfold worker --master locust-master:5557 --locustfile locustfiles/spike.py"
+    assert c["command"] == worker.split()
+    tmpdir = next(e["value"] for e in c["env"] if e["name"] == "TMPDIR")
+    assert tmpdir.rstrip("/") in _emptydir_mounts("locust-worker")
+
+
+def test_locust_master_service_and_network_policy_let_the_workers_in() -> None:
+    svc = next(d for _, d in BUILTIN if d["kind"] == "Service" and d["metadata"]["namespace"] == "tenfold-load")
+    assert svc["metadata"]["name"] == "locust-master"
+    assert [(p["port"], p["targetPort"]) for p in svc["spec"]["ports"]] == [(5557, 5557)]
+    assert svc["spec"]["selector"].items() <= LOCUST["locust-master"]["spec"]["template"]["metadata"]["labels"].items()
+    assert {p["containerPort"] for p in _locust_container("locust-master")["ports"]} == {5557}
+    labels = {n: LOCUST[n]["spec"]["template"]["metadata"]["labels"] for n in ("locust-master", "locust-worker")}
+    policies = [d for _, d in BUILTIN if d["kind"] == "NetworkPolicy" and d["metadata"]["namespace"] == "tenfold-load"]
+
+    def policy_of(name: str) -> dict[str, Any]:
+        (policy,) = [p for p in policies if p["spec"]["podSelector"]["matchLabels"].items() <= labels[name].items()]
+        return policy["spec"]
+
+    def ports(rule: dict[str, Any]) -> set[int]:
+        return {p["port"] for p in rule.get("ports", [])}
+
+    master, worker = policy_of("locust-master"), policy_of("locust-worker")
+    assert set(master["policyTypes"]) == set(worker["policyTypes"]) == {"Ingress", "Egress"}
+
+    def selects(peers: list[dict[str, Any]], name: str) -> bool:
+        return [p["podSelector"]["matchLabels"].items() <= labels[name].items() for p in peers] == [True]
+
+    (inbound,) = master["ingress"]
+    assert ports(inbound) == {5557} and selects(inbound["from"], "locust-worker")
+    assert not worker.get("ingress"), "nothing connects to a worker"
+    (to_master,) = [r for r in worker["egress"] if 5557 in ports(r)]
+    assert selects(to_master["to"], "locust-master")
+    # Out to anywhere by port: DNS, the target (its addresses are not the cluster's), and for the master S3 and STS.
+    for spec in (master, worker):
+        assert {53, 443} <= set().union(*(ports(r) for r in spec["egress"] if "to" not in r))
 
 
 def test_prometheus_adapter_serves_the_metric_the_hpas_use() -> None:

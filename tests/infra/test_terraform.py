@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _infra import TERRAFORM, load_tf
+from _infra import K8S, TERRAFORM, k8s_docs, load_tf
 
 TF_FILES = sorted(TERRAFORM.glob("*.tf"))
 PARSED = {p.name: load_tf(p) for p in TF_FILES}
@@ -147,6 +147,35 @@ def test_events_bucket_private_encrypted_with_lifecycle() -> None:
     assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] in {"aws:kms", "AES256"}
     (lifecycle,) = s3["lifecycle_rule"]
     assert lifecycle["enabled"] is True and lifecycle["expiration"]["days"] == "${var.events_retention_days}"
+
+
+def test_results_bucket_private_encrypted_and_the_load_generator_may_only_write_into_it() -> None:
+    """The distributed load generator's master (infra/k8s/locust) uploads its run folder with an IRSA role that can
+    put objects into the results bucket and do nothing else; Terraform annotates the manifests' service account."""
+    s3 = MODULES["results_bucket"]
+    for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
+        assert s3[flag] is True, flag
+    assert s3["attach_deny_insecure_transport_policy"] is True
+    rule = s3["server_side_encryption_configuration"]["rule"]
+    assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] in {"aws:kms", "AES256"}
+    (statement,) = _resources("data")[("aws_iam_policy_document", "results_uploads")]["statement"]
+    assert set(statement["actions"]) == {"s3:PutObject", "s3:AbortMultipartUpload"}
+    assert statement["resources"] == ["${module.results_bucket.s3_bucket_arn}/*"]
+    irsa = MODULES["load_generator_irsa"]
+    assert irsa["role_policy_arns"] == {"main": "${aws_iam_policy.results_uploads.arn}"}
+    (trusted,) = irsa["oidc_providers"]["main"]["namespace_service_accounts"]
+    (account,) = RESOURCES[("kubernetes_service_account_v1", "load_generator")]["metadata"]
+    assert account["annotations"] == {"eks.amazonaws.com/role-arn": "${module.load_generator_irsa.iam_role_arn}"}
+    assert account["namespace"] == "${kubernetes_namespace_v1.load.metadata[0].name}"
+    assert RESOURCES[("kubernetes_namespace_v1", "load")]["metadata"][0]["name"] == "${local.k8s_load_namespace}"
+    (locals_block,) = [b for b in PARSED["locals.tf"]["locals"] if "k8s_load_namespace" in b]
+    namespace = locals_block["k8s_load_namespace"]
+    assert trusted == f"${{local.k8s_load_namespace}}:{account['name']}"
+    (master,) = [d for p, d in k8s_docs() if p.is_relative_to(K8S / "locust") and d["kind"] == "Job"
+                 and d["metadata"]["name"] == "locust-master"]  # fmt: skip
+    assert master["metadata"]["namespace"] == namespace
+    assert master["spec"]["template"]["spec"]["serviceAccountName"] == account["name"]
+    assert OUTPUTS["results_s3_url"]["value"] == "s3://${module.results_bucket.s3_bucket_id}/runs"
 
 
 def _ingress_sources(body: Any) -> list[str]:

@@ -64,7 +64,7 @@ def _run_files(args: argparse.Namespace, soak: bool) -> tuple[Path, Path, list[s
         experiments = []
     elif experiments is None and demo and not args.target:
         experiments = [str(REPO / "experiments" / "local")]
-    return Path(scenario_file), Path(slo), experiments
+    return Path(scenario_file).resolve(), Path(slo).resolve(), experiments  # Locust runs from the repo
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -108,7 +108,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         watch=tuple(args.watch or ()),
         allow_remote=args.allow_remote,
         disable=frozenset(args.disable or ()),
-        runs_dir=Path(args.runs_dir),
+        runs_dir=Path(args.runs_dir).resolve(),  # Locust runs from the repo: a relative path would land there
         home=args.home,
         keep_stack=args.keep_stack,
         processes=args.processes,

@@ -45,7 +45,7 @@ from reports.slo import SloFile, load_slo
 from tenfold.errors import UsageError
 from tenfold.injector import Injector
 from tenfold.interrupts import Interrupts
-from tenfold.load import load_scenario, locust_command, locustfile_of, workers_missing
+from tenfold.load import load_scenario, locust_command, locustfile_of, split_address, workers_missing
 from tenfold.load._run import DEFAULT_MASTER_BIND, DEFAULT_WORKERS_TIMEOUT_S
 from tenfold.memory import MemorySampler, sample_interval
 from tenfold.output import LoadProgress, Tick
@@ -325,8 +325,10 @@ def _run_with(
                          processes=opts.processes, scenario_file=scenario_file, remote_workers=opts.remote_workers,
                          master_bind=opts.master_bind, workers_timeout_s=opts.workers_timeout_s)  # fmt: skip
     if opts.remote_workers:
+        bind_host, bind_port = split_address(opts.master_bind)
+        master = f"HOST:{bind_port}" if bind_host in ("*", "0.0.0.0", "::") else f"{bind_host}:{bind_port}"
         say(f"waiting up to {opts.workers_timeout_s:g} s for {opts.remote_workers} workers on {opts.master_bind} "
-            f"(start each: tenfold worker --master HOST:PORT --locustfile {locustfile})")  # fmt: skip
+            f"(start each: tenfold worker --master {master} --locustfile {locustfile.name})")  # fmt: skip
     late = late_experiments(plan, lengths)
     if late:
         say(f"warning: {', '.join(late)}: scheduled after the load ends ({total:g}s), so never injected; "

@@ -46,7 +46,7 @@ class Profile(_Model):
     peak_multiplier: float = Field(default=10.0, ge=1)
     phases: Durations
     arrivals: Literal["poisson", "uniform"] = "poisson"
-    max_in_flight: int = Field(default=512, ge=1, le=4000)
+    max_in_flight: int = Field(default=512, ge=1, le=20000)
     """Arrivals in flight per generator process (= its pool of user instances); beyond it arrivals wait for a
     free user, and the wait counts in their latency (coordinated omission shows)."""
     timeout_s: float = Field(default=10.0, gt=0)

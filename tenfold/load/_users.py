@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import select
 import time
 import traceback
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+import gevent.monkey
 from locust import User
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
 from locust.user.task import DefaultTaskSet, TaskSet
@@ -29,6 +31,44 @@ from ._capture import Arrival, Capture
 __all__ = ["SetupStats", "UserPools", "ignored_wait_times"]
 
 log = logging.getLogger("tenfold.load")
+
+
+def _poll_socket_liveness() -> None:
+    """Make geventhttpclient check a pooled keep-alive socket with poll(2) instead of select(2) (once per process).
+
+    Before reusing a pooled connection, its ``ConnectionPool._is_socket_alive`` (2.6.1) calls ``select.select``;
+    gevent's select first calls the real select(2), which refuses a descriptor >= 1024 (FD_SETSIZE), and the pool
+    takes that for a dead socket. Past ~1,000 open connections every FastHttpUser request then closes its
+    keep-alive connection and opens a new one (resolving the host again on gevent's thread pool): at 3,000
+    arrivals/s with 1 s answers, 17k connections for 24k requests and the generator's CPU saturated. poll(2) has
+    no such limit; the answer is the same (an idle keep-alive socket that is readable got a FIN or stray bytes).
+    """
+    try:
+        from geventhttpclient.connectionpool import ConnectionPool
+    except ImportError:
+        return
+    pool: Any = ConnectionPool
+    current = getattr(pool, "_is_socket_alive", None)
+    if current is None or getattr(current, "_tenfold", False):
+        return
+    real_poll: Any = gevent.monkey.get_original("select", "poll")  # the unpatched one: returns at once
+    events = select.POLLIN | select.POLLPRI
+
+    def is_socket_alive(self: Any, sock: Any) -> bool:
+        if sock is None:
+            return False
+        try:
+            fd = sock.fileno()
+            if fd < 0:
+                return False
+            p = real_poll()
+            p.register(fd, events)
+            return not p.poll(0)
+        except (OSError, ValueError):
+            return False
+
+    is_socket_alive._tenfold = True  # type: ignore[attr-defined]
+    pool._is_socket_alive = is_socket_alive
 
 
 def ignored_wait_times(classes: list[type[User]]) -> list[str]:
@@ -82,6 +122,7 @@ class UserPools:
         self.instances = 0
         self.setup = SetupStats()
         self._stacks: dict[int, list[Any]] = {}  # per user: its task sets (Locust's are untyped)
+        _poll_socket_liveness()
 
     def _pick_class(self) -> type[User]:
         if len(self.classes) == 1:

@@ -218,7 +218,8 @@ class _Coordinator:
     def __init__(self) -> None:
         self.expected: dict[int, str] = {}
         """The master's workers at the start: index -> Locust client id."""
-        self.went_missing: dict[int, float] = {}
+        self.went_missing: dict[int, tuple[float, str]] = {}
+        """index -> (when, "went missing" or "quit"): a worker that stopped before it sent its records."""
         self.lost: list[LostWorker] = []
 
     t0: float = 0.0
@@ -314,12 +315,15 @@ def _start_master(runner: MasterRunner, opts: Any) -> None:
 
 
 def _watch_workers(runner: MasterRunner) -> None:
-    """Note when a worker stops answering (no heartbeat for 3 s, or gone): the run's records will lack it."""
+    """Note when a worker stops answering (no heartbeat for 3 s) or quits before it sent its records."""
     while not _state.collected:
         for index, client_id in _state.expected.items():
-            if index not in _state.went_missing and not _alive(runner, client_id):
-                _state.went_missing[index] = time.time()
-                log.error("tenfold: worker %d (%s) went missing %.1f s into the schedule", index, client_id,
+            if index in _state.went_missing or index in (_state.receiver.done if _state.receiver else ()):
+                continue
+            if not _alive(runner, client_id):
+                how = "went missing" if client_id in runner.clients else "quit"
+                _state.went_missing[index] = (time.time(), how)
+                log.error("tenfold: worker %d (%s) %s %.1f s into the schedule", index, client_id, how,
                           time.time() - _state.t0)  # fmt: skip
         gevent.sleep(1.0)
 
@@ -356,10 +360,12 @@ def _why_lost(runner: MasterRunner, index: int, receiver: PartsReceiver) -> str:
     if broken is not None:
         return f"{broken}: its records are incomplete"
     missing = _state.went_missing.get(index)
-    if missing is not None or not _alive(runner, _state.expected[index]):
-        at = f" {missing - _state.t0:.1f} s into the schedule" if missing is not None else ""
-        return (f"went missing{at} (no heartbeat: it died or lost its connection to the master) and sent no "
-                "records")  # fmt: skip
+    if missing is None and not _alive(runner, _state.expected[index]):
+        missing = (time.time(), "went missing" if _state.expected[index] in runner.clients else "quit")
+    if missing is not None:
+        at, how = missing
+        why = "no heartbeat: it died or lost its connection to the master" if how == "went missing" else "stopped"
+        return f"{how} {at - _state.t0:.1f} s into the schedule ({why}) and sent no records"
     return f"sent nothing for {SILENCE_S:g} s after it was asked for its records"
 
 
@@ -445,6 +451,9 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     if isinstance(runner, WorkerRunner):
         runner.register_message("tenfold_workers", _on_workers)
         runner.register_message(FINISH, _on_finish, concurrent=True)
+        # Added after the runner's own `quitting` listener, so it runs first (Locust fires `quitting` in reverse): a
+        # worker stopped by a signal sends its records before it tells the master it quits.
+        environment.events.quitting.add_listener(_on_finish)
     elif isinstance(runner, MasterRunner):
         _state.receiver = receiver = PartsReceiver(Path(opts.run_dir) / "parts")
         runner.register_message(PART, receiver.on_part)

@@ -24,8 +24,9 @@ import pytest
 from servers import ROOT, free_port
 
 from tenfold.errors import UsageError
-from tenfold.load import locust_command, run_locust, split_address, workers_missing
+from tenfold.load import locust_command, run_locust, split_address, start_locust, workers_missing
 
+from ._server import Server as Target
 from .conftest import scenario_file
 
 pytestmark = [
@@ -250,3 +251,80 @@ def test_master_addresses_are_host_and_port(address: str, parsed: tuple[str, int
 def test_a_master_address_without_a_usable_port_is_refused(address: str) -> None:
     with pytest.raises(UsageError, match="HOST:PORT"):
         split_address(address)
+
+
+def test_tenfold_run_waits_for_a_remote_worker_and_judges_its_records(tmp_path: Path) -> None:
+    """``tenfold run --remote-workers 1`` and ``tenfold worker`` on loopback, every path given relative to where the
+    user stands (Locust itself runs from the repo)."""
+    target = Target().start()
+    port = free_port()
+    tenfold = str(Path(sys.executable).with_name("tenfold"))
+    try:
+        scenario_file(tmp_path, rate=40, phases={"baseline": 2, "ramp": 1, "peak": 2, "cooldown": 1}, peak=2.0)
+        (tmp_path / "lf.py").write_text(LOCUSTFILE)
+        (tmp_path / "slo.yaml").write_text(SLO)
+        worker_dir = tmp_path / "elsewhere"
+        (worker_dir / "tmp").mkdir(parents=True)
+        (worker_dir / "lf.py").write_text(LOCUSTFILE)
+        with (worker_dir / "worker.log").open("wb") as log:
+            worker = subprocess.Popen([tenfold, "worker", "--master", f"127.0.0.1:{port}", "--locustfile", "lf.py"],
+                                      cwd=worker_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                      env={**os.environ, "TMPDIR": str(worker_dir / "tmp")})  # fmt: skip
+        try:
+            run = subprocess.run([tenfold, "run", "--target", target.url, "--locustfile", "lf.py", "--scenario", "t",
+                                  "--scenario-file", "scenarios.yaml", "--slo", "slo.yaml", "--runs-dir", "runs",
+                                  "--experiments", "none", "--remote-workers", "1", "--master-bind",
+                                  f"127.0.0.1:{port}", "--workers-timeout", "30"],
+                                 cwd=tmp_path, capture_output=True, text=True, timeout=180)  # fmt: skip
+            assert worker.wait(30) == 0
+        finally:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+    finally:
+        target.stop()
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "tenfold worker --master 127.0.0.1:" in run.stderr  # how to start one, with the address to give
+    run_dir = (tmp_path / "runs" / "latest").resolve()
+    load = json.loads((run_dir / "load.json").read_text())
+    assert load["valid"] and [p["worker"] for p in load["generator"]["processes"]] == [0], load["invalid_reason"]
+    assert load["requests"] == pytest.approx(40 * 2 + 60 * 1 + 80 * 2 + 40 * 1, rel=0.1)
+    assert list((worker_dir / "tmp").iterdir()) == []
+
+
+SLO = """\
+objectives:
+  - name: run-error-ratio
+    indicator: error_ratio
+    window: run
+    target: "<= 1%"
+"""
+
+
+def test_a_master_stopped_by_sigterm_still_gets_every_workers_records(tmp_path: Path) -> None:
+    """Interrupted mid-schedule, the master asks its workers for their records before it merges."""
+    target = Target().start()
+    try:
+        sf = scenario_file(tmp_path, rate=100, phases={"baseline": 30})
+        (tmp_path / "lf.py").write_text(LOCUSTFILE)
+        run_dir = tmp_path / "run"
+        master = start_locust(target.url, run_dir, tmp_path / "lf.py", scenario="t", scenario_file=sf, processes=2)
+        try:
+            deadline = time.monotonic() + 30
+            while not (run_dir / "load-plan.json").is_file():
+                assert time.monotonic() < deadline and master.poll() is None
+                time.sleep(0.1)
+            time.sleep(4)
+            os.killpg(master.pid, signal.SIGTERM)
+            code = master.wait(60)
+        finally:
+            if master.poll() is None:
+                os.killpg(master.pid, signal.SIGKILL)
+                master.wait()
+    finally:
+        target.stop()
+    load = json.loads((run_dir / "load.json").read_text())
+    assert code == 2 and str(load["invalid_reason"]).startswith("interrupted"), load["invalid_reason"]
+    t = pq.read_table(run_dir / "requests.parquet", columns=["worker"])
+    assert set(t.column("worker").to_pylist()) == {0, 1} and t.num_rows == pytest.approx(400, rel=0.15)
+    assert load["generator"]["lost_workers"] == []

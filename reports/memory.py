@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reports.runfolder import F64
+from reports.arrays import F64
 
 __all__ = ["Growth", "MemorySeries", "growth", "read_memory"]
 

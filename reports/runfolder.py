@@ -17,10 +17,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from reports.arrays import F64
+
 if TYPE_CHECKING:
     from reports.memory import MemorySeries
 
 __all__ = [
+    "F64",
     "Experiment",
     "Manifest",
     "Phase",
@@ -31,7 +34,6 @@ __all__ = [
     "clear_cache",
 ]
 
-F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
 PRIORITIES = ("critical", "degraded", "best-effort", "unclassified")
 _COLUMNS = ["intended_start", "actual_start", "latency_s", "latency_co_s", "route", "method", "priority", "status",

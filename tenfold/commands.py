@@ -211,7 +211,7 @@ def _validate_one(path: Path) -> str:
         names = [f"{n} ({', '.join(load_scenario(path, n).profiles)})" for n in data]
         return "scenarios " + ", ".join(names)
     if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
-        from tenfold.schedule import default_plan
+        from tenfold.inject.schedule import default_plan
 
         return "experiment schedule, " + ", ".join(f"{p}: {len(default_plan(p, path))}" for p in data)
     raise ConfigError("don't know what this file is: an SLO file has 'objectives:', a scenario file 'profiles:' per "
@@ -222,7 +222,7 @@ def _validate_experiment(path: Path) -> str:
     from chaoslib.exceptions import ChaosException
     from chaoslib.experiment import ensure_experiment_is_valid
 
-    from tenfold.schedule import plan_for_files
+    from tenfold.inject.schedule import plan_for_files
     from tenfold.userfile import load_json
 
     (planned,) = plan_for_files([path])  # the file's shape and its tenfold schedule, errors at their line

@@ -1,7 +1,7 @@
 """One verification run: stack → load + chaos → collect → evaluate → render (``tenfold run``).
 
 The load is the locustfile under tenfold's open model, in a Locust child process; experiments are injected at
-their scheduled offsets by the :class:`~tenfold.injector.Injector`; evidence (Prometheus series, controller
+their scheduled offsets by the :class:`~tenfold.inject.injector.Injector`; evidence (Prometheus series, controller
 events, the write ledger read back by the locustfile's verifiers) is collected into ``runs/<id>/`` while the
 system is up; evaluation and rendering read only that folder. Ctrl-C (or SIGTERM) stops the load, lets the experiments
 roll back, and still writes a report of what happened, marked invalid.
@@ -43,13 +43,13 @@ from reports.evaluate import Summary, evaluate
 from reports.render import render
 from reports.slo import SloFile, load_slo
 from tenfold.errors import UsageError
-from tenfold.injector import Injector
+from tenfold.inject.injector import Injector
+from tenfold.inject.schedule import PHASES, ScheduledExperiment, phase_offsets, plan_for_paths
 from tenfold.interrupts import Interrupts
 from tenfold.load import load_scenario, locust_command, locustfile_of, split_address, workers_missing
 from tenfold.load._run import DEFAULT_MASTER_BIND, DEFAULT_WORKERS_TIMEOUT_S
 from tenfold.memory import MemorySampler, sample_interval
 from tenfold.output import LoadProgress, Tick
-from tenfold.schedule import PHASES, ScheduledExperiment, phase_offsets, plan_for_paths
 from tenfold.soak import SOAK_PROFILE, soak_lengths, write_soak_scenario
 from tenfold.stack.procs import preexec
 

@@ -64,3 +64,75 @@ print("imported", len({names!r}))
     r = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
     assert f"imported {len(names)}" in r.stdout
+
+
+BASE = ("tenfold.errors", "tenfold.userfile")
+"""What every room may use: errors and the reading of a user's YAML file. They import nothing else of the harness."""
+
+
+def _graph() -> dict[str, set[str]]:
+    """Module -> the harness modules it imports (an import of a package's name resolves to its ``__init__``)."""
+    mods = dict(_modules())
+    graph: dict[str, set[str]] = {}
+    for module, path in mods.items():
+        deps = set()
+        for name in _imports(module, path):
+            parts = name.split(".")
+            while parts and ".".join(parts) not in mods:
+                parts.pop()
+            if parts and ".".join(parts) != module:
+                deps.add(".".join(parts))
+        graph[module] = deps
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_two_harness_modules_import_each_other() -> None:
+    """Data flows one way; a loop (even through a function-level import) means two modules are one room."""
+    assert _cycles(_graph()) == []
+
+
+def test_a_loop_is_found() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_report_imports_nothing_of_the_harness_but_its_base() -> None:
+    """``reports/`` (evaluate, render) sits above the base and below the orchestrator: ``tenfold`` may import it, it
+    imports from ``tenfold`` only errors and user files."""
+    graph = _graph()
+    upward = sorted((m, d) for m, deps in graph.items() if m.startswith("reports") for d in deps
+                    if d.startswith("tenfold") and d not in BASE)  # fmt: skip
+    assert upward == []
+    for base in BASE:
+        assert graph[base] <= set(BASE), (base, graph[base])

@@ -84,7 +84,8 @@ def up(
     check_free(ports.fixed() | ports.replicas())
     (directory / "logs").mkdir(exist_ok=True)
     (directory / "state.json").unlink(missing_ok=True)
-    argv = [sys.executable, "-m", "tenfold.stack.controller", "--home", str(directory), "--port-base", str(ports.base)]
+    argv = [sys.executable, "-m", "tenfold.stack.controller_process", "--home", str(directory)]
+    argv += ["--port-base", str(ports.base)]
     argv += ["--rate-limit", str(rate_limit)]
     if not autoscaling:
         argv.append("--no-autoscaling")

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tenfold.autoscaler import DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, HpaSpec, MetricTarget, Policy, ScalingRules
 from tenfold.errors import ConfigError
+from tenfold.stack.autoscaler import DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, HpaSpec, MetricTarget, Policy, ScalingRules
 from tenfold.stack.cgroups import parse_cpu
 from tenfold.stack.state import REPO_ROOT
 from tenfold.userfile import Loc, Located, load_yaml, load_yaml_all

@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from tenfold.autoscaler import MetricSample, PodSample
+from tenfold.stack.autoscaler import MetricSample, PodSample
 from tenfold.stack.replicas import Deployment
 
 __all__ = ["P95_METRIC", "RPS_METRIC", "MetricsSource"]

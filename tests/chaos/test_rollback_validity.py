@@ -1,6 +1,6 @@
 """A failed rollback makes the run invalid, from a real journal: the injector runs a real Chaos Toolkit
-experiment (``tenfold.chaos_once``, as ``tenfold run`` does) whose rollback raises, reads the journal Chaos Toolkit
-wrote, and the run's manifest says invalid and why. The same experiment with a rollback that works is valid."""
+experiment (``tenfold.inject.chaos_once``, as ``tenfold run`` does) whose rollback raises, reads the journal Chaos
+Toolkit wrote, and the run's manifest says invalid and why. The same experiment with a rollback that works is valid."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tenfold.injector import Injector
+from tenfold.inject.injector import Injector
+from tenfold.inject.schedule import ScheduledExperiment
 from tenfold.run import RunOptions, _write_manifest
-from tenfold.schedule import ScheduledExperiment
 
 FAILING = {"type": "python", "module": "json", "func": "loads", "arguments": {"s": "{not json"}}  # raises
 WORKING = {"type": "python", "module": "json", "func": "loads", "arguments": {"s": "{}"}}

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from servers import free_port, prometheus
 
-from tenfold.autoscaler import Autoscaler, HpaSpec, MetricSample, MetricTarget
+from tenfold.stack.autoscaler import Autoscaler, HpaSpec, MetricSample, MetricTarget
 from tenfold.stack.manifests import ServiceSpec
 from tenfold.stack.metrics import P95_METRIC, RPS_METRIC, MetricsSource
 from tenfold.stack.procs import Proc

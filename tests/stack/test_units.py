@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tenfold.autoscaler import MetricTarget
 from tenfold.errors import ConfigError
+from tenfold.stack.autoscaler import MetricTarget
 from tenfold.stack.calibration import calibrate, load_calibration
 from tenfold.stack.cgroups import CgroupRoot, parse_cpu
 from tenfold.stack.manifests import load_overlay, load_services

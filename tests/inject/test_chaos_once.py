@@ -1,4 +1,4 @@
-"""tenfold.chaos_once: when the harness is SIGKILLed mid-experiment, the rollbacks still run to the end.
+"""tenfold.inject.chaos_once: when the harness is SIGKILLed mid-experiment, the rollbacks still run to the end.
 
 The kernel sends the parent-death signal once per thread the orphan is handed to, so an experiment started from
 a thread of a multi-threaded harness gets SIGINT twice; Chaos Toolkit's own CLI cuts its rollback on the second.
@@ -79,14 +79,14 @@ def interrupted_twice(tmp_path: Path, chaos: list[str]) -> dict[str, object]:
 
 
 def test_a_sigkilled_harness_still_gets_its_rollbacks(tmp_path: Path) -> None:
-    journal = sigkill_the_harness_mid_method(tmp_path, [sys.executable, "-m", "tenfold.chaos_once"])
+    journal = sigkill_the_harness_mid_method(tmp_path, [sys.executable, "-m", "tenfold.inject.chaos_once"])
     assert journal["status"] == "interrupted"
     assert [r.get("status") for r in journal["rollbacks"]] == ["succeeded"]  # type: ignore[union-attr]
     assert (tmp_path / "rolled-back").exists()
 
 
 def test_a_second_sigint_no_longer_cuts_the_rollback(tmp_path: Path) -> None:
-    journal = interrupted_twice(tmp_path, [sys.executable, "-m", "tenfold.chaos_once"])
+    journal = interrupted_twice(tmp_path, [sys.executable, "-m", "tenfold.inject.chaos_once"])
     assert [r.get("status") for r in journal["rollbacks"]] == ["succeeded"]  # type: ignore[union-attr]
     assert (tmp_path / "rolled-back").exists()
 

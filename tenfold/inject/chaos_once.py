@@ -1,4 +1,5 @@
-"""``python -m tenfold.chaos_once ARGS``: Chaos Toolkit's ``chaos`` CLI, except that only the first SIGINT counts.
+"""``python -m tenfold.inject.chaos_once ARGS``: Chaos Toolkit's ``chaos`` CLI, except that only the first SIGINT
+counts.
 
 Chaos Toolkit treats a second Ctrl-C as "skip the remaining rollbacks". ``tenfold run`` sends each experiment
 exactly one SIGINT on purpose, but when the harness itself is SIGKILLed the kernel delivers the parent-death

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenfold.autoscaler import (
+from tenfold.stack.autoscaler import (
     DEFAULT_SCALE_DOWN,
     DEFAULT_SCALE_UP,
     Autoscaler,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tenfold.autoscaler import Autoscaler, HpaSpec, MetricSample, PodSample, proposal_for_metric
 from tenfold.errors import ConfigError
+from tenfold.stack.autoscaler import Autoscaler, HpaSpec, MetricSample, PodSample, proposal_for_metric
 from tenfold.stack.manifests import load_service
 
 MANIFEST = """\

@@ -13,9 +13,9 @@ import pytest
 
 from tenfold.cli import main as cli
 from tenfold.errors import ConfigError, UsageError
+from tenfold.inject.schedule import ScheduledExperiment, parse_at, plan_for_paths
 from tenfold.load import load_scenario
 from tenfold.run import REPO, experiment_env, late_experiments
-from tenfold.schedule import ScheduledExperiment, parse_at, plan_for_paths
 
 AWS = REPO / "experiments" / "aws"
 LOCAL = REPO / "experiments" / "local"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tenfold.schedule import ScheduledExperiment
+from tenfold.inject.schedule import ScheduledExperiment
 from tenfold.stack.procs import preexec
 
 __all__ = ["ExperimentRecord", "Injector"]
@@ -150,7 +150,7 @@ class Injector:
             return
         journal = self.dir / f"{exp.name}.journal.json"
         log = self.dir / f"{exp.name}.log"
-        argv = [sys.executable, "-m", "tenfold.chaos_once", "--no-version-check", "--no-log-file", "run",
+        argv = [sys.executable, "-m", "tenfold.inject.chaos_once", "--no-version-check", "--no-log-file", "run",
                 "--rollback-strategy", "always", "--journal-path", str(journal), str(exp.path)]  # fmt: skip
         rec.start = time.time()
         with log.open("wb") as out:

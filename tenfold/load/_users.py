@@ -11,6 +11,7 @@ decides when the next task starts.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import select
@@ -103,6 +104,20 @@ class SetupStats:
     task_error_kinds: dict[str, int] = field(default_factory=dict)
 
 
+def _freeze_grown_pool() -> None:
+    """The pool grew to a new size: while collection is deferred (tenfold.load._gc: set-up objects frozen,
+    automatic collection off), freeze what is alive now, the new instance included, as the set-up objects were.
+
+    An instance lives as long as the run (its session, connection pool, cookies: ~100 tracked objects), so a pool
+    of 10,000 is ~1M objects that the deferred collection would otherwise walk and keep (0 unreachable, 340-370 ms
+    with every arrival waiting: start lag p99 332 ms at 10,000 in flight; 6 ms frozen). Freezing is O(1) and frees
+    nothing early: objects are still freed by reference counting, and the few cyclic ones made since the last
+    freeze wait for the end of the run (``gc.unfreeze`` then). Only on a new high, so a locustfile whose users
+    stop (StopUser) and are made again does not freeze on every arrival."""
+    if not gc.isenabled() and gc.get_freeze_count() > 0:
+        gc.freeze()
+
+
 class UserPools:
     def __init__(self, environment: Any, classes: list[type[User]], capture: Capture, rng: random.Random) -> None:
         if not classes:
@@ -120,6 +135,8 @@ class UserPools:
             self._cum.append(acc)
         self._idle: dict[type[User], list[User]] = {c: [] for c in classes}
         self.instances = 0
+        self._live = 0  # instances in the pool or running a task
+        self._most_live = 0
         self.setup = SetupStats()
         self._stacks: dict[int, list[Any]] = {}  # per user: its task sets (Locust's are untyped)
         _poll_socket_liveness()
@@ -184,6 +201,10 @@ class UserPools:
         if raised:  # this instance never becomes usable; the next arrival makes another
             self._stacks.pop(id(user), None)
             return None
+        self._live += 1
+        if self._live > self._most_live:
+            self._most_live = self._live
+            _freeze_grown_pool()
         return user
 
     def _one_task(self, user: User) -> bool:
@@ -209,6 +230,7 @@ class UserPools:
             pass
         except StopUser:
             self._stop(user)
+            self._live -= 1
             return False
         except gevent.GreenletExit:
             raise

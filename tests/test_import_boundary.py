@@ -136,3 +136,13 @@ def test_the_report_imports_nothing_of_the_harness_but_its_base() -> None:
     assert upward == []
     for base in BASE:
         assert graph[base] <= set(BASE), (base, graph[base])
+
+
+def test_the_architecture_map_names_only_rooms_that_exist() -> None:
+    """docs/architecture.md tells a newcomer which room to open: every path it names is there."""
+    import re
+
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    paths = {p for p in re.findall(r"`([\w./-]+/[\w./-]*)`", text) if "<" not in p and not p.startswith("runs/")}
+    missing = sorted(p for p in paths if not (ROOT / p).exists())
+    assert len(paths) > 25 and missing == [], missing

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._generator import Generator
-from ._transfer import LostWorker, PartsReceiver
+from ._transfer import Acks, LostWorker, PartsReceiver
 
 __all__ = ["Coordinator", "state"]
 
@@ -26,6 +26,8 @@ class Coordinator:
         """What a worker got from the master: the scenario, profile and cut (its own options may name files it
         lacks)."""
         self.receiver: PartsReceiver | None = None
+        self.acks: Acks | None = None
+        """A worker's count of its chunks the master wrote."""
         self.collected = False
         self.expected: dict[int, str] = {}
         """The master's workers at the start: index -> Locust client id."""

@@ -27,6 +27,7 @@ from typing import Any
 
 import gevent
 from locust import LoadTestShape, User, events, task
+from locust.exception import RPCError
 from locust.runners import STATE_STOPPED, MasterRunner, WorkerRunner
 
 from tenfold.errors import UsageError
@@ -36,7 +37,7 @@ from ._master import collect_parts, start_master
 from ._merge import merge_run, wait_for_parts
 from ._scenario import Profile, Scenario, Schedule, load_scenario
 from ._state import state
-from ._transfer import DONE, FINISH, PART, PartsReceiver, clear, send_parts
+from ._transfer import ACK, DONE, FINISH, PART, Acks, PartsReceiver, clear, send_parts
 from .upload import parse_s3_url, upload_run
 
 __all__ = ["DEFAULT_SCENARIO_FILE", "OpenModelClock", "OpenModelShape", "add_arguments", "driven_classes", "install"]
@@ -205,7 +206,7 @@ def _finish(environment: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         try:
-            sent = send_parts(runner.send_message, gen.parts, gen.worker, runner.client_id)
+            sent = send_parts(runner.send_message, gen.parts, gen.worker, runner.client_id, state.acks, (RPCError,))
         except Exception:
             log.exception("tenfold: worker %d could not send its records; they stay in %s", gen.worker, gen.parts)
             return
@@ -243,11 +244,16 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     if isinstance(runner, WorkerRunner):
         runner.register_message("tenfold_workers", _on_workers)
         runner.register_message(FINISH, _on_finish, concurrent=True)
+        state.acks = Acks()
+        runner.register_message(ACK, state.acks.on_ack)
         # Added after the runner's own `quitting` listener, so it runs first (Locust fires `quitting` in reverse): a
         # worker stopped by a signal sends its records before it tells the master it quits.
         environment.events.quitting.add_listener(_on_finish)
     elif isinstance(runner, MasterRunner):
-        state.receiver = receiver = PartsReceiver(Path(opts.run_dir) / "parts")
+        state.receiver = receiver = PartsReceiver(
+            Path(opts.run_dir) / "parts",
+            ack=lambda client, seq: runner.send_message(ACK, {"seq": seq}, client_id=client),
+        )
         runner.register_message(PART, receiver.on_part)
         runner.register_message(DONE, receiver.on_done)
     if not isinstance(runner, WorkerRunner):

@@ -64,7 +64,7 @@ def _run_files(args: argparse.Namespace, soak: bool) -> tuple[Path, Path, list[s
         experiments = []
     elif experiments is None and demo and not args.target:
         experiments = [str(REPO / "experiments" / "local")]
-    return Path(scenario_file).resolve(), Path(slo).resolve(), experiments  # Locust runs from the repo
+    return Path(scenario_file), Path(slo), experiments
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

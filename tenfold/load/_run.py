@@ -75,8 +75,8 @@ def locust_command(
            "--only-summary"]  # fmt: skip
     if quick:
         cmd.append("--quick")
-    if scenario_file is not None:
-        cmd += ["--scenario-file", str(scenario_file)]
+    if scenario_file is not None:  # resolved: Locust may run from another directory (tenfold run: the repo)
+        cmd += ["--scenario-file", str(Path(scenario_file).resolve())]
     if processes and processes > 1:
         cmd += ["--processes", str(processes)]
     if remote_workers:

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import httpx
+from tenfold.promql import Prometheus, PrometheusError
 
 __all__ = [
     "KUBE_HPA_QUERIES",
@@ -76,15 +76,6 @@ def fill(query: str, deployments: Iterable[str], namespace: str | None) -> str:
     return query.replace("$deployments", alternation).replace("$namespace", ns)
 
 
-def _query(client: httpx.Client, path: str, params: dict[str, Any]) -> dict[str, Any]:
-    resp = client.get(path, params=params)
-    body = resp.json()
-    if body.get("status") != "success":
-        raise ValueError(body.get("error", f"HTTP {resp.status_code}"))
-    data: dict[str, Any] = body["data"]
-    return data
-
-
 def collect_metrics(
     prometheus_url: str, run_dir: Path, start: float, end: float, queries: dict[str, str], step: float = 1.0, *,
     timeout_s: float = 30.0, rate_window: str | None = None,
@@ -97,15 +88,15 @@ def collect_metrics(
     out = run_dir / "metrics"
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    with httpx.Client(base_url=prometheus_url, timeout=timeout_s) as client:
+    with Prometheus(prometheus_url, timeout_s=timeout_s) as prom:
         for name, template in queries.items():
             query = template.replace("[5s]", f"[{rate_window}]") if rate_window else template
             doc: dict[str, Any] = {"query": query, "start": start, "end": end, "step": step}
             try:
-                doc["data"] = _query(client, "/api/v1/query_range",
-                                     {"query": query, "start": start, "end": end, "step": step})  # fmt: skip
-                counts[name] = len(doc["data"].get("result", []))
-            except (httpx.HTTPError, ValueError) as exc:
+                series = prom.range(query, start, end, step)
+                doc["data"] = {"resultType": "matrix", "result": series}  # query_range's "data"
+                counts[name] = len(series)
+            except PrometheusError as exc:
                 doc["error"] = f"{type(exc).__name__}: {exc}"
                 counts[name] = 0
             (out / f"{name}.json").write_text(json.dumps(doc))
@@ -113,11 +104,13 @@ def collect_metrics(
 
 
 def hpa_deployments(prometheus_url: str, namespace: str | None, *, timeout_s: float = 10.0) -> list[str]:
-    """The deployments some HPA scales (kube_horizontalpodautoscaler_info): what is watched when nothing is named."""
+    """The deployments some HPA scales (kube_horizontalpodautoscaler_info): what is watched when nothing is named.
+
+    Raises ``PrometheusError`` when the query fails."""
     query = fill('kube_horizontalpodautoscaler_info{scaletargetref_kind="Deployment"$namespace}', [], namespace)
-    with httpx.Client(base_url=prometheus_url, timeout=timeout_s) as client:
-        data = _query(client, "/api/v1/query", {"query": query})
-    return sorted({str(r["metric"].get("scaletargetref_name")) for r in data.get("result", [])} - {"None"})
+    with Prometheus(prometheus_url, timeout_s=timeout_s) as prom:
+        found = prom.instant(query)
+    return sorted({str(s.labels.get("scaletargetref_name")) for s in found} - {"None"})
 
 
 def _hpa_spec(metric: str) -> str:
@@ -150,14 +143,14 @@ def collect_kube_hpa(
 ) -> dict[str, dict[str, float]]:
     """The HPA bounds and CPU target per service at ``at`` from ``queries`` (KUBE_HPA_QUERIES' names, filled)."""
     out: dict[str, dict[str, float]] = {}
-    with httpx.Client(base_url=prometheus_url, timeout=timeout_s) as client:
+    with Prometheus(prometheus_url, timeout_s=timeout_s) as prom:
         for name, query in queries.items():
             try:
-                data = _query(client, "/api/v1/query", {"query": query, "time": at})
-            except (httpx.HTTPError, ValueError):
+                found = prom.instant(query, at=at)
+            except PrometheusError:
                 continue
-            for r in data.get("result", []):
-                out.setdefault(str(r["metric"].get("service")), {})[_HPA_KEYS[name]] = float(r["value"][1])
+            for s in found:
+                out.setdefault(str(s.labels.get("service")), {})[_HPA_KEYS[name]] = s.value
     return out
 
 

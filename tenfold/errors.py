@@ -8,6 +8,7 @@ The CLI maps these to exit codes in exactly one place (``tenfold.cli``)::
     ├── MissingDependencyError   69  a system binary or package is missing (run `make setup`)
     ├── StackError               70  the local stack could not start, is not running, or is running already
     │   └── PortInUseError       70  a port the stack needs is taken
+    ├── PrometheusError          70  a PromQL query failed: Prometheus unreachable, the query rejected (tenfold.promql)
     └── RunInvalidError           2  the evidence cannot be trusted (generator saturated, rollback failed, ...)
 
 Every message says what went wrong and what to do about it.
@@ -15,10 +16,13 @@ Every message says what went wrong and what to do about it.
 
 from __future__ import annotations
 
+from typing import Literal
+
 __all__ = [
     "ConfigError",
     "MissingDependencyError",
     "PortInUseError",
+    "PrometheusError",
     "RunInvalidError",
     "StackError",
     "TenfoldError",
@@ -64,6 +68,24 @@ class StackError(TenfoldError):
 
 class PortInUseError(StackError):
     pass
+
+
+class PrometheusError(TenfoldError):
+    """A PromQL query failed; the message names the Prometheus and the query (``tenfold.promql`` raises it).
+
+    ``kind`` says how: ``unreachable`` (no answer in time; ``reason`` says why), ``rejected`` (Prometheus answered
+    with an error: ``reason`` is its text), ``unexpected`` (an answer that is not what was asked for, e.g. a range
+    vector where one number per series was wanted)."""
+
+    def __init__(
+        self, url: str, query: str, reason: str, *, kind: Literal["unreachable", "rejected", "unexpected"]
+    ) -> None:
+        what = {"unreachable": "does not answer", "rejected": "rejected"}.get(kind, "answered")
+        super().__init__(f"Prometheus at {url} {what} {query!r}: {reason}")
+        self.url = url
+        self.query = query
+        self.reason = reason
+        self.kind = kind
 
 
 class RunInvalidError(TenfoldError):

@@ -27,8 +27,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from reports.collect import (
     KUBE_HPA_QUERIES,
     KUBE_QUERIES,
@@ -42,7 +40,7 @@ from reports.collect import (
 from reports.evaluate import Summary, evaluate
 from reports.render import render
 from reports.slo import SloFile, load_slo
-from tenfold.errors import UsageError
+from tenfold.errors import PrometheusError, UsageError
 from tenfold.inject.injector import Injector
 from tenfold.inject.schedule import PHASES, ScheduledExperiment, phase_offsets, plan_for_paths
 from tenfold.interrupts import Interrupts
@@ -263,9 +261,11 @@ class _LiveStatus:
         return Tick(elapsed=elapsed, total=self.total, phase=phase, rate=rate, replicas=replicas, faults=active)
 
     def _q(self, query: str) -> list[tuple[dict[str, str], float]]:
+        from tenfold.promql import Prometheus
+
         assert self.prometheus is not None
-        body = httpx.get(f"{self.prometheus}/api/v1/query", params={"query": query}, timeout=2).json()
-        return [(r["metric"], float(r["value"][1])) for r in body["data"]["result"]]
+        with Prometheus(self.prometheus, timeout_s=2) as prom:
+            return [(s.labels, s.value) for s in prom.instant(query)]
 
 
 def execute(opts: RunOptions, say: Say, progress: LoadProgress | None = None) -> tuple[Summary, Path]:
@@ -512,7 +512,7 @@ def _collect_kube(
     if not deployments:
         try:
             deployments = hpa_deployments(prom, ns)
-        except (httpx.HTTPError, ValueError) as exc:
+        except PrometheusError as exc:
             say(f"could not list the deployments HPAs scale from {prom}: {exc}")
     say(f"collecting metrics of {', '.join(deployments) or 'no deployment'} from {prom} (1 m rates: a cluster scrapes "
         "every 15-30 s) …")  # fmt: skip
@@ -523,7 +523,7 @@ def _collect_kube(
     say("metrics without series: " + (", ".join(n for n, c in counts.items() if not c) or "none"))
     try:
         hpa = dict(collect_kube_hpa(prom, hpa_queries, end))
-    except httpx.HTTPError as exc:
+    except PrometheusError as exc:
         say(f"could not read the HPAs from {prom}: {exc}")
         return {}
     (run_dir / "metrics" / "hpa.json").write_text(json.dumps({"queries": hpa_queries, "hpa": hpa}, indent=1))

@@ -22,8 +22,8 @@ from servers import ROOT, Server, free_port, tmpdir, wait_for
 pytestmark = pytest.mark.servers  # starts uv and a replica
 
 UV = Path(sys.executable).parent / "uv"  # scripts/setup installs it into .venv
-# Import names of what only the harness needs (Locust, Chaos Toolkit, moto, SciPy, Matplotlib).
-HARNESS_ONLY = ("locust", "chaoslib", "chaostoolkit", "moto", "scipy", "matplotlib")
+# Import names of what only the harness needs (Locust, Chaos Toolkit, moto, SciPy, Matplotlib, the Prometheus client).
+HARNESS_ONLY = ("locust", "chaoslib", "chaostoolkit", "moto", "scipy", "matplotlib", "prometheus_api_client")
 FIND = "import importlib.util as u; print([m for m in {} if u.find_spec(m)])"  # those of the names it can import
 # What the image copies (Dockerfile): the package is built from these, outside the working tree.
 SOURCES = ("pyproject.toml", "README.md", "reference_services", "tenfold", "reports", "locustfiles")

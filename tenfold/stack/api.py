@@ -11,12 +11,14 @@ from typing import Any
 
 import httpx
 import uvicorn
+from prometheus_client.exposition import generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tenfold.stack.controller import Controller
+from tenfold.stack.exporter import CONTENT_TYPE, registry_for
 from tenfold.stack.ports import HOST
 
 __all__ = ["build_app", "serve"]
@@ -62,49 +64,10 @@ def build_app(ctl: Controller) -> Starlette:
         limit = int(request.query_params.get("limit", "100"))
         return JSONResponse({"events": ctl.events[-limit:]})
 
+    registry = registry_for(ctl)
+
     async def metrics(request: Request) -> Response:
-        lines = [
-            "# HELP tenfold_replicas Replicas of a service by state.",
-            "# TYPE tenfold_replicas gauge",
-        ]
-        for name, d in ctl.deployments.items():
-            counts = dict.fromkeys(("ready", "starting", "frozen", "dead", "terminating"), 0)
-            for r in d.replicas:
-                counts[r.state] = counts.get(r.state, 0) + 1
-            lines += [f'tenfold_replicas{{service="{name}",state="{s}"}} {n}' for s, n in counts.items()]
-        lines += [
-            "# HELP tenfold_desired_replicas Replicas the controller wants.",
-            "# TYPE tenfold_desired_replicas gauge",
-        ]
-        lines += [f'tenfold_desired_replicas{{service="{n}"}} {d.desired}' for n, d in ctl.deployments.items()]
-        lines += [
-            "# HELP tenfold_hpa_desired_replicas What the HPA algorithm asked for (also when autoscaling is off).",
-            "# TYPE tenfold_hpa_desired_replicas gauge",
-        ]
-        lines += [f'tenfold_hpa_desired_replicas{{service="{n}"}} {v}' for n, v in ctl.desired_by_hpa.items()]
-        lines += [
-            "# HELP tenfold_replica_cpu_seconds_total CPU time used by a replica's cgroup.",
-            "# TYPE tenfold_replica_cpu_seconds_total counter",
-        ]
-        util_lines = []
-        for name, d in ctl.deployments.items():
-            for r in d.replicas:
-                cpu = r.cpu_seconds()
-                if cpu is not None:
-                    lines.append(f'tenfold_replica_cpu_seconds_total{{service="{name}",replica="{r.id}"}} {cpu:.6f}')
-            if ctl._metrics is not None:
-                util = [u for u in ctl._metrics.cpu_utilization(d, 5.0).values() if u is not None]
-                if util:
-                    util_lines.append(f'tenfold_cpu_utilization_ratio{{service="{name}"}} {sum(util) / len(util):.4f}')
-        lines += [
-            "# HELP tenfold_cpu_utilization_ratio Mean CPU of ready replicas as a fraction of the CPU limit (5 s).",
-            "# TYPE tenfold_cpu_utilization_ratio gauge",
-            *util_lines,
-            "# HELP tenfold_autoscaling_enabled 1 when the controller's autoscaler acts on its decisions, else 0.",
-            "# TYPE tenfold_autoscaling_enabled gauge",
-            f"tenfold_autoscaling_enabled {int(ctl.autoscaling)}",
-        ]
-        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE)
 
     async def service_action(request: Request) -> Response:
         name, verb = request.path_params["name"], request.path_params["verb"]

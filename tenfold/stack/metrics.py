@@ -4,10 +4,10 @@ and Pods metrics from Prometheus (requests per second per replica, p95 latency),
 
 from __future__ import annotations
 
+import asyncio
 import time
 
-import httpx
-
+from tenfold.promql import Prometheus, PrometheusError, Sample
 from tenfold.stack.autoscaler import MetricSample, PodSample
 from tenfold.stack.replicas import Deployment
 
@@ -22,10 +22,10 @@ class MetricsSource:
     def __init__(self, prometheus_url: str, cpu_basis: str = "limit") -> None:
         self.prometheus_url = prometheus_url
         self.cpu_basis = cpu_basis
-        self._client = httpx.AsyncClient(timeout=2.0)
+        self._prometheus = Prometheus(prometheus_url, timeout_s=2.0)
 
     async def close(self) -> None:
-        await self._client.aclose()
+        self._prometheus.close()
 
     def sample_cpu(self, deployments: list[Deployment]) -> None:
         """Called every second: remember (time, cpu seconds) per replica for utilization over a window."""
@@ -54,16 +54,12 @@ class MetricsSource:
             out[r.id] = (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0]) / basis
         return out
 
-    async def _query(self, promql: str) -> list[dict[str, object]] | None:
-        try:
-            resp = await self._client.get(f"{self.prometheus_url}/api/v1/query", params={"query": promql})
-            body = resp.json()
-        except (httpx.HTTPError, ValueError):
+    async def _query(self, promql: str) -> list[Sample] | None:
+        """The answer, or None when the query failed (the autoscaler then has no sample, as for a missing pod)."""
+        try:  # the client blocks: in a thread, so the controller's loop goes on meanwhile
+            return await asyncio.to_thread(self._prometheus.instant, promql)
+        except PrometheusError:
             return None
-        if body.get("status") != "success":
-            return None
-        result = body["data"]["result"]
-        return result if isinstance(result, list) else None
 
     async def samples(self, d: Deployment, window_s: float, wanted: set[str]) -> list[MetricSample]:
         out: list[MetricSample] = []
@@ -76,7 +72,7 @@ class MetricsSource:
                 f'sum by (replica) (rate(http_requests_total{{service="{d.name}"}}[{int(_WINDOW_S)}s]))'
             )
             if rows is not None:
-                by_replica = {str(row["metric"].get("replica")): float(row["value"][1]) for row in rows}  # type: ignore[index,attr-defined]
+                by_replica = {str(row.labels.get("replica")): row.value for row in rows}
                 out.append(
                     MetricSample(
                         RPS_METRIC, tuple(PodSample(r.state == "ready", by_replica.get(r.id)) for r in replicas)
@@ -88,7 +84,7 @@ class MetricsSource:
                 f'{{service="{d.name}"}}[{int(_WINDOW_S)}s])))'
             )
             if rows:
-                p95 = float(rows[0]["value"][1])  # type: ignore[index]
+                p95 = rows[0].value
                 if p95 == p95:  # not NaN
                     out.append(MetricSample(P95_METRIC, tuple(PodSample(r.state == "ready", p95) for r in replicas)))
         return out

@@ -49,7 +49,7 @@ def _bench(port: int, clients: int, pipeline: int) -> dict[str, float]:
     return {row[0]: float(row[1]) for row in csv.reader(io.StringIO(out)) if row and row[0] in ("GET", "SET")}
 
 
-def main() -> int:
+def main() -> dict[str, object]:
     tmp = tempfile.mkdtemp(prefix="tenfold-bench-linkproxy-")
     redis_port, proxy_port, control_port = _free_port(), _free_port(), _free_port()
     server = subprocess.Popen(
@@ -67,18 +67,29 @@ def main() -> int:
         _wait_port(redis_port)
         _wait_port(proxy_port)
         print(f"{'case':<28}{'direct rps':>12}{'proxied rps':>13}{'ratio':>8}")
+        cases: dict[str, dict[str, float]] = {}
         for clients, pipeline in ((1, 1), (20, 1), (20, 16)):
             direct = _bench(redis_port, clients, pipeline)
             proxied = _bench(proxy_port, clients, pipeline)
             for op in ("GET", "SET"):
                 name = f"{op} -c {clients} -P {pipeline}"
                 print(f"{name:<28}{direct[op]:>12.0f}{proxied[op]:>13.0f}{proxied[op] / direct[op]:>8.2f}")
+                cases[name] = {"direct_rps": round(direct[op]), "proxied_rps": round(proxied[op]),
+                               "ratio": round(proxied[op] / direct[op], 3)}  # fmt: skip
     finally:
         for proc in (proxy, server):
             proc.terminate()
             proc.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    table = [
+        [
+            f"redis-benchmark {name}: through the link proxy ÷ direct",
+            f"{c['proxied_rps']:,} ÷ {c['direct_rps']:,} = {c['ratio']:.2f}",
+            "—",
+        ]
+        for name, c in cases.items()
+    ]
+    return {"table": table, "cases": cases}
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def _p99_at(url: str, rate: float, seconds: int = 5, workers: int = 8, headers: 
     return latencies[int(len(latencies) * 0.99) - 1] * 1000
 
 
-def main() -> None:
+def main() -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="tenfold-bench-"))
     (tmp / "hello_app.py").write_text(_HELLO)
     redis_port, hello_port, recs_port, redis_recs_port = _port(), _port(), _port(), _port()
@@ -128,19 +128,37 @@ def main() -> None:
               f"  (target >= 0.40)")  # fmt: skip
         print(f"cached recommendations (Redis GET each)   {redis_rps:9.0f} rps   ratio {redis_rps / hello_rps:.2f}")
         print(f"p99 at half saturation ({recs_rps / 2:.0f} rps)        {p99:9.2f} ms    (target <= 5 ms)")
+        rss_mb: dict[str, dict[str, float]] = {}
         for name, proc in services.items():
             rss = psutil.Process(proc.pid).memory_info().rss / 2**20
             print(f"RSS {name:38s}{rss:9.1f} MB    (target <= 80 MB)")
-        print(_rss_of_other_services(secret))
+            rss_mb[name] = {"rss_mb": round(rss, 1)}
+        for name, (rps, rss) in _rss_of_other_services(secret).items():
+            label = f"{name} after load ({rps:.0f} rps)"
+            print(f"RSS {label:38s}{rss:9.1f} MB    (target <= 80 MB)")
+            rss_mb[name] = {"rss_mb": round(rss, 1), "rps": round(rps)}
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
         for p in procs:
             p.wait(15)
         shutil.rmtree(tmp, ignore_errors=True)
+    table = [
+        ["cached `GET /api/recommendations/{id}` (bearer token checked) rps ÷ bare Starlette hello, one uvicorn worker",
+         f"{recs_rps:,.0f} ÷ {hello_rps:,.0f} = **{recs_rps / hello_rps:.2f}**", "≥ 0.4"],
+        ["same with the near cache off (a Redis GET per request)", f"{redis_rps / hello_rps:.2f}", "—"],
+        [f"p99 at half the saturation rate ({recs_rps / 2:,.0f} rps)", f"**{p99:.2f} ms**", "≤ 5 ms"],
+        *[[f"RSS of {name}" + (f" after {d['rps']:,} rps" if "rps" in d else ""), f"{d['rss_mb']:.1f} MB", "≤ 80 MB"]
+          for name, d in rss_mb.items()],
+    ]  # fmt: skip
+    return {"table": table, "hello_rps": round(hello_rps), "recommendations_rps": round(recs_rps),
+            "ratio": round(recs_rps / hello_rps, 3), "redis_each_rps": round(redis_rps),
+            "redis_each_ratio": round(redis_rps / hello_rps, 3), "p99_half_saturation_ms": round(p99, 2),
+            "services": rss_mb}  # fmt: skip
 
 
-def _rss_of_other_services(secret: str) -> str:
+def _rss_of_other_services(secret: str) -> dict[str, tuple[float, float]]:
+    """Each other service on real stores under load: its (requests/s, RSS MB)."""
     """users, catalog and events on real stores (PostgreSQL, Redis, DynamoDB and S3 emulators, seeded small), each
     under 5 s of wrk/hey load on its main route, then their RSS: what a replica holds with its pools open."""
     sys.path.insert(0, str(ROOT / "tests"))
@@ -156,7 +174,7 @@ def _rss_of_other_services(secret: str) -> str:
             "catalog": ("/api/titles/3", lambda url: _wrk(url)),
             "events": ("/api/events", lambda url: _hey_post(url, event, auth)),
         }
-        lines = []
+        out: dict[str, tuple[float, float]] = {}
         for name, (path, load) in loads.items():
             port = _port()
             proc = _spawn([sys.executable, "-m", "reference_services", name], {**env, "TENFOLD_PORT": str(port)},
@@ -164,13 +182,11 @@ def _rss_of_other_services(secret: str) -> str:
             try:
                 _wait_http(f"http://127.0.0.1:{port}/readyz")
                 rps = load(f"http://127.0.0.1:{port}{path}")
-                rss = psutil.Process(proc.pid).memory_info().rss / 2**20
-                label = f"{name} after load ({rps:.0f} rps)"
-                lines.append(f"RSS {label:38s}{rss:9.1f} MB    (target <= 80 MB)")
+                out[name] = (rps, psutil.Process(proc.pid).memory_info().rss / 2**20)
             finally:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(15)
-        return "\n".join(lines)
+        return out
 
 
 def _hey_post(url: str, body: str, headers: tuple[str, ...], seconds: int = 5) -> float:

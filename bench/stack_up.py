@@ -36,7 +36,7 @@ def _down(home: Path) -> tuple[float, list[int]]:
     return took, [p for p in pids if pid_alive(p)]
 
 
-def main() -> None:
+def main() -> dict[str, object]:
     base = int(os.environ.get("TENFOLD_BENCH_PORT_BASE", "29000"))
     users = int(os.environ["TENFOLD_BENCH_SEED_USERS"]) if "TENFOLD_BENCH_SEED_USERS" in os.environ else None
     home = Path(tempfile.mkdtemp(prefix="tenfold-bench-up-"))
@@ -57,6 +57,16 @@ def main() -> None:
     print(f"{'tenfold down':<44}{(down1 + down2) / 2:>9.1f}")
     print(f"processes started: {len(pids)}; left behind after down: {len(left1) + len(left2)}")
     print(f"cold/warm ratio: {cold / warm:.1f}x")
+    table = [
+        [f"`tenfold up`, cold (seed cache {'hit' if cached else 'miss'})", f"{cold:.1f} s", "—"],
+        ["`tenfold up`, warm (data kept)", f"{warm:.1f} s", "—"],
+        ["`tenfold down`", f"{(down1 + down2) / 2:.1f} s; {len(left1) + len(left2)} of {len(pids)} processes left",
+         "0 left"],
+    ]  # fmt: skip
+    return {"table": table, "cold_s": round(cold, 2), "seed_cache": "hit" if cached else "miss",
+            "warm_s": round(warm, 2),
+            "down_s": round((down1 + down2) / 2, 2), "processes": len(pids),
+            "left_after_down": len(left1) + len(left2)}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -51,8 +51,11 @@ def main() -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="tenfold-bench-reports-") as tmp:
         run = Path(tmp) / "run"
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "reports", "synthetic", str(run), "--rows", str(ROWS)], cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        make = (
+            "import sys; from pathlib import Path; sys.path.insert(0, 'tests'); from synthetic import Knobs, "
+            f"make_run; make_run(Path({str(run)!r}), Knobs(rows={ROWS}))"
+        )  # tests/synthetic.py
+        subprocess.run([sys.executable, "-c", make], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         print(f"synthetic run folder with {ROWS:,} request rows written in {time.perf_counter() - t:.1f} s")
         out = subprocess.run([sys.executable, "-c", _CHILD, str(run), str(ROOT / "slo.yaml"), str(REPEAT)], cwd=ROOT,
                              check=True, capture_output=True, text=True)  # fmt: skip

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from synthetic import Knobs, make_run
 
-from reports.synthetic import Knobs, make_run
 from tenfold.output import LoadProgress, Tick
 from tenfold.run import REPO
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from synthetic import Knobs, make_run
 
 from reports.slo import SloFile, load_slo
-from reports.synthetic import Knobs, make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 20_000

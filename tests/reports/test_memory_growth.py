@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic import T0, Knobs, make_run
 
 from reports.evaluate import evaluate
 from reports.junit import junit_xml
 from reports.memory import growth, read_memory
 from reports.render import render
 from reports.slo import load_slo, parse_slo
-from reports.synthetic import T0, Knobs, make_run
 from tenfold.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,20 +10,14 @@ roll back, and still writes a report of what happened, marked invalid.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.parse
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +38,13 @@ from tenfold.errors import PrometheusError, UsageError
 from tenfold.inject.injector import Injector
 from tenfold.inject.schedule import PHASES, ScheduledExperiment, phase_offsets, plan_for_paths
 from tenfold.interrupts import Interrupts
-from tenfold.load import load_scenario, locust_command, locustfile_of, split_address, workers_missing
-from tenfold.load._run import DEFAULT_MASTER_BIND, DEFAULT_WORKERS_TIMEOUT_S
+from tenfold.load import load_scenario, locust_command, locustfile_of, split_address
 from tenfold.memory import MemorySampler, sample_interval
-from tenfold.output import LoadProgress, Tick
+from tenfold.output import LoadProgress
+from tenfold.run_live import LiveStatus, load_started
+from tenfold.run_manifest import new_run_dir, read_json, write_manifest
+from tenfold.run_options import REPO, RunOptions, Say, check_target, experiment_env, late_experiments, watched
+from tenfold.run_stack import RunStack, ensure_stack, local_hpa
 from tenfold.soak import SOAK_PROFILE, soak_lengths, write_soak_scenario
 from tenfold.stack.procs import preexec
 
@@ -58,214 +55,7 @@ __all__ = ["REPO", "RunOptions", "check_target", "execute", "experiment_env", "l
 # started requests 0.3 - 0.7 s late; -15 (weight 29,154) keeps it ahead of the whole stack.
 GENERATOR_NICENESS = -15
 
-REPO = Path(__file__).resolve().parent.parent
-Say = Callable[[str], None]
 _VERIFY_TIMEOUT_S = 600.0
-
-
-@dataclass
-class RunOptions:
-    """What ``tenfold run`` was asked (the CLI fills in the defaults: the reference system's files, docs/cli.md)."""
-
-    scenario_file: Path
-    slo: Path
-    scenario: str = "spike"
-    profile: str = "default"  # "quick" for --quick
-    locustfile: Path | None = None  # None: the scenario's locustfile
-    experiments: list[str] | None = None  # FILE[@PHASE+OFFSET] or DIR; None or []: no chaos
-    target: str | None = None
-    prometheus: str | None = None  # with --target: the deployment's Prometheus, for the replica/CPU/HPA series
-    watch: tuple[str, ...] = ()  # --watch deployment/NAME: what --prometheus judges
-    allow_remote: bool = False
-    disable: frozenset[str] = frozenset()
-    runs_dir: Path = REPO / "runs"
-    home: str | None = None
-    keep_stack: bool = False
-    processes: int | None = None
-    remote_workers: int = 0  # --remote-workers: workers started elsewhere (tenfold worker) the master waits for
-    master_bind: str = DEFAULT_MASTER_BIND
-    workers_timeout_s: float = DEFAULT_WORKERS_TIMEOUT_S
-    stack_options: dict[str, Any] = field(default_factory=dict)  # passed to tenfold.stack.lifecycle.up
-    soak_s: float | None = None  # --soak: the soak profile's length (profile "soak"); tenfold/soak.py
-
-
-def check_target(url: str, allow_remote: bool, flag: str = "--target") -> None:
-    """Load goes to loopback unless the user explicitly allows a remote target."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{flag} must be an http(s) URL like http://127.0.0.1:8080, not {url!r}")
-    host = parts.hostname
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback and not allow_remote:
-        raise UsageError(
-            f"--target {url} is not a loopback address; add --allow-remote if you mean to load that system"
-        )
-
-
-def experiment_env(target: str | None, status: dict[str, Any]) -> dict[str, str]:
-    """What every experiment, the generator and the verifiers get on top of our environment: the system under
-    test's URL (``TENFOLD_TARGET_URL``; ``TENFOLD_GATEWAY_URL`` too, its older name) and, with the local stack,
-    its control API, stores and seeded users (docs/ledger.md)."""
-    env: dict[str, str] = {}
-    gateway = target or status.get("gateway")
-    if gateway:
-        env["TENFOLD_TARGET_URL"] = env["TENFOLD_GATEWAY_URL"] = str(gateway).rstrip("/")
-    for var, key in (("TENFOLD_CONTROL_URL", "control"), ("TENFOLD_POSTGRES_DSN", "postgres"),
-                     ("TENFOLD_S3_ENDPOINT", "s3"), ("TENFOLD_SEED_USERS", "seed_users")):  # fmt: skip
-        if status.get(key):
-            env[var] = str(status[key])
-    return env
-
-
-def watched(opts_watch: tuple[str, ...], slo: SloFile) -> list[str]:
-    """The deployments ``--prometheus`` judges: ``--watch``, the SLO file's ``metrics.watch`` and objectives'
-    ``service``; empty means every deployment an HPA scales."""
-    names = [w.removeprefix("deployment/") for w in (*opts_watch, *slo.metrics.watch)]
-    names += [o.service for o in slo.objectives if o.service]
-    return sorted(set(names))
-
-
-def late_experiments(plan: list[ScheduledExperiment], lengths: dict[str, float]) -> list[str]:
-    """Experiments scheduled at or after the end of the load: they would never start."""
-    starts, total = phase_offsets(lengths), sum(float(v) for v in lengths.values())
-    return [f"{e.name} at {e.phase}+{e.offset_s:g}s" for e in plan if e.at(starts) >= total]
-
-
-@dataclass
-class _Stack:
-    status: dict[str, Any]
-    started_here: bool
-
-
-def _flags_file(home: Path) -> Path:
-    return home / "run-flags.json"
-
-
-def _ensure_stack(opts: RunOptions, say: Say) -> _Stack:
-    from tenfold.stack.client import ControlClient
-    from tenfold.stack.lifecycle import down, running_state, up
-    from tenfold.stack.state import state_dir
-
-    home = state_dir(opts.home)
-    autoscaling = "autoscaling" not in opts.disable
-    fallbacks = "fallbacks" not in opts.disable
-    state = running_state(home)
-    if state is not None:
-        flags = json.loads(_flags_file(home).read_text()) if _flags_file(home).is_file() else {"fallbacks": True}
-        if flags.get("fallbacks", True) != fallbacks:
-            say(f"restarting the local stack with fallbacks {'enabled' if fallbacks else 'disabled'}")
-            down(opts.home)
-            state = None
-    if state is None:
-        say("starting the local stack (tenfold up) …")
-        started = time.monotonic()
-        env_before = os.environ.get("TENFOLD_DISABLE_FALLBACKS")
-        os.environ["TENFOLD_DISABLE_FALLBACKS"] = "0" if fallbacks else "1"  # replicas inherit it
-        try:
-            # A stack started for this run alone stops itself if the run dies without a word (SIGKILL).
-            owner = None if opts.keep_stack else os.getpid()
-            state = up(opts.home, autoscaling=autoscaling, owner_pid=owner, **opts.stack_options)
-        finally:
-            if env_before is None:
-                os.environ.pop("TENFOLD_DISABLE_FALLBACKS", None)
-            else:
-                os.environ["TENFOLD_DISABLE_FALLBACKS"] = env_before
-        _flags_file(home).write_text(json.dumps({"fallbacks": fallbacks}))
-        say(f"stack ready in {time.monotonic() - started:.1f} s: gateway {state['gateway']}")
-        started_here = True
-    else:
-        say(f"using the running stack: gateway {state['gateway']}")
-        started_here = False
-    client = ControlClient(state["control"])
-    client.autoscaling(autoscaling)
-    status = client.status()
-    if not autoscaling:
-        for name, svc in status["services"].items():
-            if svc.get("min") and svc["replicas"] != svc["min"]:
-                client.scale(name, int(svc["min"]))
-        say("control run: autoscaling is off, replicas stay at their initial count")
-    return _Stack(status, started_here)
-
-
-def _new_run_dir(opts: RunOptions) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    suffix = "".join(f"-no-{d}" for d in sorted(opts.disable))
-    run_dir = opts.runs_dir / f"{stamp}-{opts.scenario}-{opts.profile}{suffix}"
-    n = 1
-    while run_dir.exists():
-        n += 1
-        run_dir = run_dir.with_name(f"{run_dir.name}-{n}")
-    run_dir.mkdir(parents=True)
-    latest = opts.runs_dir / "latest"
-    with contextlib.suppress(FileNotFoundError):
-        latest.unlink()
-    latest.symlink_to(run_dir.name)
-    return run_dir
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in ("tenfold", "locust", "chaostoolkit", "chaostoolkit-lib"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            out[dist] = metadata.version(dist)
-    return out
-
-
-def _git_sha() -> str | None:
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5)
-        if r.returncode == 0:
-            return r.stdout.strip()
-    return None
-
-
-def _hpa() -> dict[str, dict[str, Any]]:
-    """The HPA bounds and CPU target from infra/k8s and the local calibration (what the controller read)."""
-    from tenfold.stack.calibration import calibrate, load_calibration
-    from tenfold.stack.manifests import load_services
-
-    out: dict[str, dict[str, Any]] = {}
-    with contextlib.suppress(Exception):
-        for spec in calibrate(load_services(), load_calibration()):
-            if spec.hpa is not None:
-                cpu = next((m.target for m in spec.hpa.metrics if m.name == "cpu"), None)
-                out[spec.name] = {"min": spec.hpa.min_replicas, "max": spec.hpa.max_replicas,
-                                  "target_cpu_utilization": cpu}  # fmt: skip
-    return out
-
-
-class _LiveStatus:
-    """Where the load stands: phase, request rate, ready replicas (from Prometheus, best effort), faults."""
-
-    def __init__(self, prometheus: str | None, phase_starts: dict[str, float], t0: float, total: float) -> None:
-        self.prometheus = prometheus
-        self.phase_starts = phase_starts
-        self.t0 = t0
-        self.total = total
-
-    def tick(self, injector: Injector) -> Tick:
-        elapsed = time.time() - self.t0
-        phase = next((p for p in reversed(PHASES) if elapsed >= self.phase_starts[p]), "baseline")
-        rate: float | None = None
-        replicas: dict[str, int] = {}
-        if self.prometheus:
-            with contextlib.suppress(Exception):
-                found = self._q("sum(rate(http_requests_total[5s]))")
-                rate = found[0][1] if found else 0.0
-                ready = self._q('sum by (service) (tenfold_replicas{state="ready"})')
-                replicas = {m.get("service", "?"): round(v) for m, v in ready}
-        active = [r.name for r in injector.records if r.start and not r.end]
-        return Tick(elapsed=elapsed, total=self.total, phase=phase, rate=rate, replicas=replicas, faults=active)
-
-    def _q(self, query: str) -> list[tuple[dict[str, str], float]]:
-        from tenfold.promql import Prometheus
-
-        assert self.prometheus is not None
-        with Prometheus(self.prometheus, timeout_s=2) as prom:
-            return [(s.labels, s.value) for s in prom.instant(query)]
 
 
 def execute(opts: RunOptions, say: Say, progress: LoadProgress | None = None) -> tuple[Summary, Path]:
@@ -294,7 +84,7 @@ def execute(opts: RunOptions, say: Say, progress: LoadProgress | None = None) ->
     if opts.watch and opts.prometheus is None:
         raise UsageError("--watch names deployments to judge from --prometheus; give --prometheus URL too")
     plan = plan_for_paths(opts.experiments or [], opts.profile)
-    stack = None if opts.target else _ensure_stack(opts, say)
+    stack = None if opts.target else ensure_stack(opts, say)
     try:
         return _run_with(opts, slo, stack, plan, lengths, locustfile, say, progress)
     finally:
@@ -306,12 +96,12 @@ def execute(opts: RunOptions, say: Say, progress: LoadProgress | None = None) ->
 
 
 def _run_with(
-    opts: RunOptions, slo: SloFile, stack: _Stack | None, plan: list[ScheduledExperiment],
+    opts: RunOptions, slo: SloFile, stack: RunStack | None, plan: list[ScheduledExperiment],
     lengths: dict[str, float], locustfile: Path, say: Say, progress: LoadProgress | None,
 ) -> tuple[Summary, Path]:  # fmt: skip
     status = stack.status if stack else {}
     host = opts.target or status["gateway"]
-    run_dir = _new_run_dir(opts)
+    run_dir = new_run_dir(opts)
     shutil.copyfile(opts.slo, run_dir / "slo.yaml")
     say(f"run folder {run_dir}")
     total = sum(lengths.values())
@@ -410,11 +200,11 @@ def _watch_load(
     progress: LoadProgress,
 ) -> str | None:  # fmt: skip
     """Schedule the experiments and follow the load until it ends or a signal comes; a reason if it overran."""
-    t0 = _load_started(run_dir, locust, t_launch, sig, 30 + (opts.workers_timeout_s if opts.remote_workers else 0))
+    t0 = load_started(run_dir, locust, t_launch, sig, 30 + (opts.workers_timeout_s if opts.remote_workers else 0))
     if sig.stop.is_set():
         return None
     injector.schedule(plan, t0, starts)
-    live = _LiveStatus(status.get("prometheus") or opts.prometheus, starts, t0, total)
+    live = LiveStatus(status.get("prometheus") or opts.prometheus, starts, t0, total)
     deadline = time.time() + total + 120
     next_tick = time.monotonic() + progress.interval
     try:
@@ -470,7 +260,7 @@ class _Finish:
 
     def write(self, quick: bool, cut: threading.Event | None = None) -> Summary:
         opts, slo, status, run_dir, say = self.opts, self.slo, self.status, self.run_dir, self.say
-        load = _read_json(run_dir / "load.json")
+        load = read_json(run_dir / "load.json")
         started = float(load.get("started", self.t_launch)) if load else self.t_launch
         ended = float(load.get("ended", time.time())) if load else time.time()
         last = max([ended] + [r.end for r in self.injector.records if r.end])
@@ -488,7 +278,7 @@ class _Finish:
                 write_controller_events(events, run_dir, started - 5, last + 2)
             except Exception as exc:  # the report says "no data" for what needed them; say why here
                 say(f"could not read the controller's events: {exc}")
-            hpa = _hpa()
+            hpa = local_hpa()
         elif opts.prometheus:
             hpa = _collect_kube(opts, slo, run_dir, started - 5, last + 2, say)
         if not quick and (run_dir / "ledger.jsonl").is_file():
@@ -496,7 +286,7 @@ class _Finish:
             _verify_writes(run_dir, self.locustfile, self.host, self.env, say, timeout, cut)
         if self.sig.stop.is_set() and self.interrupted is None:  # a signal once the load was over
             self.interrupted = f"{self.sig.reason} after the load"
-        _write_manifest(run_dir, opts, status, load, self.injector, started, last, self.interrupted, hpa)
+        write_manifest(run_dir, opts, status, load, self.injector, started, last, self.interrupted, hpa)
         summary = evaluate(run_dir, slo)
         render(run_dir, summary)
         return summary
@@ -559,74 +349,3 @@ def _verify_writes(
             (run_dir / "durability.json").unlink(missing_ok=True)
         elif proc.returncode != 0:
             say(f"reading back the acknowledged writes failed (exit {proc.returncode}): see {log}")
-
-
-def _load_started(
-    run_dir: Path, locust: subprocess.Popen[bytes], t_launch: float, sig: Interrupts, wait_s: float
-) -> float:
-    """When the arrival clock started: ``load-plan.json`` says, as soon as Locust has started the test."""
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline and locust.poll() is None and not sig.stop.is_set():
-        plan = _read_json(run_dir / "load-plan.json")
-        if plan and isinstance(plan.get("started"), int | float):
-            return float(plan["started"])
-        sig.sleep(0.1)
-    return t_launch + 1.5  # Locust's usual start-up; the manifest uses the phases load.json records
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
-def _write_manifest(
-    run_dir: Path, opts: RunOptions, status: dict[str, Any], load: dict[str, Any] | None, injector: Injector,
-    started: float, ended: float, interrupted: str | None, hpa: dict[str, dict[str, Any]],
-) -> None:  # fmt: skip
-    reasons: list[str] = []
-    if interrupted:
-        reasons.append(interrupted)
-    not_run = [r.name for r in injector.records if r.start is None and interrupted]
-    if not_run:
-        reasons.append(f"not injected, the run stopped first: {', '.join(not_run)}")
-    if load is None:
-        log = run_dir / "locust" / "locust.log"
-        missing = workers_missing(log.read_text(errors="replace"), opts.remote_workers) if log.is_file() else None
-        reasons.append(missing or "the load generator wrote no load.json (see locust/locust.log)")
-    elif not load.get("valid", False):
-        reasons.append(f"load generator: {load.get('invalid_reason') or 'marked invalid'}")
-    for rec in injector.records:
-        if rec.start is not None and rec.end is None:
-            reasons.append(f"experiment {rec.name}: still running when the report was written (rolling back)")
-        elif rec.rollback_ok is False:
-            reasons.append(f"experiment {rec.name}: rollback failed ({'; '.join(rec.problems)})")
-        elif rec.start is not None and rec.rollback_ok is None:
-            reasons.append(f"experiment {rec.name}: no journal, rollback unknown")
-        elif rec.start is not None and rec.injected_at is None:
-            reasons.append(f"experiment {rec.name} never injected its fault (its steady-state hypothesis did not "
-                           f"hold before the method; see chaos/{rec.name}.log)")  # fmt: skip
-    manifest = {
-        "id": run_dir.name,
-        "scenario": opts.scenario,
-        "profile": opts.profile,
-        "target": opts.target or status.get("gateway"),
-        "prometheus": status.get("prometheus") or opts.prometheus,
-        "started": started,
-        "ended": ended,
-        "interrupted_at": (load or {}).get("interrupted_at") if interrupted else None,
-        "phases": (load or {}).get("phases", []),
-        "experiments": [r.to_dict() for r in injector.records],
-        "controls": {"autoscaling": "autoscaling" not in opts.disable, "fallbacks": "fallbacks" not in opts.disable},
-        "hpa": hpa,
-        "validity": {"valid": not reasons, "reasons": reasons},
-        "versions": _versions(),
-        "git_sha": _git_sha(),
-        "host": {"name": platform.node(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "cgroups_limited": bool(status.get("cgroups")) if status else None,
-        "cgroups_reason": status.get("cgroups_reason") if status else None,
-        "command": sys.argv,
-    }
-    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -213,7 +213,7 @@ def _tenfold(case: Case, tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pyt
     import tenfold.run
 
     monkeypatch.setattr(tenfold.run, "_run_with", no_stack)
-    monkeypatch.setattr(tenfold.run, "_ensure_stack", no_stack)
+    monkeypatch.setattr(tenfold.run, "ensure_stack", no_stack)
     monkeypatch.setattr(lifecycle, "check_free", no_stack)
     from tenfold import commands
 

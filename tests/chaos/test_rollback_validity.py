@@ -11,7 +11,8 @@ from typing import Any
 
 from tenfold.inject.injector import Injector
 from tenfold.inject.schedule import ScheduledExperiment
-from tenfold.run import RunOptions, _write_manifest
+from tenfold.run_manifest import write_manifest
+from tenfold.run_options import RunOptions
 
 FAILING = {"type": "python", "module": "json", "func": "loads", "arguments": {"s": "{not json"}}  # raises
 WORKING = {"type": "python", "module": "json", "func": "loads", "arguments": {"s": "{}"}}
@@ -36,7 +37,7 @@ def run_once(run_dir: Path, rollback: dict[str, Any]) -> dict[str, Any]:
     injector.wait(60)
     load = {"valid": True, "phases": []}
     opts = RunOptions(scenario_file=run_dir / "s.yaml", slo=run_dir / "slo.yaml", runs_dir=run_dir)
-    _write_manifest(run_dir, opts, {}, load, injector, started, time.time(), None, {})
+    write_manifest(run_dir, opts, {}, load, injector, started, time.time(), None, {})
     manifest: dict[str, Any] = json.loads((run_dir / "manifest.json").read_text())
     assert (run_dir / "chaos" / "restore-test.journal.json").is_file()  # the journal went into the run folder
     return manifest

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tenfold.layout import CONTROLLER_EVENTS
 from tenfold.promql import Prometheus, PrometheusError
 
 __all__ = [
@@ -157,5 +158,5 @@ def collect_kube_hpa(
 def write_controller_events(events: Iterable[dict[str, Any]], run_dir: Path, start: float, end: float) -> int:
     """The controller's events (restarts, scaling, readiness) that happened during the run."""
     kept = [e for e in events if start <= float(e.get("ts", 0)) <= end]
-    (run_dir / "controller_events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in kept))
+    (run_dir / CONTROLLER_EVENTS).write_text("".join(json.dumps(e) + "\n" for e in kept))
     return len(kept)

@@ -26,6 +26,7 @@ from scipy import stats
 
 from reports.evaluate import format_value
 from reports.runfolder import F64, PRIORITIES, Requests, RunFolder
+from tenfold.layout import SUMMARY
 
 __all__ = ["ALPHA", "LATENCY_MARGINS", "RATE_DELTA", "SAMPLE", "Comparison", "Margin", "Row", "compare"]
 
@@ -182,7 +183,7 @@ def _rate_rows(a: Requests, b: Requests) -> list[Row]:
 
 def _objective_rows(a: RunFolder, b: RunFolder) -> list[Row]:
     def verdicts(run: RunFolder) -> dict[tuple[str, str], str]:
-        p = run.path / "summary.json"
+        p = run.path / SUMMARY
         if not p.is_file():
             return {}
         d = json.loads(p.read_text(encoding="utf-8"))
@@ -193,7 +194,7 @@ def _objective_rows(a: RunFolder, b: RunFolder) -> list[Row]:
     for key, sb in vb.items():
         sa = va.get(key)
         if sa == "pass" and sb == "fail":
-            rows.append(Row(f"objective {key[0]}", key[1], 1.0, 0.0, "bool", "summary.json", None, True))
+            rows.append(Row(f"objective {key[0]}", key[1], 1.0, 0.0, "bool", SUMMARY, None, True))
     return rows
 
 

@@ -19,6 +19,7 @@ from reports.memory import growth
 from reports.runfolder import F64, Requests, RunFolder, Selection, Series
 from reports.slo import Objective
 from reports.windows import Window
+from tenfold.layout import CONTROLLER_EVENTS
 
 __all__ = ["INDICATOR_FUNCTIONS", "PER_PROCESS", "Measurement", "measure", "measure_each", "rolling_error_ratio"]
 
@@ -420,7 +421,7 @@ def crashes(run: RunFolder, o: Objective, w: Window) -> Measurement:
     controller had to restart without having been told to kill or stop them. Chaos does not count."""
     if run.manifest is None:
         return _none("manifest.json is missing")
-    if not (run.path / "controller_events.jsonl").is_file():  # a --target run: no controller watched the processes
+    if not (run.path / CONTROLLER_EVENTS).is_file():  # a --target run: no controller watched the processes
         return _none("controller_events.jsonl is missing (no controller saw the processes: a --target run)")
     assert w.start is not None and w.end is not None
     events = run.events

@@ -18,6 +18,7 @@ from reports.charts import band_legend, make_charts
 from reports.evaluate import Summary
 from reports.junit import write_junit
 from reports.runfolder import RunFolder
+from tenfold.layout import JUNIT, REPORT, SUMMARY
 
 __all__ = ["render", "write_summary"]
 
@@ -134,8 +135,8 @@ def render(run_dir: str | Path, summary: Summary) -> Path:
         "generated": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(summary.generated)),
     }
     html = _env().get_template("report.html.j2").render(**context)
-    report = out / "report.html"
+    report = out / REPORT
     report.write_text(html, encoding="utf-8")
-    write_summary(summary, out / "summary.json")
-    write_junit(summary, out / "junit.xml")
+    write_summary(summary, out / SUMMARY)
+    write_junit(summary, out / JUNIT)
     return report

@@ -18,12 +18,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reports.arrays import F64
+from tenfold.layout import CONTROLLER_EVENTS, DURABILITY, LOAD, MANIFEST, MEMORY, PRIORITIES, REQUESTS
 
 if TYPE_CHECKING:
     from reports.memory import MemorySeries
 
 __all__ = [
     "F64",
+    "PRIORITIES",
     "Experiment",
     "Manifest",
     "Phase",
@@ -35,7 +37,6 @@ __all__ = [
 ]
 
 I32 = npt.NDArray[np.int32]
-PRIORITIES = ("critical", "degraded", "best-effort", "unclassified")
 _COLUMNS = ["intended_start", "actual_start", "latency_s", "latency_co_s", "route", "method", "priority", "status",
             "degraded"]  # fmt: skip
 
@@ -251,23 +252,23 @@ class RunFolder:
 
     @cached_property
     def manifest(self) -> Manifest | None:
-        d = self._json("manifest.json")
+        d = self._json(MANIFEST)
         return Manifest.from_dict(d) if isinstance(d, dict) else None
 
     @cached_property
     def load(self) -> dict[str, Any] | None:
-        d = self._json("load.json")
+        d = self._json(LOAD)
         return d if isinstance(d, dict) else None
 
     @cached_property
     def durability(self) -> dict[str, Any] | None:
-        d = self._json("durability.json")
+        d = self._json(DURABILITY)
         return d if isinstance(d, dict) else None
 
     @cached_property
     def requests(self) -> Requests | None:
         """The request rows; the last file read is kept, so evaluate then render read it once."""
-        p = self.path / "requests.parquet"
+        p = self.path / REQUESTS
         if not p.is_file():
             return None
         st = p.stat()
@@ -311,7 +312,7 @@ class RunFolder:
 
     @cached_property
     def events(self) -> list[dict[str, Any]]:
-        p = self.path / "controller_events.jsonl"
+        p = self.path / CONTROLLER_EVENTS
         if not p.is_file():
             return []
         return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -321,7 +322,7 @@ class RunFolder:
         """RSS per process from ``memory.jsonl`` (soak runs); empty when the run did not sample memory."""
         from reports.memory import read_memory
 
-        return read_memory(self.path / "memory.jsonl")
+        return read_memory(self.path / MEMORY)
 
     @cached_property
     def journals(self) -> dict[str, dict[str, Any]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from tenfold.errors import ConfigError, UsageError
+from tenfold.layout import MANIFEST, REQUESTS
 from tenfold.output import LoadProgress, rows
 from tenfold.output import err as _err
 from tenfold.output import out as _out
@@ -149,7 +150,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from reports.slo import load_slo
 
     run_dir = Path(args.run_dir)
-    if not (run_dir / "manifest.json").is_file() and not (run_dir / "requests.parquet").is_file():
+    if not (run_dir / MANIFEST).is_file() and not (run_dir / REQUESTS).is_file():
         raise UsageError(f"{run_dir} is not a run folder (no manifest.json or requests.parquet)")
     slo_path = Path(args.slo) if args.slo else run_dir / "slo.yaml"
     if not slo_path.is_file():
@@ -164,7 +165,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from reports.compare import compare
 
     for d in (args.run_a, args.run_b):
-        if not (Path(d) / "requests.parquet").is_file():
+        if not (Path(d) / REQUESTS).is_file():
             raise UsageError(f"{d} is not a run folder with requests.parquet")
     result = compare(args.run_a, args.run_b)
     if args.json:

@@ -38,6 +38,7 @@ from tenfold.errors import PrometheusError, UsageError
 from tenfold.inject.injector import Injector
 from tenfold.inject.schedule import PHASES, ScheduledExperiment, phase_offsets, plan_for_paths
 from tenfold.interrupts import Interrupts
+from tenfold.layout import DURABILITY, LEDGER, LOAD, MEMORY
 from tenfold.load import load_scenario, locust_command, locustfile_of, split_address
 from tenfold.memory import MemorySampler, sample_interval
 from tenfold.output import LoadProgress
@@ -131,7 +132,7 @@ def _run_with(
     starts = phase_offsets(lengths)
     sampler = None  # a soak samples the RSS of every stack process into memory.jsonl
     if status and opts.profile == SOAK_PROFILE:
-        sampler = MemorySampler(status["control"], run_dir / "memory.jsonl", sample_interval(total)).start()
+        sampler = MemorySampler(status["control"], run_dir / MEMORY, sample_interval(total)).start()
     with log.open("wb") as out, Interrupts() as sig:
         run = _Finish(opts, slo, status, run_dir, locustfile, host, {**os.environ, **system_env}, injector, t_launch,
                       sig, say)  # fmt: skip
@@ -260,7 +261,7 @@ class _Finish:
 
     def write(self, quick: bool, cut: threading.Event | None = None) -> Summary:
         opts, slo, status, run_dir, say = self.opts, self.slo, self.status, self.run_dir, self.say
-        load = read_json(run_dir / "load.json")
+        load = read_json(run_dir / LOAD)
         started = float(load.get("started", self.t_launch)) if load else self.t_launch
         ended = float(load.get("ended", time.time())) if load else time.time()
         last = max([ended] + [r.end for r in self.injector.records if r.end])
@@ -281,7 +282,7 @@ class _Finish:
             hpa = local_hpa()
         elif opts.prometheus:
             hpa = _collect_kube(opts, slo, run_dir, started - 5, last + 2, say)
-        if not quick and (run_dir / "ledger.jsonl").is_file():
+        if not quick and (run_dir / LEDGER).is_file():
             timeout = _VERIFY_TIMEOUT_S if self.interrupted is None else 60.0
             _verify_writes(run_dir, self.locustfile, self.host, self.env, say, timeout, cut)
         if self.sig.stop.is_set() and self.interrupted is None:  # a signal once the load was over
@@ -346,6 +347,6 @@ def _verify_writes(
             proc.wait()
             say(f"reading back the acknowledged writes stopped after {time.monotonic() - deadline + timeout_s:.0f} s "
                 "(a signal, or its time limit): durability has no data (see verify.log)")  # fmt: skip
-            (run_dir / "durability.json").unlink(missing_ok=True)
+            (run_dir / DURABILITY).unlink(missing_ok=True)
         elif proc.returncode != 0:
             say(f"reading back the acknowledged writes failed (exit {proc.returncode}): see {log}")

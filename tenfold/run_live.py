@@ -11,6 +11,7 @@ from pathlib import Path
 from tenfold.inject.injector import Injector
 from tenfold.inject.schedule import PHASES
 from tenfold.interrupts import Interrupts
+from tenfold.layout import LOAD_PLAN
 from tenfold.output import Tick
 from tenfold.run_manifest import read_json
 
@@ -54,7 +55,7 @@ def load_started(
     """When the arrival clock started: ``load-plan.json`` says, as soon as Locust has started the test."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline and locust.poll() is None and not sig.stop.is_set():
-        plan = read_json(run_dir / "load-plan.json")
+        plan = read_json(run_dir / LOAD_PLAN)
         if plan and isinstance(plan.get("started"), int | float):
             return float(plan["started"])
         sig.sleep(0.1)

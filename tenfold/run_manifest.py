@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tenfold.inject.injector import Injector
+from tenfold.layout import MANIFEST
 from tenfold.load import workers_missing
 from tenfold.run_options import REPO, RunOptions
 
@@ -108,4 +109,4 @@ def write_manifest(
         "cgroups_reason": status.get("cgroups_reason") if status else None,
         "command": sys.argv,
     }
-    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    (run_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))

@@ -66,7 +66,7 @@ print("imported", len({names!r}))
     assert f"imported {len(names)}" in r.stdout
 
 
-BASE = ("tenfold.errors", "tenfold.userfile", "tenfold.promql")
+BASE = ("tenfold.errors", "tenfold.userfile", "tenfold.promql", "tenfold.layout")
 """What every room may use: errors, the reading of a user's YAML file and the Prometheus client. They import nothing
 else of the harness."""
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tenfold.errors import ConfigError, UsageError
+from tenfold.layout import PHASES
 from tenfold.userfile import Loc, Located, load_json, load_yaml
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "plan_for_paths",
 ]
 
-PHASES = ("baseline", "ramp", "peak", "cooldown")
 DEFAULT_AT = ("peak", 10.0)
 """When an experiment with no schedule of its own is injected."""
 _AT = re.compile(r"^(?P<phase>[a-z]+)(?:\+(?P<n>\d+(?:\.\d+)?)(?P<unit>ms|s|m)?)?$")

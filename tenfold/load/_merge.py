@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as _pq_typed
 
+from tenfold.layout import LEDGER, LOAD, MANIFEST, REQUESTS
+
 from ._health import judge
 from ._ledger import merge_ledgers
 from ._recorder import DICTIONARY_COLUMNS
@@ -133,16 +135,16 @@ def merge_run(
     parts = run_dir / "parts"
     healths = [json.loads(p.read_text()) for p in sorted(parts.glob("health-*.json"))]
     part_files = sorted(parts.glob("requests-*.parquet"))
-    rows = _concat_parquet(part_files, run_dir / "requests.parquet")
+    rows = _concat_parquet(part_files, run_dir / REQUESTS)
 
     def column(name: str) -> np.ndarray[Any, Any]:
         """One column at a time: three full columns at once would double the merge's memory."""
         if not rows:
             return np.empty(0)
-        t = pq.read_table(run_dir / "requests.parquet", columns=[name])
+        t = pq.read_table(run_dir / REQUESTS, columns=[name])
         return np.asarray(t.column(0).to_numpy())
 
-    ledger_rows = merge_ledgers(sorted(parts.glob("ledger-*.jsonl")), run_dir / "ledger.jsonl")
+    ledger_rows = merge_ledgers(sorted(parts.glob("ledger-*.jsonl")), run_dir / LEDGER)
 
     actual = column("actual_start")
     phase_docs = []
@@ -219,7 +221,7 @@ def merge_run(
         "valid": reason is None,
         "invalid_reason": reason,
     }
-    (run_dir / "load.json").write_text(json.dumps(doc, indent=1))
+    (run_dir / LOAD).write_text(json.dumps(doc, indent=1))
     record_phases_in_manifest(run_dir, doc)
     return doc
 
@@ -227,7 +229,7 @@ def merge_run(
 def record_phases_in_manifest(run_dir: Path, load: dict[str, Any]) -> None:
     """Put the phase times into manifest.json: replace its ``phases`` if the orchestrator wrote one, else
     write a minimal manifest, so a bare ``locust -f`` run can still be reported."""
-    path = run_dir / "manifest.json"
+    path = run_dir / MANIFEST
     phases = [{k: p[k] for k in ("name", "start", "end", "partial") if k in p} for p in load["phases"]]
     if path.is_file():
         try:

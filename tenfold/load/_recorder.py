@@ -18,12 +18,12 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as _pq_typed
 
+from tenfold.layout import PRIORITIES
+
 pq: Any = _pq_typed  # pyarrow.parquet is only partly annotated
 
 __all__ = ["OTHER_ROUTE", "PRIORITIES", "ROUTE_CAP", "Labels", "Lags", "Recorder", "percentile", "priority_of"]
 
-PRIORITIES = ("critical", "degraded", "best-effort", "unclassified")
-"""Netflix's request tiers from the ``X-Priority`` header; a request without one (or another value) is unclassified."""
 _PRIORITY_INDEX = {p: i for i, p in enumerate(PRIORITIES)}
 UNCLASSIFIED = _PRIORITY_INDEX["unclassified"]
 ROUTE_CAP = 200

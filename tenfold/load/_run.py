@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tenfold.errors import UsageError
+from tenfold.layout import LOAD, REPORT
 
 __all__ = [
     "DEFAULT_MASTER_BIND",
@@ -71,7 +72,7 @@ def locust_command(
     files = f"{OPEN_MODEL},{Path(locustfile).resolve()}"
     cmd = [sys.executable, "-m", "locust", "-f", files, "--headless", "--host", host,
            "--run-dir", str(run), "--scenario", scenario, "--load-profile", profile,
-           "--csv", str(run / "locust" / "stats"), "--html", str(run / "locust" / "report.html"),
+           "--csv", str(run / "locust" / "stats"), "--html", str(run / "locust" / REPORT),
            "--only-summary"]  # fmt: skip
     if quick:
         cmd.append("--quick")
@@ -145,7 +146,7 @@ def start_locust(
 def collect(run_dir: str | Path, exit_code: int) -> LoadResult:
     """The result of a finished run from its folder."""
     run = Path(run_dir)
-    load_json = run / "load.json"
+    load_json = run / LOAD
     doc = json.loads(load_json.read_text()) if load_json.is_file() else None
     return LoadResult(exit_code, run, doc)
 

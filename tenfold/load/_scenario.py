@@ -14,11 +14,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tenfold.errors import UsageError
+from tenfold.layout import PHASES
 from tenfold.userfile import load_yaml
 
 __all__ = ["PHASES", "HealthLimits", "Phase", "Profile", "Scenario", "Schedule", "load_scenario", "locustfile_of"]
-
-PHASES = ("baseline", "ramp", "peak", "cooldown")
 
 
 class _Model(BaseModel):

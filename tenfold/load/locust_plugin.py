@@ -31,6 +31,7 @@ from locust.exception import RPCError
 from locust.runners import STATE_STOPPED, MasterRunner, WorkerRunner
 
 from tenfold.errors import UsageError
+from tenfold.layout import LOAD_PLAN, REPORT
 
 from ._generator import DRAIN_S, Generator, driven_classes
 from ._master import collect_parts, start_master
@@ -172,7 +173,7 @@ def _write_plan(environment: Any) -> None:
     phases = [{"name": p.name, "start": round(state.t0 + p.start, 3), "end": round(state.t0 + p.end, 3),
                "target_rate": [p.rate_start, p.rate_end]} for p in _schedule(profile).phases]  # fmt: skip
     plan = {"scenario": opts.scenario, "profile": _profile_name(opts), "started": round(state.t0, 3), "phases": phases}
-    (run_dir / "load-plan.json").write_text(json.dumps(plan, indent=1))
+    (run_dir / LOAD_PLAN).write_text(json.dumps(plan, indent=1))
 
 
 def _clear_parts(run_dir: Path) -> None:
@@ -264,7 +265,7 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             gevent.signal_handler(sig, _as_ctrl_c, sig)
     if opts is not None and not getattr(opts, "html_file", None) and not isinstance(runner, WorkerRunner):
-        opts.html_file = str(Path(opts.run_dir) / "locust" / "report.html")
+        opts.html_file = str(Path(opts.run_dir) / "locust" / REPORT)
 
 
 def _as_ctrl_c(sig: int) -> None:

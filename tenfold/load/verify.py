@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from tenfold import ledger
+from tenfold.layout import DURABILITY, LEDGER
 
 from ._ledger import read_ledger
 
@@ -65,7 +66,7 @@ def verify_run(
 ) -> dict[str, Any]:  # fmt: skip
     """Check every acknowledged write of ``run_dir/ledger.jsonl``; writes and returns ``durability.json``."""
     run = Path(run_dir)
-    entries = read_ledger(run / "ledger.jsonl")
+    entries = read_ledger(run / LEDGER)
     ledger._set_history(entries)
     fns = ledger.verifiers()
     acknowledged = Counter(e.kind for e in entries if e.outcome == "acknowledged")
@@ -104,7 +105,7 @@ def verify_run(
         "duration_s": round(time.monotonic() - started, 3),
         "checked_at": time.time(),
     }
-    (run / "durability.json").write_text(json.dumps(doc, indent=2))
+    (run / DURABILITY).write_text(json.dumps(doc, indent=2))
     if keys:
         say(f"verified {len(keys):,} acknowledged writes in {doc['duration_s']:.1f} s: {len(lost)} lost, "
             f"{sum(unverified.values())} unverified, {sum(errors.values())} errors")  # fmt: skip

@@ -172,17 +172,16 @@ def build_app(ctl: Controller) -> Starlette:
             hog = ctl.start_hog(beside, float(body.get("cores", 1.0)), float(body.get("duration_s", 60.0)))
             return JSONResponse({"id": hog})
         if request.method == "DELETE":
-            wanted = request.path_params.get("hog")
-            stopped = 0
-            for hog_id, (proc, _) in list(ctl.hogs.items()):
-                if wanted in (None, hog_id):
-                    await asyncio.to_thread(proc.stop, 0.5, signal.SIGKILL)
-                    del ctl.hogs[hog_id]
-                    stopped += 1
-            return JSONResponse({"stopped": stopped})
+            stopped = await asyncio.to_thread(ctl.hogs.stop, request.path_params.get("hog"))
+            return JSONResponse({"stopped": len(stopped)})
         now = time.time()
         return JSONResponse(
-            {"hogs": [{"id": h, "pid": p.pid, "remaining_s": max(0.0, u - now)} for h, (p, u) in ctl.hogs.items()]}
+            {
+                "hogs": [
+                    {"id": h.id, "pid": h.proc.pid, "remaining_s": h.remaining_s(now)}
+                    for h in ctl.hogs.running.values()
+                ]
+            }
         )
 
     async def fan_out(request: Request) -> Response:

@@ -29,6 +29,7 @@ from tenfold.stack.calibration import calibrate, load_calibration
 from tenfold.stack.cgroups import CgroupRoot
 from tenfold.stack.component import Component
 from tenfold.stack.haproxy import DEFAULT_MAX_CONNECTIONS, ROUTES, Backend, RuntimeApi, haproxy
+from tenfold.stack.hogs import Hogs
 from tenfold.stack.links import Link, link
 from tenfold.stack.manifests import DEFAULT_MANIFESTS, DEFAULT_OVERLAY, load_overlay, load_services
 from tenfold.stack.metrics import MetricsSource
@@ -91,8 +92,7 @@ class Controller:
         self.desired_by_hpa: dict[str, int] = {}
         self.cache_primary: str | None = None
         self.events: list[dict[str, Any]] = []
-        self.hogs: dict[str, tuple[Proc, float]] = {}
-        self._hog_serial = 0
+        self.hogs = Hogs(self.cgroups, self.home / "logs")
         self._stop = asyncio.Event()
         self._runtime: RuntimeApi | None = None
         self._metrics: MetricsSource | None = None
@@ -318,10 +318,7 @@ class Controller:
             if c.supervise(now):
                 self.event("component_restarted", c.name, reason=f"restarts={c.restarts}")
         await asyncio.gather(*(c.probe() for c in self.components.values() if c.wanted))
-        for hog_id, (proc, until) in list(self.hogs.items()):
-            if not proc.alive() or time.time() > until:
-                proc.stop(0.5)
-                del self.hogs[hog_id]
+        self.hogs.expire()
 
     async def _autoscale(self) -> None:
         assert self._metrics is not None
@@ -368,8 +365,7 @@ class Controller:
         """Stop everything: replicas (drain), gateway, then the dependencies; remove the cgroups."""
         self.phase = "stopping"
         self.write_state()
-        for proc, _ in self.hogs.values():
-            proc.stop(0.5, signal.SIGKILL)
+        self.hogs.stop()
         now = time.monotonic()
         for d in self.deployments.values():  # all replicas drain at once, not one service after another
             for r in d.replicas:
@@ -436,24 +432,9 @@ class Controller:
 
     def start_hog(self, beside: str, cores: float, duration_s: float) -> str:
         d = self.deployments[beside]
-        self._hog_serial += 1
-        hog_id = f"hog-{self._hog_serial}"
-        group = self.cgroups.group(f"{hog_id}-{beside}")
-        if group is not None:
-            group.set_cpu_limit(cores)
-        code = (
-            "import time,multiprocessing as m\n"
-            "def burn(t):\n"
-            "    while time.time()<t: pass\n"
-            f"t=time.time()+{duration_s}\n"
-            f"ps=[m.Process(target=burn,args=(t,)) for _ in range({max(1, int(cores + 0.999))})]\n"
-            "[p.start() for p in ps];[p.join() for p in ps]\n"
-        )
-        proc = Proc(hog_id, [sys.executable, "-c", code], log=self.home / "logs" / f"{hog_id}.log", group=group)
-        proc.start()
-        self.hogs[hog_id] = (proc, time.time() + duration_s)
-        self.event("cpu_hog_started", d.name, None, cores, f"{hog_id} for {duration_s:g}s")
-        return hog_id
+        hog = self.hogs.start(beside, cores, duration_s)
+        self.event("cpu_hog_started", d.name, None, cores, f"{hog.id} for {duration_s:g}s")
+        return hog.id
 
     # ----------------------------------------------------------------------------------------- status
 
@@ -463,7 +444,7 @@ class Controller:
             out += c.pids
         for d in self.deployments.values():
             out += [r.pid for r in d.replicas if r.pid is not None]
-        out += [p.pid for p, _ in self.hogs.values() if p.pid is not None]
+        out += self.hogs.pids()
         return out
 
     def status(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ turn into a "no data" verdict, not a crash. The layout is described in docs/repo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -36,7 +37,7 @@ __all__ = [
     "clear_cache",
 ]
 
-I32 = npt.NDArray[np.int32]
+I16 = npt.NDArray[np.int16]
 _COLUMNS = ["intended_start", "actual_start", "latency_s", "latency_co_s", "route", "method", "priority", "status",
             "degraded"]  # fmt: skip
 
@@ -123,19 +124,27 @@ class Series:
     values: F64
 
 
-def _codes(col: pa.ChunkedArray) -> tuple[I32, list[str]]:
+def _codes(col: pa.ChunkedArray) -> tuple[I16, list[str]]:
     """Dictionary codes + labels of a string column, so filters compare small ints instead of strings."""
     if not pa.types.is_dictionary(col.type):
         col = col.dictionary_encode()
     arr = col.unify_dictionaries().combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     assert isinstance(arr, pa.DictionaryArray)
     indices = arr.indices.fill_null(-1) if arr.indices.null_count else arr.indices
-    codes = indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    codes = indices.to_numpy(zero_copy_only=False).astype(np.int16, copy=False)  # route names are capped at 200
     return codes, [str(x) for x in arr.dictionary.to_pylist()]
 
 
-def _f64(table: pa.Table, name: str) -> F64:
-    return np.asarray(table.column(name).to_numpy(), dtype=np.float64)
+def _f64(col: pa.ChunkedArray) -> F64:
+    return np.asarray(col.to_numpy(), dtype=np.float64)
+
+
+def _bool(col: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+Columns = Callable[[str], pa.ChunkedArray]
+"""One column of the request rows by name: read when asked, so only one column's Arrow copy is alive at a time."""
 
 
 @dataclass(frozen=True)
@@ -166,27 +175,28 @@ class Requests:
     Sorting once lets every window be a slice found by binary search instead of a full-length mask.
     """
 
-    def __init__(self, table: pa.Table) -> None:
-        self.n = table.num_rows
-        self.intended = _f64(table, "intended_start")
-        self.actual = _f64(table, "actual_start")
-        self.latency = _f64(table, "latency_s")
-        self.latency_co = _f64(table, "latency_co_s")
-        self.status = np.asarray(table.column("status").to_numpy(), dtype=np.int16)
-        self.degraded = np.asarray(table.column("degraded").to_numpy(zero_copy_only=False), dtype=bool)
-        self.route, self.routes = _codes(table.column("route"))
-        self.method, self.methods = _codes(table.column("method"))
-        self.priority, self.priorities = _codes(table.column("priority"))
-        names = table.column_names
+    def __init__(self, table: pa.Table | Columns, names: list[str] | None = None) -> None:
+        """From a table, or from a reader of one column at a time (``names``: the columns there are)."""
+        if isinstance(table, pa.Table):
+            names, column = table.column_names, table.column
+        else:
+            assert names is not None
+            column = table
+        self.intended = _f64(column("intended_start"))
+        self.n = len(self.intended)
+        self.actual = _f64(column("actual_start"))
+        self.latency = _f64(column("latency_s"))
+        self.latency_co = _f64(column("latency_co_s"))
+        self.status = np.asarray(column("status").to_numpy(), dtype=np.int16)
+        self.degraded = _bool(column("degraded"))
+        self.route, self.routes = _codes(column("route"))
+        self.method, self.methods = _codes(column("method"))
+        self.priority, self.priorities = _codes(column("priority"))
         # A generator that knows the answer carried Retry-After writes ``shed``; without it only 429 is a shed.
-        self.shed = (
-            np.asarray(table.column("shed").to_numpy(zero_copy_only=False), dtype=bool) | (self.status == 429)
-            if "shed" in names
-            else self.status == 429
-        )
+        self.shed = _bool(column("shed")) | (self.status == 429) if "shed" in names else self.status == 429
         error = (self.status >= 500) | (self.status == 0)
         if "failed" in names:  # a success code the locustfile marked failed (catch_response + failure()) is an error
-            failed = np.asarray(table.column("failed").to_numpy(zero_copy_only=False), dtype=bool)
+            failed = _bool(column("failed"))
             error |= failed & (self.status >= 200) & (self.status < 400)
         self.error = error & ~self.shed
         if self.n > 1 and not bool(np.all(self.intended[1:] >= self.intended[:-1])):
@@ -279,8 +289,10 @@ class RunFolder:
         return _LAST_REQUESTS[key]
 
     def _read_requests(self, p: Path) -> Requests:
-        table = pq.read_table(p, columns=[*_COLUMNS, *self._optional_columns(p)])  # type: ignore[no-untyped-call]
-        return Requests(table)
+        """Column by column: a 10M-row file's whole Arrow table would sit beside its numpy columns."""
+        f = pq.ParquetFile(p)  # type: ignore[no-untyped-call]
+        names = [*_COLUMNS, *self._optional_columns(p)]
+        return Requests(lambda name: f.read(columns=[name]).column(0), names)  # type: ignore[no-untyped-call]
 
     @staticmethod
     def _optional_columns(p: Path) -> list[str]:

@@ -81,13 +81,22 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _static_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _static_server(tmp: Path, *, global_lines: str = "") -> tuple[subprocess.Popen[bytes], str]:
+    """HAProxy answering 200 itself; ``global_lines``: more of its ``global`` section (a stats socket, say)."""
+    return _haproxy(tmp, "  http-request return status 200 content-type text/plain string ok\n",
+                    global_lines=global_lines)  # fmt: skip
+
+
+def _haproxy(
+    tmp: Path, frontend: str, *, global_lines: str = "", maxconn: int = 2000, timeout_s: float = 10
+) -> tuple[subprocess.Popen[bytes], str]:
+    """HAProxy on a free 127.0.0.1 port with ``frontend`` as its frontend's rules; (process, URL) once it accepts."""
     port = _port()
     cfg = tmp / "haproxy.cfg"
     cfg.write_text(
-        "global\n  maxconn 2000\ndefaults\n  mode http\n  timeout client 10s\n  timeout server 10s\n"
-        f"  timeout connect 2s\nfrontend f\n  bind 127.0.0.1:{port}\n"
-        "  http-request return status 200 content-type text/plain string ok\n"
+        f"global\n  maxconn {maxconn}\n{global_lines}defaults\n  mode http\n  maxconn {maxconn}\n"
+        f"  timeout client {timeout_s:g}s\n  timeout server {timeout_s:g}s\n"
+        f"  timeout connect 2s\nfrontend f\n  bind 127.0.0.1:{port}\n{frontend}"
     )
     proc = subprocess.Popen([shutil.which("haproxy") or "haproxy", "-f", str(cfg), "-db"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip

@@ -105,8 +105,8 @@ class SetupStats:
 
 
 def _freeze_grown_pool() -> None:
-    """The pool grew to a new size: while collection is deferred (tenfold.load._gc: set-up objects frozen,
-    automatic collection off), freeze what is alive now, the new instance included, as the set-up objects were.
+    """The pool grew to a new size: while automatic collection is off (tenfold.load._gc defers it while the clock
+    runs, its set-up objects frozen), freeze what is alive now, the new instance included, as the set-up objects were.
 
     An instance lives as long as the run (its session, connection pool, cookies: ~100 tracked objects), so a pool
     of 10,000 is ~1M objects that the deferred collection would otherwise walk and keep (0 unreachable, 340-370 ms
@@ -114,7 +114,7 @@ def _freeze_grown_pool() -> None:
     nothing early: objects are still freed by reference counting, and the few cyclic ones made since the last
     freeze wait for the end of the run (``gc.unfreeze`` then). Only on a new high, so a locustfile whose users
     stop (StopUser) and are made again does not freeze on every arrival."""
-    if not gc.isenabled() and gc.get_freeze_count() > 0:
+    if not gc.isenabled():  # (gc.get_freeze_count() would walk every frozen object)
         gc.freeze()
 
 

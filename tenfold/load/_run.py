@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -79,13 +80,23 @@ def locust_command(
     if scenario_file is not None:  # resolved: Locust may run from another directory (tenfold run: the repo)
         cmd += ["--scenario-file", str(Path(scenario_file).resolve())]
     if processes and processes > 1:
-        cmd += ["--processes", str(processes)]
+        # Locust's master listens on *:5557 unless told: two runs at once (or a test beside a bench) would clash,
+        # and one run's workers could join the other's master. Loopback and a free port: its workers are local.
+        port = _free_port()
+        cmd += ["--processes", str(processes), "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+                "--master-host", "127.0.0.1", "--master-port", str(port)]  # fmt: skip
     if remote_workers:
         bind_host, bind_port = split_address(master_bind)
         wait = str(max(1, round(workers_timeout_s)))
         cmd += ["--master", "--expect-workers", str(remote_workers), "--expect-workers-max-wait", wait,
                 "--master-bind-host", bind_host, "--master-bind-port", str(bind_port)]  # fmt: skip
     return cmd + list(extra_args)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def worker_command(master: str, locustfile: str | Path, *, processes: int | None = None) -> list[str]:

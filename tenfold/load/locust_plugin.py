@@ -14,11 +14,13 @@ Imported only by the Locust process (importing locust monkey-patches it); ``tenf
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import math
 import os
+import resource
 import signal
 import tempfile
 import time
@@ -233,8 +235,18 @@ def _refuse_or_take_common_options(opts: Any) -> None:
         opts.run_time = None
 
 
+def _raise_open_files() -> None:
+    """Every arrival in flight holds a connection: raise the soft open-file limit to the hard one (Locust raises it to
+    10,000 at most, and ``max_in_flight`` goes to 12,000)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 1 << 20, hard))
+
+
 def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     opts = environment.parsed_options
+    _raise_open_files()
     if opts is not None:
         _refuse_or_take_common_options(opts)
         if getattr(opts, "upload_to", None) and not isinstance(runner, WorkerRunner):

@@ -329,3 +329,16 @@ def test_a_master_stopped_by_sigterm_still_gets_every_workers_records(tmp_path: 
     processes = load["generator"]["processes"]
     assert set(t.column("worker").to_pylist()) == {0, 1} and load["generator"]["lost_workers"] == []
     assert t.num_rows == sum(p["recorded"] for p in processes)  # every row each worker recorded reached the master
+
+
+def test_local_workers_talk_to_their_master_on_a_loopback_port_of_their_own(tmp_path: Path) -> None:
+    """Locust's master listens on *:5557 unless told: two runs with --processes at once would clash (and one run's
+    workers could join the other's master)."""
+
+    def master_options(cmd: list[str]) -> dict[str, str]:
+        return {flag: cmd[cmd.index(flag) + 1] for flag in ("--master-bind-host", "--master-bind-port", "--master-port")}
+
+    a = master_options(locust_command("http://127.0.0.1:9", tmp_path / "a", tmp_path / "lf.py", processes=2))
+    b = master_options(locust_command("http://127.0.0.1:9", tmp_path / "b", tmp_path / "lf.py", processes=2))
+    assert a["--master-bind-host"] == "127.0.0.1" and a["--master-bind-port"] == a["--master-port"] != "5557"
+    assert a["--master-bind-port"] != b["--master-bind-port"]

@@ -336,7 +336,8 @@ def test_local_workers_talk_to_their_master_on_a_loopback_port_of_their_own(tmp_
     workers could join the other's master)."""
 
     def master_options(cmd: list[str]) -> dict[str, str]:
-        return {flag: cmd[cmd.index(flag) + 1] for flag in ("--master-bind-host", "--master-bind-port", "--master-port")}
+        flags = ("--master-bind-host", "--master-bind-port", "--master-port")
+        return {flag: cmd[cmd.index(flag) + 1] for flag in flags}
 
     a = master_options(locust_command("http://127.0.0.1:9", tmp_path / "a", tmp_path / "lf.py", processes=2))
     b = master_options(locust_command("http://127.0.0.1:9", tmp_path / "b", tmp_path / "lf.py", processes=2))

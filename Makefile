@@ -1,4 +1,4 @@
-.PHONY: setup test test-fast lint typecheck demo demo-quick bench calibrate clean
+.PHONY: setup test test-fast mutation lint typecheck demo demo-quick bench calibrate clean
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -24,6 +24,14 @@ test: setup
 test-fast:
 	$(BIN)/pytest -q -n 3 -m "not e2e and not servers"
 
+# Mutation testing of the verdict logic (reports/slo.py, indicators.py, evaluate.py) against the pure tests that judge
+# it ([tool.mutmut] in pyproject.toml), from scratch, at the lowest CPU priority; fails under a 95% score. Not part of
+# `make test`: docs/mutation.md.
+mutation: setup
+	rm -rf mutants
+	nice -n 19 $(BIN)/mutmut run --max-children 2
+	$(BIN)/python scripts/mutation_score.py
+
 demo: setup
 	$(BIN)/tenfold run
 
@@ -38,4 +46,4 @@ calibrate: setup
 	$(BIN)/python -m bench calibrate
 
 clean:
-	rm -rf runs/ .pytest_cache .mypy_cache .ruff_cache
+	rm -rf runs/ .pytest_cache .mypy_cache .ruff_cache mutants/

@@ -77,7 +77,7 @@ class Verdict:
     @property
     def near_line(self) -> bool:
         """A pass less than 10% inside its target: the next run may fail it."""
-        return self.status == "pass" and self.margin is not None and self.margin < NEAR_LINE
+        return _near_line(self.status, self.margin)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -89,8 +89,17 @@ class Verdict:
 
     @property
     def message(self) -> str:
-        cut = ", partial: the run was interrupted inside it" if self.partial else ""
-        return f"measured {self.measured_text} vs target {self.target} ({self.window}{cut})"
+        return _message(self)
+
+
+# Verdict's properties delegate here: mutmut (make mutation, docs/mutation.md) mutates no decorated function.
+def _near_line(status: Status, how_far: float | None) -> bool:
+    return status == "pass" and how_far is not None and how_far < NEAR_LINE
+
+
+def _message(v: Verdict) -> str:
+    cut = ", partial: the run was interrupted inside it" if v.partial else ""
+    return f"measured {v.measured_text} vs target {v.target} ({v.window}{cut})"
 
 
 @dataclass
@@ -112,10 +121,7 @@ class Summary:
 
     @property
     def counts(self) -> dict[str, int]:
-        out = {"pass": 0, "fail": 0, "no-data": 0}
-        for v in self.verdicts:
-            out[v.status] += 1
-        return out
+        return _counts(self.verdicts)
 
     @property
     def near_line(self) -> list[str]:
@@ -152,6 +158,13 @@ class Summary:
             f"outcome: {self.outcome}" + (f" ({'; '.join(self.invalid_reasons)})" if self.invalid_reasons else "")
         )
         return "\n".join(lines)
+
+
+def _counts(verdicts: list[Verdict]) -> dict[str, int]:
+    out = {"pass": 0, "fail": 0, "no-data": 0}
+    for v in verdicts:
+        out[v.status] += 1
+    return out
 
 
 def _invalid_reasons(run: RunFolder) -> list[str]:

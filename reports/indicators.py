@@ -163,7 +163,7 @@ def _by_service(series: list[Series]) -> dict[str, Series]:
     return out
 
 
-def _services(run: RunFolder, o: Objective, found: dict[str, Series]) -> list[str]:
+def _services(o: Objective, found: dict[str, Series]) -> list[str]:
     if o.service is not None:
         return [o.service]
     return sorted(found)
@@ -201,7 +201,7 @@ def scale_out_reaction(run: RunFolder, o: Objective, w: Window) -> Measurement:
     cpu = _by_service(run.metric("cpu_utilization") or [])
     assert w.start is not None and w.end is not None
     worst: tuple[float, str] | None = None
-    for svc in _services(run, o, by_ready):
+    for svc in _services(o, by_ready):
         s = by_ready.get(svc)
         if s is None or s.ts.size == 0:
             continue
@@ -245,7 +245,7 @@ def max_replicas(run: RunFolder, o: Objective, w: Window) -> Measurement:
     assert w.start is not None and w.end is not None
     hpa = run.manifest.hpa if run.manifest else {}
     worst: tuple[float, float, float | None, str] | None = None  # (excess, value, limit, service)
-    for svc in _services(run, o, by):
+    for svc in _services(o, by):
         s = by.get(svc)
         if s is None:
             continue
@@ -276,7 +276,7 @@ def flapping(run: RunFolder, o: Objective, w: Window) -> Measurement:
     by = _by_service(series)
     assert w.start is not None and w.end is not None
     worst: tuple[int, str] | None = None
-    for svc in _services(run, o, by):
+    for svc in _services(o, by):
         s = by.get(svc)
         if s is None:
             continue
@@ -302,7 +302,7 @@ def scale_in(run: RunFolder, o: Objective, w: Window) -> Measurement:
     by = _by_service(desired)
     assert w.end is not None
     ok, notes = True, []
-    for svc in _services(run, o, by):
+    for svc in _services(o, by):
         s = by.get(svc)
         if s is None or s.ts.size == 0:
             continue

@@ -76,33 +76,7 @@ class Target(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _parse(cls, raw: Any) -> Any:
-        if isinstance(raw, dict):
-            return raw
-        if isinstance(raw, bool):
-            raw = "true" if raw else "false"
-        if isinstance(raw, int | float):
-            raw = f"<= {raw}"
-        if not isinstance(raw, str):
-            raise ValueError(f"target must be a string, got {type(raw).__name__}; {_TARGET_HELP}")
-        text = raw.strip()
-        if text.lower() == "true":
-            return {"op": "==", "value": 1.0, "unit": "bool", "text": "true"}
-        if _SYMBOLIC.match(text):
-            return {"op": "<=", "value": math.inf, "unit": "count", "text": text, "symbolic": "hpa_max"}
-        m = _TARGET.match(text)
-        if m is None:
-            raise ValueError(f"cannot read target {raw!r}: {_TARGET_HELP}")
-        op = _OPS.get(m.group(1) or "<=", m.group(1) or "<=")
-        value = float(m.group(2))
-        suffix = m.group(3)
-        unit = "count"
-        if suffix == "ms":
-            value, unit = value / 1000.0, "s"
-        elif suffix == "s":
-            unit = "s"
-        elif suffix == "%":
-            value, unit = value / 100.0, "ratio"
-        return {"op": op, "value": value, "unit": unit, "text": text}
+        return _parse_target(raw)
 
     def met(self, measured: float, limit: float | None = None) -> bool:
         """Whether ``measured`` meets the target; ``limit`` stands in for a symbolic value."""
@@ -117,6 +91,38 @@ class Target(BaseModel):
             case ">":
                 return measured > value
         return math.isclose(measured, value, abs_tol=1e-12)
+
+
+# The validators delegate to plain functions: mutmut (make mutation, docs/mutation.md) mutates no decorated function.
+def _parse_target(raw: Any) -> Any:
+    """What the user wrote (``"<= 500ms"``, ``">= 99.5%"``, ``true``, a bare number) → Target's fields."""
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, bool):
+        raw = "true" if raw else "false"
+    if isinstance(raw, int | float):
+        raw = f"<= {raw}"
+    if not isinstance(raw, str):
+        raise ValueError(f"target must be a string, got {type(raw).__name__}; {_TARGET_HELP}")
+    text = raw.strip()
+    if text.lower() == "true":
+        return {"op": "==", "value": 1.0, "unit": "bool", "text": "true"}
+    if _SYMBOLIC.match(text):
+        return {"op": "<=", "value": math.inf, "unit": "count", "text": text, "symbolic": "hpa_max"}
+    m = _TARGET.match(text)
+    if m is None:
+        raise ValueError(f"cannot read target {raw!r}: {_TARGET_HELP}")
+    op = _OPS.get(m.group(1) or "<=", m.group(1) or "<=")
+    value = float(m.group(2))
+    suffix = m.group(3)
+    unit = "count"
+    if suffix == "ms":
+        value, unit = value / 1000.0, "s"
+    elif suffix == "s":
+        unit = "s"
+    elif suffix == "%":
+        value, unit = value / 100.0, "ratio"
+    return {"op": op, "value": value, "unit": unit, "text": text}
 
 
 class Objective(BaseModel):
@@ -150,35 +156,44 @@ class Objective(BaseModel):
     @field_validator("window")
     @classmethod
     def _window(cls, v: str) -> str:
-        if not _WINDOW.match(v):
-            raise ValueError(
-                f"unknown window {v!r}: use one of baseline, ramp, peak, cooldown, run, chaos:<experiment>, chaos:*"
-            )
-        return v
+        return _check_window(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> Objective:
-        ind, unit = self.indicator, self.target.unit
-        if ind == "latency" and self.percentile is None:
-            raise ValueError("indicator 'latency' needs 'percentile' (e.g. percentile: 99)")
-        if ind != "latency" and self.percentile is not None:
-            raise ValueError(f"'percentile' only applies to indicator 'latency', not {ind!r}")
-        if ind in _BOOLEAN and unit != "bool":
-            raise ValueError(f"indicator {ind!r} is yes/no: write target: true")
-        if ind not in _BOOLEAN and unit == "bool":
-            raise ValueError(f"indicator {ind!r} is measured, not yes/no: {_TARGET_HELP}")
-        if ind in _SECONDS and unit not in ("s", "count"):
-            raise ValueError(f"indicator {ind!r} is a duration: write e.g. '<= 500ms' or '<= 30s'")
-        if ind in _RATIOS and (unit == "s" or self.target.value > 1):
-            raise ValueError(f"indicator {ind!r} is a ratio: write e.g. '>= 99.5%' or '<= 0.01'")
-        if self.target.symbolic and ind != "max_replicas":
-            raise ValueError("'hpa_max' is only a target for indicator 'max_replicas'")
-        for field in ("warmup", "processes", "exclude"):
-            if ind != "memory_growth" and field in self.model_fields_set:
-                raise ValueError(f"'{field}' only applies to indicator 'memory_growth', not {ind!r}")
-        if ind == "recovery_time" and not self.window.startswith("chaos:"):
-            raise ValueError("indicator 'recovery_time' needs a chaos window: chaos:<experiment> or chaos:*")
+        _check_objective(self)
         return self
+
+
+def _check_window(v: str) -> str:
+    if not _WINDOW.match(v):
+        raise ValueError(
+            f"unknown window {v!r}: use one of baseline, ramp, peak, cooldown, run, chaos:<experiment>, chaos:*"
+        )
+    return v
+
+
+def _check_objective(o: Objective) -> None:
+    """The fields of one objective fit together: its indicator, target unit, percentile, window, memory keys."""
+    ind, unit = o.indicator, o.target.unit
+    if ind == "latency" and o.percentile is None:
+        raise ValueError("indicator 'latency' needs 'percentile' (e.g. percentile: 99)")
+    if ind != "latency" and o.percentile is not None:
+        raise ValueError(f"'percentile' only applies to indicator 'latency', not {ind!r}")
+    if ind in _BOOLEAN and unit != "bool":
+        raise ValueError(f"indicator {ind!r} is yes/no: write target: true")
+    if ind not in _BOOLEAN and unit == "bool":
+        raise ValueError(f"indicator {ind!r} is measured, not yes/no: {_TARGET_HELP}")
+    if ind in _SECONDS and unit not in ("s", "count"):
+        raise ValueError(f"indicator {ind!r} is a duration: write e.g. '<= 500ms' or '<= 30s'")
+    if ind in _RATIOS and (unit == "s" or o.target.value > 1):
+        raise ValueError(f"indicator {ind!r} is a ratio: write e.g. '>= 99.5%' or '<= 0.01'")
+    if o.target.symbolic and ind != "max_replicas":
+        raise ValueError("'hpa_max' is only a target for indicator 'max_replicas'")
+    for field in ("warmup", "processes", "exclude"):
+        if ind != "memory_growth" and field in o.model_fields_set:
+            raise ValueError(f"'{field}' only applies to indicator 'memory_growth', not {ind!r}")
+    if ind == "recovery_time" and not o.window.startswith("chaos:"):
+        raise ValueError("indicator 'recovery_time' needs a chaos window: chaos:<experiment> or chaos:*")
 
 
 _WATCH = re.compile(r"^deployment/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -204,18 +219,26 @@ class Metrics(BaseModel):
     @field_validator("watch")
     @classmethod
     def _watch(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for w in v:
-            if not _WATCH.match(w):
-                raise ValueError(f"watch entries look like deployment/NAME (a Kubernetes name), not {w!r}")
-        return v
+        return _check_watch(v)
 
     @field_validator("queries")
     @classmethod
     def _names(cls, v: dict[str, str]) -> dict[str, str]:
-        for name in v:
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                raise ValueError(f"query names are lower_snake_case file names, not {name!r}")
-        return v
+        return _check_query_names(v)
+
+
+def _check_watch(v: tuple[str, ...]) -> tuple[str, ...]:
+    for w in v:
+        if not _WATCH.match(w):
+            raise ValueError(f"watch entries look like deployment/NAME (a Kubernetes name), not {w!r}")
+    return v
+
+
+def _check_query_names(v: dict[str, str]) -> dict[str, str]:
+    for name in v:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ValueError(f"query names are lower_snake_case file names, not {name!r}")
+    return v
 
 
 class SloFile(BaseModel):
@@ -231,16 +254,20 @@ class SloFile(BaseModel):
 
     @model_validator(mode="after")
     def _unique(self) -> SloFile:
-        seen: set[str] = set()
-        for o in self.objectives:
-            if o.name in seen:
-                raise ValueError(f"objective name {o.name!r} appears twice; names must be unique")
-            seen.add(o.name)
+        _check_unique(self.objectives)
         return self
 
     @property
     def name(self) -> str:
         return self.metadata.get("name", "slo")
+
+
+def _check_unique(objectives: list[Objective]) -> None:
+    seen: set[str] = set()
+    for o in objectives:
+        if o.name in seen:
+            raise ValueError(f"objective name {o.name!r} appears twice; names must be unique")
+        seen.add(o.name)
 
 
 def _hint(err: ErrorDetails) -> str | None:

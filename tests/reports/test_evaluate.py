@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from reports.evaluate import Summary, evaluate
-from reports.slo import SloFile, parse_slo
+from reports.evaluate import Status, Summary, Verdict, evaluate, format_value
+from reports.slo import SloFile, load_slo, parse_slo
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _by_objective(summary: Summary) -> dict[str, list[str]]:
@@ -193,3 +197,110 @@ def test_a_pass_near_the_line_is_marked_in_the_summary_junit_and_report(
     assert not far_summary.verdicts[0].near_line and far_summary.near_line == []
     render(run, far_summary)
     assert "near the line" not in (run / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [(None, "s", "no data"), (1.0, "bool", "yes"), (0.5, "bool", "yes"), (0.4, "bool", "no"), (math.inf, "s", "never"),
+     (math.inf, "count", "∞"), (0.25, "s", "250 ms"), (0.9996, "s", "1000 ms"), (1.0, "s", "1.00 s"),
+     (0.9985, "ratio", "99.850%"), (0.999, "ratio", "99.9000%"), (0.99951, "ratio", "99.9510%"),
+     (1.0, "ratio", "100.000%"), (3.0, "count", "3"), (2.5, "count", "2.5")],
+)  # fmt: skip
+def test_format_value(value: float | None, unit: str, text: str) -> None:
+    assert format_value(value, unit) == text
+
+
+def test_every_indicator_has_its_unit() -> None:
+    from reports.evaluate import _unit
+
+    objectives = [*load_slo(ROOT / "slo.yaml").objectives, *load_slo(ROOT / "slo-soak.yaml").objectives]
+    units = {o.indicator: _unit(o) for o in objectives}
+    assert units == {
+        "latency": "s", "scale_out_reaction": "s", "recovery_time": "s", "error_ratio": "ratio",
+        "availability": "ratio", "fallback_ratio": "ratio", "memory_growth": "ratio", "shed_order": "bool",
+        "scale_in": "bool", "critical_5xx": "count", "max_replicas": "count", "flapping": "count",
+        "writes_lost": "count", "crashes": "count",
+    }  # fmt: skip
+
+
+def test_summary_table() -> None:
+    def verdict(objective: str, status: Status, **more: Any) -> Verdict:
+        return Verdict(objective=objective, description="", indicator="latency", window="peak", start=0.0, end=1.0,
+                       measured=0.2, measured_text="200 ms", target="<= 250ms", unit="s", status=status,
+                       evidence="", **more)  # fmt: skip
+
+    verdicts = [verdict("p99", "pass", margin=0.05, margin_text="5% under"),
+                verdict("p50-long-name", "fail", partial=True, margin=-0.1, margin_text="10% over")]  # fmt: skip
+    summary = Summary(run_id="r", run_dir="r", slo_name="s", outcome="invalid", invalid_reasons=["a", "b"],
+                      verdicts=verdicts)  # fmt: skip
+    assert summary.table() == (
+        "status                objective      window          measured  target    margin  \n"
+        "PASS (near the line)  p99            peak            200 ms    <= 250ms  5% under\n"
+        "FAIL                  p50-long-name  peak (partial)  200 ms    <= 250ms  10% over\n"
+        "outcome: invalid (a; b)"
+    )
+    assert summary.counts == {"pass": 1, "fail": 1, "no-data": 0} and summary.near_line == ["p99"]
+    cut = "measured 200 ms vs target <= 250ms (peak, partial: the run was interrupted inside it)"
+    assert (
+        summary.verdicts[1].message == cut
+        and summary.verdicts[0].message == "measured 200 ms vs target <= 250ms (peak)"
+    )
+    assert Summary("r", "r", "s", "pass", [], []).table().endswith("\noutcome: pass")
+
+
+@pytest.mark.parametrize(
+    ("load", "reason"),
+    [({"valid": False}, "load generator: marked invalid"), ({"valid": False, "invalid_reason": "slow"},
+                                                             "load generator: slow"), ({}, None)],
+)  # fmt: skip
+def test_the_load_generator_can_make_a_run_invalid(
+    run_copy: Callable[[str], Path], slo: SloFile, load: dict[str, Any], reason: str | None
+) -> None:
+    run = run_copy("default")
+    (run / "load.json").write_text(json.dumps(load))
+    assert evaluate(run, slo).invalid_reasons == ([reason] if reason else [])
+
+
+def test_a_manifest_without_its_reasons_and_no_manifest(run_copy: Callable[[str], Path], slo: SloFile,
+                                                        tmp_path: Path) -> None:  # fmt: skip
+    run = run_copy("default")
+    man = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**man, "validity": {"valid": False}}))
+    assert evaluate(run, slo).invalid_reasons == ["the manifest marks the run invalid"]
+    (run / "manifest.json").unlink()
+    summary = evaluate(run, slo)
+    assert summary.invalid_reasons == ["manifest.json is missing: this is not a run folder"]
+    assert (summary.run_id, summary.started, summary.ended, summary.controls) == ("default", None, None, {})
+    (tmp_path / "empty").mkdir()
+    assert evaluate(tmp_path / "empty", slo).invalid_reasons == ["manifest.json is missing: this is not a run folder"]
+
+
+def test_no_request_rows_make_the_run_invalid(run_copy: Callable[[str], Path], slo: SloFile) -> None:
+    run = run_copy("default")
+    (run / "requests.parquet").unlink()
+    assert evaluate(run, slo).invalid_reasons == ["no request records (requests.parquet missing or empty)"]
+
+
+def test_the_summary_tells_the_run(run_copy: Callable[[str], Path], slo: SloFile) -> None:
+    run = run_copy("default")
+    man = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**man, "id": "run-42"}))
+    summary = evaluate(run, slo)
+    assert (summary.run_id, summary.run_dir, summary.slo_name) == ("run-42", str(run), "spike-default")
+    assert (summary.started, summary.ended) == (man["started"], man["ended"])
+    assert summary.controls == {"autoscaling": True, "fallbacks": True}
+
+
+def test_a_symbolic_target_is_judged_against_the_value_it_stands_for(runs: Callable[[str], Path], slo: SloFile) -> None:
+    (v,) = [v for v in evaluate(runs("default"), slo).verdicts if v.objective == "max-replicas"]
+    assert (v.target, v.target_value, v.measured, v.status) == ("<= hpa_max = 8", 8.0, 6.0, "pass")
+    assert v.margin == pytest.approx(0.25) and v.margin_text == "25% under"
+    (v,) = [v for v in evaluate(runs("default"), slo).verdicts if v.objective == "peak-latency-p99"]
+    assert v.target_value == 0.5 and v.target == "<= 500ms"
+
+
+def test_a_ratio_target_is_as_far_as_its_budget_allows(runs: Callable[[str], Path]) -> None:
+    """Availability >= 90% measured at 99%: 90% of the 10% error budget is left (not 10% above the 90%)."""
+    slo = parse_slo("objectives:\n  - {name: a, indicator: availability, window: run, target: '>= 90%'}\n")
+    (v,) = evaluate(runs("default"), slo).verdicts
+    assert v.measured is not None and v.margin == pytest.approx((v.measured - 0.9) / 0.1)

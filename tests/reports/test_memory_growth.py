@@ -10,10 +10,13 @@ import pytest
 from synthetic import T0, Knobs, make_run
 
 from reports.evaluate import evaluate
+from reports.indicators import Measurement, measure_each
 from reports.junit import junit_xml
 from reports.memory import growth, read_memory
 from reports.render import render
+from reports.runfolder import RunFolder
 from reports.slo import load_slo, parse_slo
+from reports.windows import Window
 from tenfold.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,3 +120,47 @@ def test_process_selection_only_for_memory_growth() -> None:
     text = "objectives:\n  - {name: x, indicator: error_ratio, window: run, target: '<= 1%', exclude: [s3]}\n"
     with pytest.raises(ConfigError, match=r"my\.yaml:2:\d+: .*'exclude' only applies to indicator 'memory_growth'"):
         parse_slo(text, "my.yaml")
+
+
+def _processes(run: Path, samples: dict[tuple[str, int], tuple[float, float]], rss: float = 40 * MB) -> None:
+    """memory.jsonl: each (process, pid) sampled every second over [first, last] s after T0, its RSS growing 10%."""
+    with (run / "memory.jsonl").open("w") as f:
+        for (name, pid), (first, last) in samples.items():
+            for t in np.arange(first, last + 0.5, 1.0):
+                grown = rss * (1 + 0.1 * (t - first) / (last - first))
+                f.write(json.dumps({"t": T0 + t, "process": name, "kind": "replica", "service": name.split("-")[0],
+                                    "pid": pid, "rss_bytes": int(grown)}) + "\n")  # fmt: skip
+
+
+def _judged(run: Path, **fields: object) -> list[tuple[str, Measurement]]:
+    o = {"name": "m", "indicator": "memory_growth", "window": "run", "target": "<= 10%", **fields}
+    return measure_each(RunFolder(run), parse_slo(f"objectives:\n  - {json.dumps(o)}\n").objectives[0],
+                        Window("run", T0, T0 + 100))  # fmt: skip
+
+
+def test_a_restarted_process_is_chosen_by_its_name(tmp_path: Path) -> None:
+    _processes(tmp_path, {("catalog-0", 1): (0, 49), ("catalog-0", 2): (50, 100), ("users-0", 3): (0, 100)})
+    assert [s for s, _ in _judged(tmp_path, processes=["catalog-0"])] == ["catalog-0 (pid 1)", "catalog-0 (pid 2)"]
+
+
+def test_service_chooses_its_processes(tmp_path: Path) -> None:
+    _processes(tmp_path, {("catalog-0", 1): (0, 100), ("users-0", 2): (0, 100)})
+    assert [s for s, _ in _judged(tmp_path, service="users")] == ["users-0"]
+
+
+def test_the_warmup_is_the_objectives(tmp_path: Path) -> None:
+    _processes(tmp_path, {("catalog-0", 1): (0, 100)})
+    ((_, m),) = _judged(tmp_path, warmup=0.5)
+    (s,) = read_memory(tmp_path / "memory.jsonl")
+    g = growth(s.ts, s.rss, T0, T0 + 100, warmup=0.5)
+    assert g is not None and m == Measurement(g.ratio, f"catalog-0 (pid 1): {g.text()}")
+    assert m.value != growth(s.ts, s.rss, T0, T0 + 100).ratio  # type: ignore[union-attr]
+
+
+def test_no_process_to_judge_is_no_data(tmp_path: Path) -> None:
+    none = "memory.jsonl is missing or has no process the objective selects (a --soak run samples every stack process)"
+    assert _judged(tmp_path) == [("", Measurement(None, none))]
+    _processes(tmp_path, {("catalog-0", 1): (0, 12)})
+    assert _judged(tmp_path) == [
+        ("", Measurement(None, "no process has 10% warm-up plus enough samples in the window"))
+    ]

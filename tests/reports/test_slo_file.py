@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from pathlib import Path
 
 import pytest
 
-from reports.slo import INDICATORS, Target, load_slo, parse_slo
+from reports.slo import _TARGET_HELP, INDICATORS, Target, load_slo, parse_slo
 from tenfold.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,3 +104,116 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_slo(tmp_path / "nope.yaml")
     assert ConfigError.exit_code == 65
+
+
+@pytest.mark.parametrize(
+    ("text", "measured", "met"),
+    [("<= 0.5", 0.5, True), ("<= 0.5", 0.6, False), ("< 0.5", 0.5, False), ("< 0.5", 0.4, True),
+     (">= 0.5", 0.5, True), (">= 0.5", 0.4, False), ("> 0.5", 0.5, False), ("> 0.5", 0.6, True),
+     ("== 0", 1e-13, True), ("== 0", 1e-11, False)],
+)  # fmt: skip
+def test_a_target_is_met_on_its_line_only_where_its_comparison_allows(text: str, measured: float, met: bool) -> None:
+    assert Target.model_validate(text).met(measured) is met
+
+
+def test_a_symbolic_target_is_met_against_its_resolved_value() -> None:
+    t = Target.model_validate("<= hpa_max")
+    assert t.met(8, limit=8) and not t.met(9, limit=8) and t.met(1e9)
+
+
+@pytest.mark.parametrize(
+    ("raw", "op", "value", "unit", "text"),
+    [(3, "<=", 3.0, "count", "<= 3"), (" > 2s ", ">", 2.0, "s", "> 2s"), ("500ms", "<=", 0.5, "s", "500ms"),
+     ("≥ 99%", ">=", 0.99, "ratio", "≥ 99%"), (True, "==", 1.0, "bool", "true"), ("TRUE", "==", 1.0, "bool", "true"),
+     ("<= hpa_max", "<=", math.inf, "count", "<= hpa_max"), ("== 1e-3", "==", 0.001, "count", "== 1e-3")],
+)  # fmt: skip
+def test_target_forms(raw: object, op: str, value: float, unit: str, text: str) -> None:
+    t = Target.model_validate(raw)
+    assert (t.op, t.value, t.unit, t.text) == (op, pytest.approx(value), unit, text)
+    assert t.symbolic == ("hpa_max" if "hpa_max" in text else None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [(False, "cannot read target 'false'"), ([1], "target must be a string, got list"),
+     ("about 3", "cannot read target 'about 3'")],
+)  # fmt: skip
+def test_bad_targets_say_what_would_do(raw: object, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message) + '.*write a comparison and a number, e.g. "<= 500ms"'):
+        Target.model_validate(raw)
+
+
+def _objective_error(**fields: object) -> str:
+    o = {"name": "o", "window": "run", **fields}
+    return str(_error(f"objectives:\n  - {json.dumps(o)}\n"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"indicator": "latency", "target": "<= 1s"}, "indicator 'latency' needs 'percentile' (e.g. percentile: 99)"),
+        ({"indicator": "error_ratio", "target": "<= 1%", "percentile": 99},
+         "'percentile' only applies to indicator 'latency', not 'error_ratio'"),
+        ({"indicator": "scale_in", "target": "<= 1"}, "indicator 'scale_in' is yes/no: write target: true"),
+        ({"indicator": "flapping", "target": "true"}, "indicator 'flapping' is measured, not yes/no: " + _TARGET_HELP),
+        ({"indicator": "recovery_time", "window": "chaos:x", "target": ">= 99%"},
+         "indicator 'recovery_time' is a duration: write e.g. '<= 500ms' or '<= 30s'"),
+        ({"indicator": "availability", "target": ">= 2"},
+         "indicator 'availability' is a ratio: write e.g. '>= 99.5%' or '<= 0.01'"),
+        ({"indicator": "error_ratio", "target": "<= 1s"},
+         "indicator 'error_ratio' is a ratio: write e.g. '>= 99.5%' or '<= 0.01'"),
+        ({"indicator": "flapping", "target": "<= hpa_max"}, "'hpa_max' is only a target for indicator 'max_replicas'"),
+        ({"indicator": "flapping", "target": "<= 2", "processes": ["a"]},
+         "'processes' only applies to indicator 'memory_growth', not 'flapping'"),
+        ({"indicator": "recovery_time", "target": "<= 30s"},
+         "indicator 'recovery_time' needs a chaos window: chaos:<experiment> or chaos:*"),
+        ({"indicator": "flapping", "target": "<= 2", "window": "chaos"},
+         "unknown window 'chaos': use one of baseline, ramp, peak, cooldown, run, chaos:<experiment>, chaos:*"),
+    ],
+)  # fmt: skip
+def test_each_field_must_fit_the_indicator(fields: dict[str, object], message: str) -> None:
+    assert _objective_error(**fields).endswith(f": {message}")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"indicator": "latency", "percentile": 99, "target": "<= 1s"},
+     {"indicator": "latency", "percentile": 99, "target": "<= 3"},
+     {"indicator": "error_ratio", "target": "<= 1"}, {"indicator": "max_replicas", "target": "<= hpa_max"},
+     {"indicator": "memory_growth", "target": "<= 10%", "warmup": 0.2, "exclude": ["s3"]},
+     {"indicator": "recovery_time", "target": "<= 30s", "window": "chaos:*"}],
+)  # fmt: skip
+def test_fields_that_fit(fields: dict[str, object]) -> None:
+    assert parse_slo(f"objectives:\n  - {json.dumps({'name': 'o', 'window': 'run', **fields})}\n").objectives[0]
+
+
+def test_metrics_watch_and_query_names() -> None:
+    ok = parse_slo(GOOD + "metrics: {watch: [deployment/catalog-1.x], queries: {my_rate: 'rate(x[1m])'}}\n")
+    assert ok.metrics.watch == ("deployment/catalog-1.x",) and ok.metrics.queries == {"my_rate": "rate(x[1m])"}
+    assert "watch entries look like deployment/NAME (a Kubernetes name), not 'catalog'" in str(
+        _error(GOOD + "metrics: {watch: [deployment/a, catalog]}\n")
+    )
+    assert "query names are lower_snake_case file names, not 'My-Rate'" in str(
+        _error(GOOD + "metrics: {queries: {ok: x, My-Rate: y}}\n")
+    )
+
+
+def test_mistakes_name_the_fix_in_our_words() -> None:
+    err = str(_error(GOOD.replace("indicator: writes_lost", "indicator: writes_lsot")))
+    assert f"unknown indicator 'writes_lsot': use one of {', '.join(INDICATORS)}" in err
+    err = str(_error(GOOD.replace("    percentile: 99\n", "    percentil: 99\n")))
+    assert "unknown key 'percentil' (check the spelling; see docs/reports.md for the keys)" in err
+    err = str(_error(GOOD.replace("    window: peak\n", "    window: peak\n    measure: wall\n")))
+    assert "measure" in err and "'co' or 'locust'" in err and "unknown indicator" not in err
+
+
+def test_an_empty_or_flat_file_and_where_the_text_came_from(tmp_path: Path) -> None:
+    assert str(_error("")) == "my-slo.yaml:1: the file is empty; it needs an 'objectives:' list"
+    assert str(_error("- a\n")) == "my-slo.yaml:1: the top level must be a mapping with an 'objectives:' list"
+    with pytest.raises(ConfigError, match=r"^<slo>:1: the file is empty"):
+        parse_slo("")
+    with pytest.raises(ConfigError) as info:
+        load_slo(tmp_path / "nope.yaml")
+    assert (
+        str(info.value) == f"{tmp_path / 'nope.yaml'}: cannot read the SLO file: there is no such file; check the path"
+    )

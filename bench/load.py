@@ -152,7 +152,7 @@ def _rss(tmp: Path) -> tuple[float, float]:
     return float(mb), float(secs) / 1e6 * 1e9
 
 
-def main() -> None:
+def main() -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="tenfold-bench-load-") as d:
         tmp = Path(d)
         server, url = _static_server(tmp)
@@ -170,8 +170,18 @@ def main() -> None:
     print(f"tenfold requests per generator CPU-second   {per_core:9.0f}       target >= 3000")
     print(f"peak RSS: record 1M, write, merge            {rss:9.1f} MB    target <= 200 MB "
           f"(Recorder.add {ns_per_add:.0f} ns/sample)")  # fmt: skip
-    print(json.dumps({"bare_rps": round(bare), "tenfold_rps": round(rps), "ratio": round(rps / bare, 3),
-                      "rps_per_core": round(per_core), "rss_1m_mb": round(rss, 1)}))  # fmt: skip
+    figures = {"bare_rps": round(bare), "tenfold_rps": round(rps), "ratio": round(rps / bare, 3),
+               "rps_per_core": round(per_core), "rss_1m_mb": round(rss, 1)}  # fmt: skip
+    print(json.dumps(figures))
+    table = [
+        [f"tenfold open-model generator (recording every request) rps ÷ bare Locust FastHttpUser rps, one process, "
+         f"{CONNECTIONS} connections, HAProxy answering itself", f"{rps:,.0f} ÷ {bare:,.0f} = **{rps / bare:.2f}**",
+         "≥ 0.85"],
+        ["requests per generator CPU-second", f"**{per_core:,.0f}**", "≥ 3,000"],
+        ["peak RSS of a generator process after recording, writing and merging 1M samples", f"**{rss:.0f} MB**",
+         "≤ 200 MB"],
+    ]  # fmt: skip
+    return {"table": table, **figures}
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import ErrorDetails
 
 from tenfold.errors import ConfigError
+from tenfold.layout import PHASES
 from tenfold.userfile import Located, load_yaml, parse_yaml
 
 __all__ = [
@@ -46,7 +47,6 @@ Indicator = Literal[
     "crashes",
 ]
 INDICATORS: tuple[str, ...] = get_args(Indicator)
-PHASES = ("baseline", "ramp", "peak", "cooldown")
 Priority = Literal["critical", "degraded", "best-effort", "unclassified"]
 
 _WINDOW = re.compile(r"^(baseline|ramp|peak|cooldown|run|chaos:\*|chaos:[A-Za-z0-9_.\-]+)$")

@@ -34,6 +34,9 @@ __all__ = ["SetupStats", "UserPools", "ignored_wait_times"]
 log = logging.getLogger("tenfold.load")
 
 
+_FD_SETSIZE = 1024
+
+
 def _poll_socket_liveness() -> None:
     """Make geventhttpclient check a pooled keep-alive socket with poll(2) instead of select(2) (once per process).
 
@@ -62,6 +65,8 @@ def _poll_socket_liveness() -> None:
             fd = sock.fileno()
             if fd < 0:
                 return False
+            if fd < _FD_SETSIZE:  # select(2) works here, and its path is the cheaper one (bench/load.py: 0.9 vs 0.65)
+                return bool(current(self, sock))
             p = real_poll()
             p.register(fd, events)
             return not p.poll(0)

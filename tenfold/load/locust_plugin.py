@@ -199,6 +199,14 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     _finish(environment)
 
 
+def _on_test_stopping(environment: Any, **_: Any) -> None:
+    """The master collects its workers' records as the test stops, whatever stops it: Locust's own Ctrl-C path quits
+    the runner (which kills its message listener half a second later) before the ``quitting`` event comes."""
+    runner = environment.runner
+    if isinstance(runner, MasterRunner) and state.t0:
+        collect_parts(runner)
+
+
 def _on_finish(environment: Any, **_: Any) -> None:
     _finish(environment)
 
@@ -272,6 +280,7 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
         )
         runner.register_message(PART, receiver.on_part)
         runner.register_message(DONE, receiver.on_done)
+        environment.events.test_stopping.add_listener(_on_test_stopping)
     if not isinstance(runner, WorkerRunner):
         # While a shape runs headless, Locust handles only Ctrl-C (it installs its SIGTERM handler once the shape is
         # over): SIGTERM and SIGHUP (timeout, kill, docker stop, a closed terminal) take Ctrl-C's path here, which

@@ -301,9 +301,12 @@ objectives:
 """
 
 
-def test_a_master_stopped_by_sigterm_still_gets_every_workers_records(tmp_path: Path) -> None:
-    """Interrupted mid-schedule, the master asks its workers for their records before it merges."""
-    target = Target().start()
+@pytest.mark.parametrize("group", [True, False], ids=["to the group", "to the master alone"])
+def test_a_master_stopped_by_sigterm_still_gets_every_workers_records(tmp_path: Path, group: bool) -> None:
+    """Interrupted mid-schedule, the master asks its workers for their records before it merges (Locust's own Ctrl-C
+    path quits the runner, and with it the master's listener, before its ``quitting`` event). Answers take 1 s, so
+    each worker's records come only once its requests in flight end: later than Locust's half second of grace."""
+    target = Target(stall_every_s=1.0).start()
     try:
         sf = scenario_file(tmp_path, rate=100, phases={"baseline": 30})
         (tmp_path / "lf.py").write_text(LOCUSTFILE)
@@ -315,7 +318,7 @@ def test_a_master_stopped_by_sigterm_still_gets_every_workers_records(tmp_path: 
                 assert time.monotonic() < deadline and master.poll() is None
                 time.sleep(0.1)
             time.sleep(4)
-            os.killpg(master.pid, signal.SIGTERM)
+            (os.killpg if group else os.kill)(master.pid, signal.SIGTERM)
             code = master.wait(60)
         finally:
             if master.poll() is None:

@@ -318,9 +318,9 @@ def test_timeout_kills_master_and_workers(server: Server, tmp_path: Path) -> Non
     import psutil
 
     sf = scenario_file(tmp_path, rate=50, phases={"baseline": 30})
-    with pytest.raises(subprocess.TimeoutExpired):
+    with pytest.raises(subprocess.TimeoutExpired):  # TMPDIR: killed workers cannot remove their folders
         run_locust(server.url, tmp_path / "run", locustfile(tmp_path), scenario="t", scenario_file=sf, processes=2,
-                   timeout_s=4)  # fmt: skip
+                   timeout_s=4, env={"TMPDIR": str(tmp_path)})  # fmt: skip
     time.sleep(0.3)
     left = [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
     assert left == []

@@ -39,7 +39,14 @@ def test_sigkill_of_the_harness_mid_run_leaves_no_process_and_still_rolls_back(
             time.sleep(0.2)
         time.sleep(1)
         children = psutil.Process(proc.pid).children(recursive=True)
-        names = " ".join(" ".join(c.cmdline()) for c in children)
+
+        def cmdline(c: psutil.Process) -> str:  # a child that just ended (a zombie until reaped) has none
+            try:
+                return " ".join(c.cmdline())
+            except psutil.Error:
+                return ""
+
+        names = " ".join(cmdline(c) for c in children)
         assert "locust" in names and "chaos" in names and "tenfold.stack.controller" in names, names
         stack_pids = set((read_state(home) or {}).get("pids", []))
         everything = {c.pid for c in children} | stack_pids

@@ -67,6 +67,21 @@ def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True)
 
 
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a process started in a session of its own, with its children, unless it already ended."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _load_started(run_dir: Path, master: subprocess.Popen[bytes], timeout_s: float, why: str = "") -> None:
+    """Wait until the master wrote load-plan.json (its workers joined and the schedule began)."""
+    deadline = time.monotonic() + timeout_s
+    while not (run_dir / "load-plan.json").is_file():
+        assert time.monotonic() < deadline and master.poll() is None, why
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def hosts() -> Iterator[Hosts]:
     """Three namespaces: the master's holds a bridge at 10.77.0.1, each worker's a veth on it."""
@@ -138,9 +153,7 @@ class Distributed:
             return self.master.wait(timeout_s)
         finally:
             for p in [self.master, *self.workers]:
-                if p.poll() is None:
-                    os.killpg(p.pid, signal.SIGKILL)
-                    p.wait()
+                _kill(p)
 
     def load(self) -> dict[str, object]:
         doc = json.loads((self.run_dir / "load.json").read_text())
@@ -202,11 +215,7 @@ def test_two_workers_on_other_hosts_deliver_every_record_over_the_messaging(
 
 def test_a_worker_killed_mid_run_makes_the_run_invalid_and_is_named(hosts: Hosts, target: str, tmp_path: Path) -> None:
     run = _start(hosts, target, tmp_path)
-    plan = run.run_dir / "load-plan.json"
-    deadline = time.monotonic() + 60
-    while not plan.is_file():
-        assert time.monotonic() < deadline and run.master.poll() is None, run.log()[-4000:]
-        time.sleep(0.1)
+    _load_started(run.run_dir, run.master, 60, run.log()[-4000:])
     time.sleep(4)
     os.killpg(run.workers[1].pid, signal.SIGKILL)
     code = run.wait(120)
@@ -278,9 +287,7 @@ def test_tenfold_run_waits_for_a_remote_worker_and_judges_its_records(tmp_path: 
                                  cwd=tmp_path, capture_output=True, text=True, timeout=180)  # fmt: skip
             assert worker.wait(30) == 0
         finally:
-            if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+            _kill(worker)
     finally:
         target.stop()
     assert run.returncode == 0, run.stdout + run.stderr
@@ -313,17 +320,12 @@ def test_a_master_stopped_by_sigterm_still_gets_every_workers_records(tmp_path: 
         run_dir = tmp_path / "run"
         master = start_locust(target.url, run_dir, tmp_path / "lf.py", scenario="t", scenario_file=sf, processes=2)
         try:
-            deadline = time.monotonic() + 30
-            while not (run_dir / "load-plan.json").is_file():
-                assert time.monotonic() < deadline and master.poll() is None
-                time.sleep(0.1)
+            _load_started(run_dir, master, 30)
             time.sleep(4)
             (os.killpg if group else os.kill)(master.pid, signal.SIGTERM)
             code = master.wait(60)
         finally:
-            if master.poll() is None:
-                os.killpg(master.pid, signal.SIGKILL)
-                master.wait()
+            _kill(master)
     finally:
         target.stop()
     load = json.loads((run_dir / "load.json").read_text())

@@ -24,7 +24,7 @@ test: setup
 test-fast:
 	$(BIN)/pytest -q -n 3 -m "not e2e and not servers"
 
-# Mutation testing of the verdict logic (reports/slo.py, indicators.py, evaluate.py) against the pure tests that judge
+# Mutation testing of the verdict logic (reports/slo.py, indicators/, evaluate.py) against the pure tests that judge
 # it ([tool.mutmut] in pyproject.toml), from scratch, at the lowest CPU priority; fails under a 95% score. Not part of
 # `make test`: docs/mutation.md.
 mutation: setup

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from reports.indicators import Measurement, measure_each
+from reports.indicators import Measurement, measure_each, registry
 from reports.margins import NEAR_LINE, margin, margin_text
 from reports.runfolder import RunFolder
 from reports.slo import Objective, SloFile
@@ -44,13 +44,7 @@ def format_value(value: float | None, unit: str) -> str:
 
 
 def _unit(o: Objective) -> str:
-    if o.indicator in ("latency", "scale_out_reaction", "recovery_time"):
-        return "s"
-    if o.indicator in ("error_ratio", "availability", "fallback_ratio", "memory_growth"):
-        return "ratio"
-    if o.indicator in ("shed_order", "scale_in"):
-        return "bool"
-    return "count"
+    return registry.row(o.indicator).unit
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,19 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from reports.indicators import registry
+from reports.indicators.indicator import Unit
 from tenfold.errors import ConfigError
 from tenfold.layout import PHASES
 from tenfold.userfile import Located, load_yaml, parse_yaml
 
 __all__ = [
-    "INDICATORS",
     "PHASES",
-    "Indicator",
     "Metrics",
     "Objective",
     "SloFile",
@@ -30,23 +30,6 @@ __all__ = [
     "parse_slo",
 ]
 
-Indicator = Literal[
-    "latency",
-    "error_ratio",
-    "availability",
-    "fallback_ratio",
-    "critical_5xx",
-    "shed_order",
-    "scale_out_reaction",
-    "max_replicas",
-    "flapping",
-    "scale_in",
-    "recovery_time",
-    "writes_lost",
-    "memory_growth",
-    "crashes",
-]
-INDICATORS: tuple[str, ...] = get_args(Indicator)
 Priority = Literal["critical", "degraded", "best-effort", "unclassified"]
 
 _WINDOW = re.compile(r"^(baseline|ramp|peak|cooldown|run|chaos:\*|chaos:[A-Za-z0-9_.\-]+)$")
@@ -57,9 +40,6 @@ _TARGET_HELP = (
     'write a comparison and a number, e.g. "<= 500ms", "< 2s", ">= 99.5%", "== 0", "<= 3"; '
     '"true" for yes/no indicators; "<= hpa_max" for max_replicas'
 )
-_BOOLEAN = {"shed_order", "scale_in"}
-_SECONDS = {"latency", "scale_out_reaction", "recovery_time"}
-_RATIOS = {"error_ratio", "availability", "fallback_ratio", "memory_growth"}
 
 
 class Target(BaseModel):
@@ -69,7 +49,7 @@ class Target(BaseModel):
 
     op: Literal["<=", ">=", "==", "<", ">"]
     value: float
-    unit: Literal["s", "ratio", "count", "bool"]
+    unit: Unit
     text: str
     symbolic: Literal["hpa_max"] | None = None
 
@@ -132,7 +112,7 @@ class Objective(BaseModel):
 
     name: str = Field(min_length=1)
     description: str = ""
-    indicator: Indicator
+    indicator: str  # a name in the indicator registry (reports/indicators/registry.py)
     window: str
     target: Target
     # filters on request rows
@@ -153,6 +133,11 @@ class Objective(BaseModel):
     processes: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
 
+    @field_validator("indicator")
+    @classmethod
+    def _indicator(cls, v: str) -> str:
+        return _check_indicator(v)
+
     @field_validator("window")
     @classmethod
     def _window(cls, v: str) -> str:
@@ -172,28 +157,35 @@ def _check_window(v: str) -> str:
     return v
 
 
+def _check_indicator(v: str) -> str:
+    if v not in registry.REGISTRY:
+        raise ValueError(f"unknown indicator {v!r}: use one of {', '.join(registry.names())}")
+    return v
+
+
 def _check_objective(o: Objective) -> None:
-    """The fields of one objective fit together: its indicator, target unit, percentile, window, memory keys."""
-    ind, unit = o.indicator, o.target.unit
-    if ind == "latency" and o.percentile is None:
-        raise ValueError("indicator 'latency' needs 'percentile' (e.g. percentile: 99)")
-    if ind != "latency" and o.percentile is not None:
-        raise ValueError(f"'percentile' only applies to indicator 'latency', not {ind!r}")
-    if ind in _BOOLEAN and unit != "bool":
+    """The fields of one objective fit together: its indicator's row in the registry decides which keys, targets
+    and windows it takes."""
+    ind, unit, row = o.indicator, o.target.unit, registry.row(o.indicator)
+    for key, example in row.needs.items():
+        if getattr(o, key) is None:
+            raise ValueError(f"indicator {ind!r} needs {key!r} (e.g. {example})")
+    for key, owner in registry.exclusive_keys().items():
+        if key not in row.keys and key in o.model_fields_set:
+            raise ValueError(f"{key!r} only applies to indicator {owner!r}, not {ind!r}")
+    if row.unit == "bool" and unit != "bool":
         raise ValueError(f"indicator {ind!r} is yes/no: write target: true")
-    if ind not in _BOOLEAN and unit == "bool":
+    if row.unit != "bool" and unit == "bool":
         raise ValueError(f"indicator {ind!r} is measured, not yes/no: {_TARGET_HELP}")
-    if ind in _SECONDS and unit not in ("s", "count"):
+    if row.unit == "s" and unit not in ("s", "count"):
         raise ValueError(f"indicator {ind!r} is a duration: write e.g. '<= 500ms' or '<= 30s'")
-    if ind in _RATIOS and (unit == "s" or o.target.value > 1):
+    if row.unit == "ratio" and (unit == "s" or o.target.value > 1):
         raise ValueError(f"indicator {ind!r} is a ratio: write e.g. '>= 99.5%' or '<= 0.01'")
-    if o.target.symbolic and ind != "max_replicas":
-        raise ValueError("'hpa_max' is only a target for indicator 'max_replicas'")
-    for field in ("warmup", "processes", "exclude"):
-        if ind != "memory_growth" and field in o.model_fields_set:
-            raise ValueError(f"'{field}' only applies to indicator 'memory_growth', not {ind!r}")
-    if ind == "recovery_time" and not o.window.startswith("chaos:"):
-        raise ValueError("indicator 'recovery_time' needs a chaos window: chaos:<experiment> or chaos:*")
+    if o.target.symbolic and o.target.symbolic not in row.symbolic:
+        owners = [r.name for r in registry.REGISTRY.values() if o.target.symbolic in r.symbolic]
+        raise ValueError(f"{o.target.symbolic!r} is only a target for indicator {' or '.join(map(repr, owners))}")
+    if row.chaos_only and not o.window.startswith("chaos:"):
+        raise ValueError(f"indicator {ind!r} needs a chaos window: chaos:<experiment> or chaos:*")
 
 
 _WATCH = re.compile(r"^deployment/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -271,8 +263,6 @@ def _check_unique(objectives: list[Objective]) -> None:
 
 
 def _hint(err: ErrorDetails) -> str | None:
-    if err["type"] == "literal_error" and err["loc"] and err["loc"][-1] == "indicator":
-        return f"unknown indicator {err['input']!r}: use one of {', '.join(INDICATORS)}"
     if err["type"] == "extra_forbidden":
         return f"unknown key {err['loc'][-1]!r} (check the spelling; see docs/reports.md for the keys)"
     return None

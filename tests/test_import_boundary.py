@@ -25,10 +25,38 @@ def _modules() -> list[tuple[str, Path]]:
     return out
 
 
+def _type_only(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:``: imports for annotations, which never run (import-linter's
+    ``exclude_type_checking_imports``): the indicators name ``reports.slo.Objective`` in their signatures while the
+    SLO file takes its indicators from their registry."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node but those under ``if TYPE_CHECKING:`` (its ``else:`` runs, so it is kept)."""
+    out: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if _type_only(node):
+            assert isinstance(node, ast.If)
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def _imports(module: str, path: Path) -> set[str]:
+    """The modules ``module`` imports when it runs (at import time or in a function)."""
     names: set[str] = set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _runtime_nodes(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -126,6 +154,15 @@ def test_no_two_harness_modules_import_each_other() -> None:
 
 def test_a_loop_is_found() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_type_only_imports_are_no_arrows(tmp_path: Path) -> None:
+    src = tmp_path / "m.py"
+    src.write_text(
+        "from typing import TYPE_CHECKING\nimport typing\nif TYPE_CHECKING:\n    import a\nelse:\n    import b\n"
+        "if typing.TYPE_CHECKING:\n    from c import d\ndef f():\n    import e\n"
+    )
+    assert _imports("m", src) == {"typing", "b", "e"}
 
 
 def test_the_report_imports_nothing_of_the_harness_but_its_base() -> None:

@@ -27,7 +27,7 @@ def test_rolling_error_ratio_windows() -> None:
 
 
 def test_percentile_matches_numpy() -> None:
-    from reports.indicators import _percentile
+    from reports.indicators.requests import _percentile
 
     rng = np.random.default_rng(7)
     for n in (1, 2, 3, 10, 1001):
@@ -415,7 +415,7 @@ def test_the_hpa_cpu_target_is_a_fraction_or_a_percentage(
     tmp_path: Path, hpa: dict[str, dict[str, float]], fraction: float | None
 ) -> None:
     """Above 1 it is a percentage (Kubernetes writes 70), up to 1 a fraction (0.7; 1.0 is 100%)."""
-    from reports.indicators import _cpu_target
+    from reports.indicators.scaling import _cpu_target
 
     assert _cpu_target(_folder(tmp_path, hpa=hpa), "a") == fraction
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reports.slo import _TARGET_HELP, INDICATORS, Target, load_slo, parse_slo
+from reports.indicators.registry import names
+from reports.slo import _TARGET_HELP, Target, load_slo, parse_slo
 from tenfold.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +37,7 @@ def _error(text: str) -> ConfigError:
 
 def test_default_slo_files_cover_every_indicator() -> None:
     slo, soak = load_slo(ROOT / "slo.yaml"), load_slo(ROOT / "slo-soak.yaml")
-    assert {o.indicator for o in (*slo.objectives, *soak.objectives)} == set(INDICATORS)
+    assert {o.indicator for o in (*slo.objectives, *soak.objectives)} == set(names())
     assert (slo.name, soak.name) == ("spike-default", "soak")
 
 
@@ -200,7 +201,7 @@ def test_metrics_watch_and_query_names() -> None:
 
 def test_mistakes_name_the_fix_in_our_words() -> None:
     err = str(_error(GOOD.replace("indicator: writes_lost", "indicator: writes_lsot")))
-    assert f"unknown indicator 'writes_lsot': use one of {', '.join(INDICATORS)}" in err
+    assert f"unknown indicator 'writes_lsot': use one of {', '.join(names())}" in err
     err = str(_error(GOOD.replace("    percentile: 99\n", "    percentil: 99\n")))
     assert "unknown key 'percentil' (check the spelling; see docs/reports.md for the keys)" in err
     err = str(_error(GOOD.replace("    window: peak\n", "    window: peak\n    measure: wall\n")))

@@ -132,12 +132,15 @@ module "dynamodb" {
   deletion_protection_enabled    = var.environment == "prod"
 }
 
-# S3: playback event batches. Private, encrypted, TLS-only, versioned, lifecycle to IA then expiry.
-module "events_bucket" {
+# S3: one bucket per entry of local.buckets, all private, encrypted, TLS-only and versioned; each moves its objects to
+# STANDARD_IA after 30 days, and its lifecycle entry names the rule and whether objects expire.
+module "buckets" {
   source  = "terraform-aws-modules/s3-bucket/aws"
   version = "~> 4.2"
 
-  bucket_prefix = "${local.name}-events-"
+  for_each = local.buckets
+
+  bucket_prefix = "${local.name}-${each.key}-"
 
   block_public_acls       = true
   block_public_policy     = true
@@ -161,52 +164,7 @@ module "events_bucket" {
     }
   }
 
-  lifecycle_rule = [{
-    id      = "events-retention"
-    enabled = true
-    filter  = { prefix = "" }
-    transition = [{
-      days          = 30
-      storage_class = "STANDARD_IA"
-    }]
-    expiration                             = { days = var.events_retention_days }
-    noncurrent_version_expiration          = { days = 7 }
-    abort_incomplete_multipart_upload_days = 1
-  }]
-}
-
-# S3: run folders of the distributed load generator (infra/k8s/locust), uploaded by its master at the end of a run.
-# Private, encrypted, TLS-only, versioned; kept (a run is evidence) but moved to STANDARD_IA after 30 days.
-module "results_bucket" {
-  source  = "terraform-aws-modules/s3-bucket/aws"
-  version = "~> 4.2"
-
-  bucket_prefix = "${local.name}-results-"
-
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-
-  control_object_ownership = true
-  object_ownership         = "BucketOwnerEnforced"
-
-  attach_deny_insecure_transport_policy = true
-  attach_require_latest_tls_policy      = true
-
-  versioning = { enabled = true }
-
-  server_side_encryption_configuration = {
-    rule = {
-      apply_server_side_encryption_by_default = {
-        sse_algorithm = "aws:kms"
-      }
-      bucket_key_enabled = true
-    }
-  }
-
-  lifecycle_rule = [{
-    id      = "results-to-ia"
+  lifecycle_rule = [merge({
     enabled = true
     filter  = { prefix = "" }
     transition = [{
@@ -215,5 +173,5 @@ module "results_bucket" {
     }]
     noncurrent_version_expiration          = { days = 7 }
     abort_incomplete_multipart_upload_days = 1
-  }]
+  }, each.value.lifecycle)]
 }

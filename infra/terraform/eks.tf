@@ -120,43 +120,12 @@ data "aws_iam_policy_document" "events_writes" {
   statement {
     sid       = "PutEventBatches"
     actions   = ["s3:PutObject", "s3:GetObject"]
-    resources = ["${module.events_bucket.s3_bucket_arn}/*"]
+    resources = ["${module.buckets["events"].s3_bucket_arn}/*"]
   }
   statement {
     sid       = "ListEventBatches"
     actions   = ["s3:ListBucket"]
-    resources = [module.events_bucket.s3_bucket_arn]
-  }
-}
-
-resource "aws_iam_policy" "catalog_reads" {
-  name   = "${local.name}-catalog-reads"
-  policy = data.aws_iam_policy_document.catalog_reads.json
-}
-
-resource "aws_iam_policy" "events_writes" {
-  name   = "${local.name}-events-writes"
-  policy = data.aws_iam_policy_document.events_writes.json
-}
-
-module "service_irsa" {
-  source  = "terraform-aws-modules/iam/aws//modules/iam-role-for-service-accounts-eks"
-  version = "~> 5.44"
-
-  for_each = {
-    catalog         = aws_iam_policy.catalog_reads.arn
-    recommendations = aws_iam_policy.catalog_reads.arn
-    events          = aws_iam_policy.events_writes.arn
-  }
-
-  role_name        = "${local.name}-${each.key}"
-  role_policy_arns = { main = each.value }
-
-  oidc_providers = {
-    main = {
-      provider_arn               = module.eks.oidc_provider_arn
-      namespace_service_accounts = ["${local.k8s_namespace}:tenfold-${each.key}"]
-    }
+    resources = [module.buckets["events"].s3_bucket_arn]
   }
 }
 
@@ -166,26 +135,36 @@ data "aws_iam_policy_document" "results_uploads" {
   statement {
     sid       = "PutRunFolders"
     actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-    resources = ["${module.results_bucket.s3_bucket_arn}/*"]
+    resources = ["${module.buckets["results"].s3_bucket_arn}/*"]
   }
 }
 
-resource "aws_iam_policy" "results_uploads" {
-  name   = "${local.name}-results-uploads"
-  policy = data.aws_iam_policy_document.results_uploads.json
+# One managed policy per document above, named "<name>-<key>"; local.service_roles picks one per role.
+resource "aws_iam_policy" "services" {
+  for_each = {
+    catalog-reads   = data.aws_iam_policy_document.catalog_reads.json
+    events-writes   = data.aws_iam_policy_document.events_writes.json
+    results-uploads = data.aws_iam_policy_document.results_uploads.json
+  }
+
+  name   = "${local.name}-${each.key}"
+  policy = each.value
 }
 
-module "load_generator_irsa" {
+# A role per entry of local.service_roles, trusted by service account tenfold-<key> in its namespace only.
+module "service_irsa" {
   source  = "terraform-aws-modules/iam/aws//modules/iam-role-for-service-accounts-eks"
   version = "~> 5.44"
 
-  role_name        = "${local.name}-load-generator"
-  role_policy_arns = { main = aws_iam_policy.results_uploads.arn }
+  for_each = local.service_roles
+
+  role_name        = "${local.name}-${each.key}"
+  role_policy_arns = { main = aws_iam_policy.services[each.value].arn }
 
   oidc_providers = {
     main = {
       provider_arn               = module.eks.oidc_provider_arn
-      namespace_service_accounts = ["${local.k8s_load_namespace}:tenfold-load-generator"]
+      namespace_service_accounts = ["${local.k8s_namespaces[local.service_accounts[each.key]]}:tenfold-${each.key}"]
     }
   }
 }

@@ -4,9 +4,12 @@
 # The Deployments themselves are applied from infra/k8s (the single source of truth), not from here.
 ################################################################################
 
-resource "kubernetes_namespace_v1" "tenfold" {
+# The services' namespace and the distributed load generator's (local.k8s_namespaces).
+resource "kubernetes_namespace_v1" "namespaces" {
+  for_each = local.k8s_namespaces
+
   metadata {
-    name = local.k8s_namespace
+    name = each.value
     labels = {
       "app.kubernetes.io/part-of"          = "tenfold"
       "pod-security.kubernetes.io/enforce" = "restricted"
@@ -17,14 +20,14 @@ resource "kubernetes_namespace_v1" "tenfold" {
 resource "kubernetes_config_map_v1" "aws" {
   metadata {
     name      = "tenfold-aws"
-    namespace = kubernetes_namespace_v1.tenfold.metadata[0].name
+    namespace = kubernetes_namespace_v1.namespaces["tenfold"].metadata[0].name
   }
   data = {
     TENFOLD_AWS_REGION        = var.region
     TENFOLD_TABLE_PREFIX      = "${local.name}-"
     TENFOLD_DYNAMODB_ENDPOINT = "https://dynamodb.${var.region}.amazonaws.com"
     TENFOLD_S3_ENDPOINT       = "https://s3.${var.region}.amazonaws.com"
-    TENFOLD_S3_BUCKET         = module.events_bucket.s3_bucket_id
+    TENFOLD_S3_BUCKET         = module.buckets["events"].s3_bucket_id
   }
 }
 
@@ -38,7 +41,7 @@ data "aws_secretsmanager_secret_version" "postgres_master" {
 resource "kubernetes_secret_v1" "postgres" {
   metadata {
     name      = "tenfold-postgres"
-    namespace = kubernetes_namespace_v1.tenfold.metadata[0].name
+    namespace = kubernetes_namespace_v1.namespaces["tenfold"].metadata[0].name
   }
   data = {
     TENFOLD_POSTGRES_DSN = format(
@@ -54,7 +57,7 @@ resource "kubernetes_secret_v1" "postgres" {
 resource "kubernetes_secret_v1" "redis" {
   metadata {
     name      = "tenfold-redis"
-    namespace = kubernetes_namespace_v1.tenfold.metadata[0].name
+    namespace = kubernetes_namespace_v1.namespaces["tenfold"].metadata[0].name
   }
   data = {
     TENFOLD_REDIS_URL = "rediss://:${random_password.redis_auth.result}@${module.redis.replication_group_primary_endpoint_address}:6379/0"
@@ -70,53 +73,29 @@ resource "random_password" "jwt" {
 resource "kubernetes_secret_v1" "jwt" {
   metadata {
     name      = "tenfold-jwt"
-    namespace = kubernetes_namespace_v1.tenfold.metadata[0].name
+    namespace = kubernetes_namespace_v1.namespaces["tenfold"].metadata[0].name
   }
   data = {
     TENFOLD_JWT_SECRET = random_password.jwt.result
   }
 }
 
+# Every service account of local.service_accounts, annotated with its IRSA role where it has one (users has none).
+# infra/k8s/serviceaccounts.yaml and infra/k8s/locust/master.yaml carry the same accounts without the annotation,
+# for clusters without IRSA.
 resource "kubernetes_service_account_v1" "services" {
-  for_each = local.services
+  for_each = local.service_accounts
 
   metadata {
     name      = "tenfold-${each.key}"
-    namespace = kubernetes_namespace_v1.tenfold.metadata[0].name
+    namespace = kubernetes_namespace_v1.namespaces[each.value].metadata[0].name
     labels = {
       "app.kubernetes.io/name"    = each.key
       "app.kubernetes.io/part-of" = "tenfold"
     }
-    annotations = contains(keys(module.service_irsa), each.key) ? {
+    annotations = contains(keys(local.service_roles), each.key) ? {
       "eks.amazonaws.com/role-arn" = module.service_irsa[each.key].iam_role_arn
     } : {}
-  }
-  automount_service_account_token = false
-}
-
-# The distributed load generator's namespace and the service account its master uploads the run folder with
-# (infra/k8s/locust/master.yaml carries the same account without the annotation, for clusters without IRSA).
-resource "kubernetes_namespace_v1" "load" {
-  metadata {
-    name = local.k8s_load_namespace
-    labels = {
-      "app.kubernetes.io/part-of"          = "tenfold"
-      "pod-security.kubernetes.io/enforce" = "restricted"
-    }
-  }
-}
-
-resource "kubernetes_service_account_v1" "load_generator" {
-  metadata {
-    name      = "tenfold-load-generator"
-    namespace = kubernetes_namespace_v1.load.metadata[0].name
-    labels = {
-      "app.kubernetes.io/name"    = "load-generator"
-      "app.kubernetes.io/part-of" = "tenfold"
-    }
-    annotations = {
-      "eks.amazonaws.com/role-arn" = module.load_generator_irsa.iam_role_arn
-    }
   }
   automount_service_account_token = false
 }

@@ -40,12 +40,12 @@ output "dynamodb_table_names" {
 
 output "events_bucket" {
   description = "S3 bucket for playback event batches."
-  value       = module.events_bucket.s3_bucket_id
+  value       = module.buckets["events"].s3_bucket_id
 }
 
 output "results_s3_url" {
   description = "Where the distributed load generator uploads run folders: RESULTS_S3_URL = <this>/<run id> (infra/k8s/locust)."
-  value       = "s3://${module.results_bucket.s3_bucket_id}/runs"
+  value       = "s3://${module.buckets["results"].s3_bucket_id}/runs"
 }
 
 output "target_group_arns" {

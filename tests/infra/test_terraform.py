@@ -18,6 +18,8 @@ from _infra import K8S, TERRAFORM, k8s_docs, load_tf
 TF_FILES = sorted(TERRAFORM.glob("*.tf"))
 PARSED = {p.name: load_tf(p) for p in TF_FILES}
 ALL_TEXT = "\n".join(p.read_text() for p in TF_FILES)
+# The code without its `moved` blocks, whose `from` names addresses that are no longer declared.
+CODE_TEXT = re.sub(r"^moved \{\n.*?^\}\n", "", ALL_TEXT, flags=re.M | re.S)
 
 
 def _blocks(kind: str) -> dict[str, Any]:
@@ -45,6 +47,7 @@ MODULES = _blocks("module")
 VARIABLES = _blocks("variable")
 OUTPUTS = _blocks("output")
 RESOURCES = _resources()
+LOCALS = {name: value for doc in PARSED.values() for block in doc.get("locals", []) for name, value in block.items()}
 
 
 def _file_of(name: str) -> Path:
@@ -138,44 +141,109 @@ def test_dynamodb_on_demand_encrypted() -> None:
     assert re.search(r'titles\s*=\s*"id"', ALL_TEXT) and re.search(r'recommendations\s*=\s*"user_id"', ALL_TEXT)
 
 
-def test_events_bucket_private_encrypted_with_lifecycle() -> None:
-    s3 = MODULES["events_bucket"]
+def test_buckets_private_encrypted_with_lifecycle() -> None:
+    """Every S3 bucket is an instance of one module block (for_each over local.buckets) with the same protections;
+    per bucket only the lifecycle rule's id and expiry differ."""
+    s3 = MODULES["buckets"]
+    assert s3["for_each"] == "${local.buckets}"
+    assert s3["bucket_prefix"] == "${local.name}-${each.key}-"
     for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
         assert s3[flag] is True, flag
     assert s3["attach_deny_insecure_transport_policy"] is True
+    assert s3["versioning"] == {"enabled": True}
     rule = s3["server_side_encryption_configuration"]["rule"]
     assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] in {"aws:kms", "AES256"}
     (lifecycle,) = s3["lifecycle_rule"]
-    assert lifecycle["enabled"] is True and lifecycle["expiration"]["days"] == "${var.events_retention_days}"
+    assert lifecycle.startswith("${merge({enabled = true, ") and lifecycle.endswith("}, each.value.lifecycle)}")
+    assert "expiration" not in lifecycle.replace("noncurrent_version_expiration", ""), "expiry is per bucket"
+    buckets = LOCALS["buckets"]
+    assert set(buckets) == {"events", "results"}
+    assert buckets["events"]["lifecycle"]["expiration"] == {"days": "${var.events_retention_days}"}
+    assert "expiration" not in buckets["results"]["lifecycle"], "a run folder is evidence: never expired"
+    assert OUTPUTS["events_bucket"]["value"] == '${module.buckets["events"].s3_bucket_id}'
 
 
-def test_results_bucket_private_encrypted_and_the_load_generator_may_only_write_into_it() -> None:
+def test_each_service_role_gets_one_policy_and_trusts_one_account() -> None:
+    """module.service_irsa: a role per entry of local.service_roles, with exactly the policy named there, trusted by
+    service account tenfold-<key> in its namespace; Terraform creates those accounts with that role's annotation."""
+    assert LOCALS["service_roles"] == {
+        "catalog": "catalog-reads",
+        "recommendations": "catalog-reads",
+        "events": "events-writes",
+        "load-generator": "results-uploads",
+    }
+    policies = RESOURCES[("aws_iam_policy", "services")]
+    assert policies["name"] == "${local.name}-${each.key}"
+    assert policies["for_each"] == {
+        name: f"${{data.aws_iam_policy_document.{name.replace('-', '_')}.json}}"
+        for name in set(LOCALS["service_roles"].values())
+    }
+    irsa = MODULES["service_irsa"]
+    assert irsa["for_each"] == "${local.service_roles}"
+    assert irsa["role_policy_arns"] == {"main": "${aws_iam_policy.services[each.value].arn}"}
+    (trusted,) = irsa["oidc_providers"]["main"]["namespace_service_accounts"]
+    assert trusted == "${local.k8s_namespaces[local.service_accounts[each.key]]}:tenfold-${each.key}"
+    (account,) = RESOURCES[("kubernetes_service_account_v1", "services")]["metadata"]
+    assert account["name"] == "tenfold-${each.key}"
+    assert account["namespace"] == "${kubernetes_namespace_v1.namespaces[each.value].metadata[0].name}"
+    assert account["annotations"] == (
+        '${contains(keys(local.service_roles), each.key) ? {"eks.amazonaws.com/role-arn" = '
+        "module.service_irsa[each.key].iam_role_arn} : {}}"
+    )
+    namespaces = RESOURCES[("kubernetes_namespace_v1", "namespaces")]
+    assert namespaces["for_each"] == "${local.k8s_namespaces}" and namespaces["metadata"][0]["name"] == "${each.value}"
+    assert LOCALS["k8s_namespaces"] == {"tenfold": "${local.k8s_namespace}", "load": "${local.k8s_load_namespace}"}
+    # Every service's account lives in the services' namespace; the load generator's in its own.
+    assert LOCALS["service_accounts"] == {**dict.fromkeys(LOCALS["services"], "tenfold"), "load-generator": "load"}
+
+
+def test_results_bucket_and_the_load_generator_may_only_write_into_it() -> None:
     """The distributed load generator's master (infra/k8s/locust) uploads its run folder with an IRSA role that can
     put objects into the results bucket and do nothing else; Terraform annotates the manifests' service account."""
-    s3 = MODULES["results_bucket"]
-    for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
-        assert s3[flag] is True, flag
-    assert s3["attach_deny_insecure_transport_policy"] is True
-    rule = s3["server_side_encryption_configuration"]["rule"]
-    assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] in {"aws:kms", "AES256"}
     (statement,) = _resources("data")[("aws_iam_policy_document", "results_uploads")]["statement"]
     assert set(statement["actions"]) == {"s3:PutObject", "s3:AbortMultipartUpload"}
-    assert statement["resources"] == ["${module.results_bucket.s3_bucket_arn}/*"]
-    irsa = MODULES["load_generator_irsa"]
-    assert irsa["role_policy_arns"] == {"main": "${aws_iam_policy.results_uploads.arn}"}
-    (trusted,) = irsa["oidc_providers"]["main"]["namespace_service_accounts"]
-    (account,) = RESOURCES[("kubernetes_service_account_v1", "load_generator")]["metadata"]
-    assert account["annotations"] == {"eks.amazonaws.com/role-arn": "${module.load_generator_irsa.iam_role_arn}"}
-    assert account["namespace"] == "${kubernetes_namespace_v1.load.metadata[0].name}"
-    assert RESOURCES[("kubernetes_namespace_v1", "load")]["metadata"][0]["name"] == "${local.k8s_load_namespace}"
-    (locals_block,) = [b for b in PARSED["locals.tf"]["locals"] if "k8s_load_namespace" in b]
-    namespace = locals_block["k8s_load_namespace"]
-    assert trusted == f"${{local.k8s_load_namespace}}:{account['name']}"
+    assert statement["resources"] == ['${module.buckets["results"].s3_bucket_arn}/*']
+    assert LOCALS["service_roles"]["load-generator"] == "results-uploads"
+    assert list(LOCALS["service_roles"].values()).count("results-uploads") == 1
+    namespace = LOCALS["k8s_load_namespace"]
     (master,) = [d for p, d in k8s_docs() if p.is_relative_to(K8S / "locust") and d["kind"] == "Job"
                  and d["metadata"]["name"] == "locust-master"]  # fmt: skip
     assert master["metadata"]["namespace"] == namespace
-    assert master["spec"]["template"]["spec"]["serviceAccountName"] == account["name"]
-    assert OUTPUTS["results_s3_url"]["value"] == "s3://${module.results_bucket.s3_bucket_id}/runs"
+    assert master["spec"]["template"]["spec"]["serviceAccountName"] == "tenfold-load-generator"
+    assert OUTPUTS["results_s3_url"]["value"] == 's3://${module.buckets["results"].s3_bucket_id}/runs'
+
+
+def _address(ref: str) -> str:
+    """`${module.buckets["events"]}` -> `module.buckets`: the block an address names, without its instance key."""
+    return re.sub(r"\[[^]]*\]$", "", ref.removeprefix("${").removesuffix("}"))
+
+
+def test_moved_blocks_lead_from_addresses_gone_to_declared_ones() -> None:
+    """State written before the buckets, IRSA roles, policies, namespaces and service accounts were folded into
+    for_each blocks moves to their instances instead of being destroyed and created again."""
+    declared = {f"module.{m}" for m in MODULES} | {f"{t}.{n}" for (t, n) in RESOURCES}
+    moved = {
+        m["from"].removeprefix("${").removesuffix("}"): m["to"] for doc in PARSED.values() for m in doc.get("moved", [])
+    }
+    assert {
+        "module.events_bucket",
+        "module.results_bucket",
+        "module.load_generator_irsa",
+        "aws_iam_policy.catalog_reads",
+        "aws_iam_policy.events_writes",
+        "aws_iam_policy.results_uploads",
+        "kubernetes_namespace_v1.tenfold",
+        "kubernetes_namespace_v1.load",
+        "kubernetes_service_account_v1.load_generator",
+    } <= set(moved)
+    for old, new in moved.items():
+        assert old not in declared, f"{old} is still declared"
+        assert _address(new) in declared, f"{old} moves to {new}, which is not declared"
+    assert moved["module.events_bucket"] == '${module.buckets["events"]}'
+    assert (
+        moved["kubernetes_service_account_v1.load_generator"]
+        == '${kubernetes_service_account_v1.services["load-generator"]}'
+    )
 
 
 def _ingress_sources(body: Any) -> list[str]:
@@ -321,18 +389,18 @@ def test_variables_documented_typed_validated() -> None:
 
 def test_every_reference_is_declared() -> None:
     """A typo in var./module./local. would only surface at `terraform plan`; catch it here."""
-    for ref in set(re.findall(r"\bvar\.([a-z_][a-z0-9_]*)", ALL_TEXT)):
+    for ref in set(re.findall(r"\bvar\.([a-z_][a-z0-9_]*)", CODE_TEXT)):
         assert ref in VARIABLES, f"var.{ref} is not declared"
-    for ref in set(re.findall(r"\bmodule\.([a-z_][a-z0-9_]*)", ALL_TEXT)):
+    for ref in set(re.findall(r"\bmodule\.([a-z_][a-z0-9_]*)", CODE_TEXT)):
         assert ref in MODULES, f"module.{ref} is not declared"
     local_names: set[str] = set()
     for doc in PARSED.values():
         for block in doc.get("locals", []):
             local_names |= set(block)
-    for ref in set(re.findall(r"\blocal\.([a-z_][a-z0-9_]*)", ALL_TEXT)):
+    for ref in set(re.findall(r"\blocal\.([a-z_][a-z0-9_]*)", CODE_TEXT)):
         assert ref in local_names, f"local.{ref} is not declared"
     for used in set(VARIABLES):
-        assert f"var.{used}" in ALL_TEXT, f"variable {used} is never used"
+        assert f"var.{used}" in CODE_TEXT, f"variable {used} is never used"
 
 
 def test_outputs_include_public_url_for_tenfold_run() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import signal
 from collections.abc import Iterator
@@ -17,12 +18,27 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+_EXCLUSIVE_MODULES: set[str] = set()
+"""Modules with a test marked ``exclusive`` (filled at collection): they take the machine test by test."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_share(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A module without exclusive tests holds the machine shared from its first fixture to its last teardown: its
+    module-scoped stacks never start, idle or stop beside an exclusive test (servers.machine_to_itself), whose
+    verdicts are about CPU time. Pure modules too: they are not free either (a 20k-row report, a mypy run)."""
+    if request.module.__name__ in _EXCLUSIVE_MODULES:
+        yield  # its tests take the machine one by one (_cpu_share), so its exclusive one can have it whole
+        return
+    with machine(fcntl.LOCK_SH):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _cpu_share(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test that starts processes holds the machine shared (servers.machine_to_itself takes it whole); the
-    pure ones go on beside an exclusive test, they use little CPU."""
-    if request.node.get_closest_marker("exclusive") is not None or request.node.get_closest_marker("servers") is None:
-        yield  # its own fixture holds the machine exclusively, or it needs none
+    """In a module with an exclusive test, each other test holds the machine shared while it runs."""
+    if request.module.__name__ not in _EXCLUSIVE_MODULES or request.node.get_closest_marker("exclusive") is not None:
+        yield  # its module holds it (_module_share), or its own fixture takes it whole
         return
     with machine(fcntl.LOCK_SH):
         yield
@@ -41,8 +57,11 @@ def no_temp_dir_left() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def stores() -> Iterator[dict[str, str]]:
-    """One seeded set of stores shared by tests that do not break them (small data for speed)."""
-    with seeded_stores(titles=300, users=500) as env:
+    """One seeded set of stores shared by tests that do not break them (small data for speed). Started (and
+    seeded) holding the machine shared: a session fixture comes before any module's hold."""
+    with contextlib.ExitStack() as stack:
+        with machine(fcntl.LOCK_SH):
+            env = stack.enter_context(seeded_stores(titles=300, users=500))
         yield {**env, **AUTH_ENV}
 
 
@@ -59,6 +78,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     (``-m "not e2e and not servers"``) keeps the pure ones."""
     # exclusive first, then the end-to-end files (longest first is the best order for xdist), then the rest
     items.sort(key=lambda i: (i.get_closest_marker("exclusive") is None, i.get_closest_marker("e2e") is None))
+    _EXCLUSIVE_MODULES.update(i.module.__name__ for i in items if isinstance(i, pytest.Function)
+                              and i.get_closest_marker("exclusive") is not None)  # fmt: skip
     for item in items:
         module = getattr(item, "module", None)
         names = set(getattr(item, "fixturenames", ()))

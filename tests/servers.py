@@ -303,9 +303,11 @@ def machine(mode: int) -> Iterator[None]:
     Writer first: an exclusive taker closes a gate that shared takers pass through, so the tests that keep
     starting on other workers cannot keep it waiting (without the gate it waited 290 s for a gap)."""
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if run is None:  # one process: nothing runs beside it anyway
-        yield
-        return
+    if _HELD and mode == fcntl.LOCK_EX and _HELD[-1] != fcntl.LOCK_EX:
+        raise RuntimeError("an exclusive hold inside a shared one: mark the test exclusive (tests/conftest.py)")
+    if run is None or _HELD:  # one process: nothing runs beside it; or this worker holds it already (a session
+        yield  # fixture inside a module's hold: taking it again could wait at a gate an exclusive taker closed,
+        return  # while that taker waits for our own hold)
     with open(f"/tmp/tenfold-pytest-{run}.gate", "a") as gate, open(f"/tmp/tenfold-pytest-{run}.lock", "a") as lock:
         fcntl.flock(gate, mode)
         if mode == fcntl.LOCK_SH:
@@ -313,11 +315,17 @@ def machine(mode: int) -> Iterator[None]:
             fcntl.flock(gate, fcntl.LOCK_UN)  # in: an exclusive taker may close the gate behind us now
         else:
             fcntl.flock(lock, fcntl.LOCK_EX)  # the gate stays closed until we are done
+        _HELD.append(mode)
         try:
             yield
         finally:
+            _HELD.pop()
             fcntl.flock(lock, fcntl.LOCK_UN)
             fcntl.flock(gate, fcntl.LOCK_UN)
+
+
+_HELD: list[int] = []
+"""The hold this worker process has (at most one: a nested take is the same hold)."""
 
 
 def machine_to_itself() -> contextlib.AbstractContextManager[None]:

@@ -3,6 +3,9 @@
 One ``tenfold run`` on a real stack: a small spike whose peak holds while each experiment in experiments/local
 is injected in turn (pauses capped at 2 s, as in test_local_e2e, and 10 s apart so their windows do not overlap).
 Afterwards the ledger of acknowledged writes (My List adds, playback events) is reconciled with PostgreSQL and S3.
+
+It shares the machine with other tests: its load is light (6 → 24 arrivals/s) and what it judges (writes lost,
+crashes, the experiments' steady-state probes on answers and 5xx ratios) is not about CPU time.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from servers import free_port_base, machine_to_itself, reference_scenarios, tmpdir
+from servers import free_port_base, reference_scenarios, tmpdir
 
 from tenfold.run import REPO, RunOptions, execute
 
-pytestmark = [pytest.mark.e2e, pytest.mark.exclusive]  # steady-state probes before each fault: alone
+pytestmark = pytest.mark.e2e
 
 SPACING_S = 10.0
 MAX_PAUSE_S = 2.0
@@ -69,8 +72,7 @@ def test_every_local_experiment_under_load_loses_no_acknowledged_write(tmp_path:
                        "overlay": tmp_path / "overlay.yaml"},
     )  # fmt: skip
     try:
-        with machine_to_itself():
-            summary, run_dir = execute(opts, print)
+        summary, run_dir = execute(opts, print)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     manifest = json.loads((run_dir / "manifest.json").read_text())

@@ -16,7 +16,7 @@ other settings):
 
 It prints, per group and objective, the outcomes and the distribution of measured ÷ target, and writes everything
 as JSON (``--out``, default bench/results/calibrate.json); docs/calibration.md is written from it
-(``python -m bench.calibrate --table FILE``).
+(``python -m bench.calibrate --table FILE...``: several studies' files print as one).
 """
 
 from __future__ import annotations
@@ -210,6 +210,14 @@ def table(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def merged(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several studies of the same build and machine as one: their runs, A/A and A/B pairs side by side (a study
+    can be run in parts, e.g. the controls while the machine is shared and the healthy runs on a quiet one)."""
+    return {"runs": [r for d in docs for r in d["runs"]], "aa": [p for d in docs for p in d.get("aa") or []],
+            "ab": [p for d in docs for p in d.get("ab") or []], "machine": docs[-1].get("machine"),
+            "finished": max(str(d.get("finished", "")) for d in docs)}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench calibrate", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", type=int, default=10)
@@ -217,11 +225,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--controls", type=int, default=10)
     p.add_argument("--ab", type=int, help="quick runs with titles 50 ms slower (default: as many as --quick)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "calibrate.json")
-    p.add_argument("--table", type=Path, help="print the markdown table of an earlier study's JSON and stop")
+    p.add_argument(
+        "--table",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="print the markdown table of earlier studies' JSON (several: as one study) and stop",
+    )
     args = p.parse_args(argv if argv is not None else sys.argv[2:] if sys.argv[1:2] == ["calibrate"] else
                         sys.argv[1:])  # fmt: skip
     if args.table:
-        print(table(json.loads(args.table.read_text())))
+        print(table(merged([json.loads(path.read_text()) for path in args.table])))
         return
     args.out.parent.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops the study like Ctrl-C: stack down

@@ -62,6 +62,8 @@ class Experiment:
     rollback_ok: bool | None
     interrupted: bool = False
     """Stopped by a signal while it ran: its window is cut short."""
+    problems: tuple[str, ...] = ()
+    """What went wrong with it (no journal, rollback activities that failed, ...)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Manifest:
                     status=str(e.get("status", "")),
                     rollback_ok=e.get("rollback_ok"),
                     interrupted=bool(e.get("interrupted", False)),
+                    problems=tuple(str(p) for p in e.get("problems") or ()),
                 )
                 for e in d.get("experiments", [])
             ],

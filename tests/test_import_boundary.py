@@ -94,9 +94,9 @@ print("imported", len({names!r}))
     assert f"imported {len(names)}" in r.stdout
 
 
-BASE = ("tenfold.errors", "tenfold.userfile", "tenfold.promql", "tenfold.layout")
-"""What every room may use: errors, the reading of a user's YAML file and the Prometheus client. They import nothing
-else of the harness."""
+BASE = ("tenfold.errors", "tenfold.userfile", "tenfold.promql", "tenfold.layout", "tenfold.validity")
+"""What every room may use: errors, the reading of a user's YAML file, the Prometheus client, the run folder's names
+and the run's validity rules. They import nothing else of the harness."""
 
 
 def _graph() -> dict[str, set[str]]:
@@ -167,7 +167,7 @@ def test_type_only_imports_are_no_arrows(tmp_path: Path) -> None:
 
 def test_the_report_imports_nothing_of_the_harness_but_its_base() -> None:
     """``reports/`` (evaluate, render) sits above the base and below the orchestrator: ``tenfold`` may import it, it
-    imports from ``tenfold`` only errors, user files and the Prometheus client."""
+    imports from ``tenfold`` only errors, user files, the Prometheus client, the run folder's names and validity."""
     graph = _graph()
     upward = sorted((m, d) for m, deps in graph.items() if m.startswith("reports") for d in deps
                     if d.startswith("tenfold") and d not in BASE)  # fmt: skip

@@ -18,6 +18,7 @@ from reports.margins import NEAR_LINE, margin, margin_text
 from reports.runfolder import RunFolder
 from reports.slo import Objective, SloFile
 from reports.windows import Window, resolve
+from tenfold.validity import validity
 
 __all__ = ["SUMMARY_SCHEMA_VERSION", "Outcome", "Status", "Summary", "Verdict", "evaluate", "format_value"]
 
@@ -162,22 +163,9 @@ def _counts(verdicts: list[Verdict]) -> dict[str, int]:
 
 
 def _invalid_reasons(run: RunFolder) -> list[str]:
-    reasons: list[str] = []
-    man = run.manifest
-    if man is None:
-        return ["manifest.json is missing: this is not a run folder"]
-    if not man.valid:
-        reasons += man.reasons or ["the manifest marks the run invalid"]
-    load = run.load
-    if load is not None and not load.get("valid", True):
-        reasons.append(f"load generator: {load.get('invalid_reason') or 'marked invalid'}")
-    for e in man.experiments:
-        if e.rollback_ok is False:
-            reasons.append(f"experiment {e.name!r} could not roll back")
-    req = run.requests
-    if req is None or req.n == 0:
-        reasons.append("no request records (requests.parquet missing or empty)")
-    return list(dict.fromkeys(reasons))
+    man, req = run.manifest, run.requests
+    return validity(run.load, man.experiments if man else (), requests=req.n if req else 0, recorded=man,
+                    manifest_missing=man is None)  # fmt: skip
 
 
 def _verdict(o: Objective, w: Window, subject: str, m: Measurement, unit: str) -> Verdict:

@@ -18,6 +18,7 @@ from tenfold.inject.injector import Injector
 from tenfold.layout import MANIFEST
 from tenfold.load import workers_missing
 from tenfold.run_options import REPO, RunOptions
+from tenfold.validity import NO_LOAD, validity
 
 __all__ = ["new_run_dir", "read_json", "write_manifest"]
 
@@ -66,28 +67,11 @@ def write_manifest(
     run_dir: Path, opts: RunOptions, status: dict[str, Any], load: dict[str, Any] | None, injector: Injector,
     started: float, ended: float, interrupted: str | None, hpa: dict[str, dict[str, Any]],
 ) -> None:  # fmt: skip
-    reasons: list[str] = []
-    if interrupted:
-        reasons.append(interrupted)
-    not_run = [r.name for r in injector.records if r.start is None and interrupted]
-    if not_run:
-        reasons.append(f"not injected, the run stopped first: {', '.join(not_run)}")
+    missing: str | None = None
     if load is None:
         log = run_dir / "locust" / "locust.log"
         missing = workers_missing(log.read_text(errors="replace"), opts.remote_workers) if log.is_file() else None
-        reasons.append(missing or "the load generator wrote no load.json (see locust/locust.log)")
-    elif not load.get("valid", False):
-        reasons.append(f"load generator: {load.get('invalid_reason') or 'marked invalid'}")
-    for rec in injector.records:
-        if rec.start is not None and rec.end is None:
-            reasons.append(f"experiment {rec.name}: still running when the report was written (rolling back)")
-        elif rec.rollback_ok is False:
-            reasons.append(f"experiment {rec.name}: rollback failed ({'; '.join(rec.problems)})")
-        elif rec.start is not None and rec.rollback_ok is None:
-            reasons.append(f"experiment {rec.name}: no journal, rollback unknown")
-        elif rec.start is not None and rec.injected_at is None:
-            reasons.append(f"experiment {rec.name} never injected its fault (its steady-state hypothesis did not "
-                           f"hold before the method; see chaos/{rec.name}.log)")  # fmt: skip
+    reasons = validity(load, injector.records, interrupted=interrupted, load_missing=missing or NO_LOAD)
     manifest = {
         "id": run_dir.name,
         "scenario": opts.scenario,

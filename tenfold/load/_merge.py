@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow.parquet as _pq_typed
 
 from tenfold.layout import LEDGER, LOAD, MANIFEST, REQUESTS
+from tenfold.validity import validity
 
 from ._health import judge
 from ._ledger import merge_ledgers
@@ -240,11 +241,11 @@ def record_phases_in_manifest(run_dir: Path, load: dict[str, Any]) -> None:
             return
         manifest["phases"] = phases
     else:
-        reasons = [] if load["valid"] else [f"load generator: {load['invalid_reason']}"]
+        reasons = validity(load)
         manifest = {
             "id": run_dir.name, "scenario": load["scenario"], "profile": load["profile"], "target": load["host"],
             "started": load["started"], "ended": load["ended"], "phases": phases, "experiments": [],
-            "written_by": "tenfold.load (no orchestrator)", "validity": {"valid": load["valid"], "reasons": reasons},
+            "written_by": "tenfold.load (no orchestrator)", "validity": {"valid": not reasons, "reasons": reasons},
         }  # fmt: skip
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=1))

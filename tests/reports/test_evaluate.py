@@ -91,7 +91,7 @@ def test_invalid_beats_failed(run_copy: Callable[[str], Path], slo: SloFile) -> 
     (run / "manifest.json").write_text(json.dumps(man))
     summary = evaluate(run, slo)
     assert summary.outcome == "invalid"
-    assert summary.invalid_reasons == ["catalog never became ready", "experiment 'cache-lost-30s' could not roll back"]
+    assert summary.invalid_reasons == ["catalog never became ready", "experiment cache-lost-30s: rollback failed"]
 
 
 def test_missing_evidence_is_no_data_not_pass(run_copy: Callable[[str], Path], slo: SloFile) -> None:

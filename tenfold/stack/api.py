@@ -17,9 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tenfold.stack import faults
 from tenfold.stack.controller import Controller
 from tenfold.stack.exporter import CONTENT_TYPE, registry_for
 from tenfold.stack.ports import HOST
+from tenfold.stack.readout import link_members
 
 __all__ = ["build_app", "serve"]
 
@@ -47,9 +49,11 @@ def _signal(name: Any) -> int:
 
 
 def build_app(ctl: Controller) -> Starlette:
+    parts = ctl.parts
+
     def service_or_404(name: str) -> JSONResponse | None:
-        if name not in ctl.deployments:
-            return _error(404, f"unknown service {name!r}; valid: {', '.join(sorted(ctl.deployments))}")
+        if name not in parts.deployments:
+            return _error(404, f"unknown service {name!r}; valid: {', '.join(sorted(parts.deployments))}")
         return None
 
     async def status(request: Request) -> Response:
@@ -57,12 +61,12 @@ def build_app(ctl: Controller) -> Starlette:
 
     async def replicas(request: Request) -> Response:
         service = request.query_params.get("service")
-        rows = [r.as_dict() for d in ctl.deployments.values() if service in (None, d.name) for r in d.replicas]
+        rows = [r.as_dict() for d in parts.deployments.values() if service in (None, d.name) for r in d.replicas]
         return JSONResponse({"replicas": rows})
 
     async def events(request: Request) -> Response:
         limit = int(request.query_params.get("limit", "100"))
-        return JSONResponse({"events": ctl.events[-limit:]})
+        return JSONResponse({"events": parts.events[-limit:]})
 
     registry = registry_for(ctl)
 
@@ -74,46 +78,46 @@ def build_app(ctl: Controller) -> Starlette:
         if (missing := service_or_404(name)) is not None:
             return missing
         body = await _body(request)
-        d = ctl.deployments[name]
+        d = parts.deployments[name]
         if verb == "scale":
             if "replicas" not in body:
                 return _error(400, 'body needs {"replicas": N}')
-            return JSONResponse({"service": name, "desired": ctl.scale(name, int(body["replicas"]))})
+            return JSONResponse({"service": name, "desired": faults.scale(parts, name, int(body["replicas"]))})
         chosen = d.replicas if verb == "thaw" else []
         if verb in ("kill", "freeze"):
             if body.get("replica"):
                 chosen = [r for r in d.replicas if r.id == body["replica"]]
             else:
-                chosen = ctl.pick(name, int(body.get("count", 1)))
+                chosen = faults.pick(parts, name, int(body.get("count", 1)))
             if not chosen:
                 return _error(409, f"no running replica of {name} to {verb}")
         done = []
         for r in chosen:
             if verb == "kill":
                 try:
-                    ctl.kill_replica(r, _signal(body.get("signal")))
+                    faults.kill_replica(parts, r, _signal(body.get("signal")))
                 except KeyError:
                     return _error(400, f"unknown signal {body.get('signal')!r}")
                 done.append(r.id)
             elif verb == "freeze":
                 if d.freeze(r):
-                    ctl.event("replica_frozen", name, r.id, None, "control API")
+                    parts.event("replica_frozen", name, r.id, None, "control API")
                     done.append(r.id)
             elif verb == "thaw":
                 if d.thaw(r):
-                    ctl.event("replica_thawed", name, r.id, None, "control API")
+                    parts.event("replica_thawed", name, r.id, None, "control API")
                     done.append(r.id)
             else:
                 return _error(404, f"unknown verb {verb!r}; valid: kill, freeze, thaw, scale")
         if verb == "freeze" and not done:
-            return _error(409, f"could not freeze {name}: cgroups are not available ({ctl.cgroups.reason})")
+            return _error(409, f"could not freeze {name}: cgroups are not available ({parts.cgroups.reason})")
         if verb == "kill" and _signal(body.get("signal")) == signal.SIGKILL:
             # Answer once the deaths are seen, so a status read right after already shows them.
             deadline = time.monotonic() + 1.0
             while any(r.proc.alive() for r in chosen) and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
-            await ctl._tick_fast()
-        await ctl._sync_gateway()
+            await ctl.supervisor.tick()
+        await ctl.supervisor.sync_gateway()
         return JSONResponse({"service": name, "replicas": done})
 
     async def component_action(request: Request) -> Response:
@@ -124,44 +128,44 @@ def build_app(ctl: Controller) -> Starlette:
         if name == "cache-primary":
             if verb != "kill":
                 return _error(400, "cache-primary only supports kill (Sentinel then promotes the replica)")
-            primary = ctl.cache_primary
-            node = next((ctl.components[n] for n in _CACHE if ctl.components[n].extra["address"] == primary), None)
+            primary = parts.cache_primary
+            node = next((parts.components[n] for n in _CACHE if parts.components[n].extra["address"] == primary), None)
             if node is None:
                 return _error(409, f"Sentinel names no known primary ({primary!r})")
             node.kill()
-            ctl.event("component_killed", node.name, primary, None, "cache primary, control API")
+            parts.event("component_killed", node.name, primary, None, "cache primary, control API")
             return JSONResponse({"component": "cache-primary", "killed": primary, "node": node.name})
         if name in ("redis-primary", "redis-replica"):
-            holders = [n for n in _CACHE if ctl.components[n].extra["address"] == ctl.cache_primary]
+            holders = [n for n in _CACHE if parts.components[n].extra["address"] == parts.cache_primary]
             if not holders:
-                return _error(409, f"Sentinel names no known primary ({ctl.cache_primary!r})")
+                return _error(409, f"Sentinel names no known primary ({parts.cache_primary!r})")
             names = holders if name == "redis-primary" else [n for n in _CACHE if n not in holders]
         else:
             names = list(_CACHE) if name == "cache" else [name]
-        if any(n not in ctl.components for n in names):
-            valid = sorted([*ctl.components, "cache", "cache-primary", "redis-primary", "redis-replica"])
+        if any(n not in parts.components for n in names):
+            valid = sorted([*parts.components, "cache", "cache-primary", "redis-primary", "redis-replica"])
             return _error(404, f"unknown component {name!r}; valid: {', '.join(valid)}")
-        comps = [ctl.components[n] for n in names]
+        comps = [parts.components[n] for n in names]
         sig = _PG_STOP.get(str(body.get("mode", "fast")), signal.SIGINT) if name == "postgres" else None
         if verb in ("stop", "restart"):
             await asyncio.gather(*(asyncio.to_thread(c.stop, sig) for c in comps))
-            ctl.event("component_stopped", name, None, None, f"control API {body.get('mode', '')}".strip())
+            parts.event("component_stopped", name, None, None, f"control API {body.get('mode', '')}".strip())
         if verb == "kill":
             for c in comps:
                 c.kill()
-            ctl.event("component_killed", name, None, None, "control API")
+            parts.event("component_killed", name, None, None, "control API")
         if verb in ("start", "restart"):
             for c in comps:
                 c.start()
-            ctl.event("component_started", name, None, None, "control API")
+            parts.event("component_started", name, None, None, "control API")
         return JSONResponse({"component": name, "state": comps[0].state, "verb": verb})
 
     async def autoscaling(request: Request) -> Response:
         if request.method == "POST":
             body = await _body(request)
-            ctl.autoscaling = bool(body.get("enabled", True))
-            ctl.event("autoscaling", "", None, ctl.autoscaling, "control API")
-        return JSONResponse({"enabled": ctl.autoscaling})
+            parts.autoscaling = bool(body.get("enabled", True))
+            parts.event("autoscaling", "", None, parts.autoscaling, "control API")
+        return JSONResponse({"enabled": parts.autoscaling})
 
     async def hogs(request: Request) -> Response:
         if request.method == "POST":
@@ -169,24 +173,24 @@ def build_app(ctl: Controller) -> Starlette:
             beside = str(body.get("beside", ""))
             if (missing := service_or_404(beside)) is not None:
                 return missing
-            hog = ctl.start_hog(beside, float(body.get("cores", 1.0)), float(body.get("duration_s", 60.0)))
+            hog = faults.start_hog(parts, beside, float(body.get("cores", 1.0)), float(body.get("duration_s", 60.0)))
             return JSONResponse({"id": hog})
         if request.method == "DELETE":
-            stopped = await asyncio.to_thread(ctl.hogs.stop, request.path_params.get("hog"))
+            stopped = await asyncio.to_thread(parts.hogs.stop, request.path_params.get("hog"))
             return JSONResponse({"stopped": len(stopped)})
         now = time.time()
         return JSONResponse(
             {
                 "hogs": [
                     {"id": h.id, "pid": h.proc.pid, "remaining_s": h.remaining_s(now)}
-                    for h in ctl.hogs.running.values()
+                    for h in parts.hogs.running.values()
                 ]
             }
         )
 
     async def fan_out(request: Request) -> Response:
         """One fault API for a link made of several proxies (the cache: one per node); answers with the first."""
-        members = ctl.link_members(request.path_params["name"])
+        members = link_members(parts, request.path_params["name"])
         if not members:
             return _error(404, f"no fan-out link {request.path_params['name']!r}")
         raw = await request.body()

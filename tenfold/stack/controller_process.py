@@ -57,7 +57,7 @@ async def _amain(args: argparse.Namespace) -> int:
     code = 0
     try:
         starting = asyncio.create_task(ctl.start())
-        stopper = asyncio.create_task(ctl._stop.wait())
+        stopper = asyncio.create_task(ctl.supervisor.stop.wait())
         done, _ = await asyncio.wait({starting, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if starting in done:
             starting.result()
@@ -67,10 +67,7 @@ async def _amain(args: argparse.Namespace) -> int:
             with contextlib.suppress(asyncio.CancelledError, TenfoldError):
                 await starting
     except TenfoldError as exc:
-        ctl.error = str(exc)
-        ctl.phase = "failed"
-        ctl.event("stack_failed", reason=str(exc))
-        ctl.write_state()
+        ctl.fail(str(exc))
         print(f"tenfold controller: {exc}", file=sys.stderr)
         code = 1
     finally:
@@ -79,8 +76,8 @@ async def _amain(args: argparse.Namespace) -> int:
             owner.cancel()
         server.should_exit = True
         ctl.shutdown()
-        if ctl.error:
-            ctl.phase = "failed"
+        if ctl.parts.error:
+            ctl.parts.phase = "failed"
             ctl.write_state()
     return code
 

@@ -22,9 +22,9 @@ class ControllerCollector(Collector):
         self.ctl = ctl
 
     def collect(self) -> Iterator[Metric]:
-        ctl = self.ctl
+        parts, metrics = self.ctl.parts, self.ctl.supervisor.metrics
         replicas = GaugeMetricFamily("tenfold_replicas", "Replicas of a service by state.", labels=["service", "state"])
-        for name, d in ctl.deployments.items():
+        for name, d in parts.deployments.items():
             counts = dict.fromkeys(_STATES, 0)
             for r in d.replicas:
                 counts[r.state] = counts.get(r.state, 0) + 1
@@ -32,7 +32,7 @@ class ControllerCollector(Collector):
                 replicas.add_metric([name, state], n)
         yield replicas
         desired = GaugeMetricFamily("tenfold_desired_replicas", "Replicas the controller wants.", labels=["service"])
-        for name, d in ctl.deployments.items():
+        for name, d in parts.deployments.items():
             desired.add_metric([name], d.desired)
         yield desired
         hpa = GaugeMetricFamily(
@@ -40,7 +40,7 @@ class ControllerCollector(Collector):
             "What the HPA algorithm asked for (also when autoscaling is off).",
             labels=["service"],
         )
-        for name, n in ctl.desired_by_hpa.items():
+        for name, n in parts.desired_by_hpa.items():
             hpa.add_metric([name], n)
         yield hpa
         cpu = CounterMetricFamily(
@@ -51,13 +51,13 @@ class ControllerCollector(Collector):
             "Mean CPU of ready replicas as a fraction of the CPU limit (5 s).",
             labels=["service"],
         )
-        for name, d in ctl.deployments.items():
+        for name, d in parts.deployments.items():
             for r in d.replicas:
                 seconds = r.cpu_seconds()
                 if seconds is not None:
                     cpu.add_metric([name, r.id], round(seconds, 6))
-            if ctl._metrics is not None:
-                util = [u for u in ctl._metrics.cpu_utilization(d, 5.0).values() if u is not None]
+            if metrics is not None:
+                util = [u for u in metrics.cpu_utilization(d, 5.0).values() if u is not None]
                 if util:
                     utilization.add_metric([name], round(sum(util) / len(util), 4))
         yield cpu
@@ -65,7 +65,7 @@ class ControllerCollector(Collector):
         yield GaugeMetricFamily(
             "tenfold_autoscaling_enabled",
             "1 when the controller's autoscaler acts on its decisions, else 0.",
-            value=int(ctl.autoscaling),
+            value=int(parts.autoscaling),
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def read_state(directory: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def write_state(directory: Path, state: dict[str, Any]) -> None:
+def write_state(directory: Path, state: Mapping[str, Any]) -> None:
     """Atomic replace, so a reader never sees half a file."""
     tmp = directory / f".{_STATE_FILE}.tmp"
     tmp.write_text(json.dumps(state, indent=1, sort_keys=True))

@@ -23,15 +23,17 @@ class _Utilization:
 
 
 CONTROLLER = SimpleNamespace(
-    deployments={
-        "catalog": SimpleNamespace(name="catalog", desired=3, replicas=[
-            _replica("catalog-0", "ready", 1.5), _replica("catalog-1", "starting", None),
-            _replica("catalog-2", "ready", 12.1234567)]),
-        "users": SimpleNamespace(name="users", desired=1, replicas=[_replica("users-0", "frozen", 0.0)]),
-    },
-    desired_by_hpa={"catalog": 4},
-    _metrics=_Utilization(),
-    autoscaling=True,
+    parts=SimpleNamespace(
+        deployments={
+            "catalog": SimpleNamespace(name="catalog", desired=3, replicas=[
+                _replica("catalog-0", "ready", 1.5), _replica("catalog-1", "starting", None),
+                _replica("catalog-2", "ready", 12.1234567)]),
+            "users": SimpleNamespace(name="users", desired=1, replicas=[_replica("users-0", "frozen", 0.0)]),
+        },
+        desired_by_hpa={"catalog": 4},
+        autoscaling=True,
+    ),
+    supervisor=SimpleNamespace(metrics=_Utilization()),
 )  # fmt: skip
 
 
@@ -70,7 +72,8 @@ def test_the_controller_page_holds_its_state() -> None:
 
 
 def test_autoscaling_off_and_no_utilization_yet() -> None:
-    ctl = SimpleNamespace(**{**vars(CONTROLLER), "autoscaling": False, "_metrics": None})
+    ctl = SimpleNamespace(parts=SimpleNamespace(**{**vars(CONTROLLER.parts), "autoscaling": False}),
+                          supervisor=SimpleNamespace(metrics=None))  # fmt: skip
     text = TestClient(build_app(ctl)).get("/metrics").text  # type: ignore[arg-type]
     assert "tenfold_autoscaling_enabled 0.0\n" in text
     assert "tenfold_cpu_utilization_ratio{" not in text

@@ -9,12 +9,15 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from tenfold.errors import TenfoldError, UsageError
+
+if TYPE_CHECKING:
+    from tenfold.stack.status import StackStatus
 
 __all__ = ["build_parser", "main"]
 
@@ -72,7 +75,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_status(state: dict[str, Any]) -> None:
+def _print_status(state: StackStatus) -> None:
     table = Table(title=f"tenfold local stack ({state.get('phase')})")
     table.add_column("service")
     table.add_column("ready/replicas", justify="right")

@@ -48,6 +48,7 @@ from tenfold.run_options import REPO, RunOptions, Say, check_target, experiment_
 from tenfold.run_stack import RunStack, ensure_stack, local_hpa
 from tenfold.soak import SOAK_PROFILE, soak_lengths, write_soak_scenario
 from tenfold.stack.procs import preexec
+from tenfold.stack.status import StackStatus
 
 __all__ = ["REPO", "RunOptions", "check_target", "execute", "experiment_env", "late_experiments", "watched"]
 
@@ -100,7 +101,7 @@ def _run_with(
     opts: RunOptions, slo: SloFile, stack: RunStack | None, plan: list[ScheduledExperiment],
     lengths: dict[str, float], locustfile: Path, say: Say, progress: LoadProgress | None,
 ) -> tuple[Summary, Path]:  # fmt: skip
-    status = stack.status if stack else {}
+    status: StackStatus = stack.status if stack else {}
     host = opts.target or status["gateway"]
     run_dir = new_run_dir(opts)
     shutil.copyfile(opts.slo, run_dir / "slo.yaml")
@@ -197,7 +198,7 @@ STOP_LOAD_S = 15.0
 
 def _watch_load(
     locust: subprocess.Popen[bytes], injector: Injector, plan: list[ScheduledExperiment], starts: dict[str, float],
-    total: float, run_dir: Path, t_launch: float, status: dict[str, Any], opts: RunOptions, sig: Interrupts,
+    total: float, run_dir: Path, t_launch: float, status: StackStatus, opts: RunOptions, sig: Interrupts,
     progress: LoadProgress,
 ) -> str | None:  # fmt: skip
     """Schedule the experiments and follow the load until it ends or a signal comes; a reason if it overran."""
@@ -251,7 +252,7 @@ class _Finish:
     quick report of what exists right away, the full one once the rollbacks are over)."""
 
     def __init__(
-        self, opts: RunOptions, slo: SloFile, status: dict[str, Any], run_dir: Path, locustfile: Path, host: str,
+        self, opts: RunOptions, slo: SloFile, status: StackStatus, run_dir: Path, locustfile: Path, host: str,
         env: dict[str, str], injector: Injector, t_launch: float, sig: Interrupts, say: Say,
     ) -> None:  # fmt: skip
         self.opts, self.slo, self.status, self.run_dir, self.sig = opts, slo, status, run_dir, sig

@@ -18,6 +18,7 @@ from tenfold.inject.injector import Injector
 from tenfold.layout import MANIFEST
 from tenfold.load import workers_missing
 from tenfold.run_options import REPO, RunOptions
+from tenfold.stack.status import StackStatus
 from tenfold.validity import NO_LOAD, validity
 
 __all__ = ["new_run_dir", "read_json", "write_manifest"]
@@ -64,7 +65,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def write_manifest(
-    run_dir: Path, opts: RunOptions, status: dict[str, Any], load: dict[str, Any] | None, injector: Injector,
+    run_dir: Path, opts: RunOptions, status: StackStatus, load: dict[str, Any] | None, injector: Injector,
     started: float, ended: float, interrupted: str | None, hpa: dict[str, dict[str, Any]],
 ) -> None:  # fmt: skip
     missing: str | None = None

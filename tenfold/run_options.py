@@ -7,12 +7,15 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports.slo import SloFile
 from tenfold.errors import UsageError
 from tenfold.inject.schedule import ScheduledExperiment, phase_offsets
 from tenfold.load._run import DEFAULT_MASTER_BIND, DEFAULT_WORKERS_TIMEOUT_S
+
+if TYPE_CHECKING:
+    from tenfold.stack.status import StackStatus
 
 __all__ = ["REPO", "RunOptions", "Say", "check_target", "experiment_env", "late_experiments", "watched"]
 
@@ -62,7 +65,7 @@ def check_target(url: str, allow_remote: bool, flag: str = "--target") -> None:
         )
 
 
-def experiment_env(target: str | None, status: dict[str, Any]) -> dict[str, str]:
+def experiment_env(target: str | None, status: StackStatus) -> dict[str, str]:
     """What every experiment, the generator and the verifiers get on top of our environment: the system under
     test's URL (``TENFOLD_TARGET_URL``; ``TENFOLD_GATEWAY_URL`` too, its older name) and, with the local stack,
     its control API, stores and seeded users (docs/ledger.md)."""
@@ -72,8 +75,9 @@ def experiment_env(target: str | None, status: dict[str, Any]) -> dict[str, str]
         env["TENFOLD_TARGET_URL"] = env["TENFOLD_GATEWAY_URL"] = str(gateway).rstrip("/")
     for var, key in (("TENFOLD_CONTROL_URL", "control"), ("TENFOLD_POSTGRES_DSN", "postgres"),
                      ("TENFOLD_S3_ENDPOINT", "s3"), ("TENFOLD_SEED_USERS", "seed_users")):  # fmt: skip
-        if status.get(key):
-            env[var] = str(status[key])
+        value = status.get(key)
+        if value:
+            env[var] = str(value)
     return env
 
 

@@ -8,16 +8,19 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenfold.run_options import RunOptions, Say
+
+if TYPE_CHECKING:
+    from tenfold.stack.status import StackStatus
 
 __all__ = ["RunStack", "ensure_stack", "local_hpa"]
 
 
 @dataclass
 class RunStack:
-    status: dict[str, Any]
+    status: StackStatus
     started_here: bool
 
 
@@ -65,8 +68,9 @@ def ensure_stack(opts: RunOptions, say: Say) -> RunStack:
     status = client.status()
     if not autoscaling:
         for name, svc in status["services"].items():
-            if svc.get("min") and svc["replicas"] != svc["min"]:
-                client.scale(name, int(svc["min"]))
+            low = svc.get("min")
+            if low and svc["replicas"] != low:
+                client.scale(name, int(low))
         say("control run: autoscaling is off, replicas stay at their initial count")
     return RunStack(status, started_here)
 

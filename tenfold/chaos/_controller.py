@@ -27,6 +27,7 @@ from chaoslib.exceptions import ActivityFailed
 
 from tenfold.errors import StackError
 from tenfold.stack.client import ControlClient
+from tenfold.stack.status import StackStatus
 
 __all__ = [
     "DEFAULT_CONTROL_URL",
@@ -59,7 +60,7 @@ class Controller:
         with _as_activity_failed():
             return self.client._call(method, path, dict(body) if body is not None else None)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> StackStatus:
         with _as_activity_failed():
             return self.client.status()
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from tenfold.errors import StackError
+from tenfold.stack.status import StackStatus, as_status
 
 __all__ = ["ControlClient", "ReplicaInfo"]
 
@@ -44,8 +45,8 @@ class ControlClient:
             raise StackError(f"controller refused {method} {path}: {resp.status_code} {detail}")
         return resp.json()
 
-    def status(self) -> dict[str, Any]:
-        return dict(self._call("GET", "/status"))
+    def status(self) -> StackStatus:
+        return as_status(dict(self._call("GET", "/status")))
 
     def replicas(self, service: str | None = None) -> list[ReplicaInfo]:
         suffix = f"?service={service}" if service else ""

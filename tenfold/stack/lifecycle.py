@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from tenfold.errors import MissingDependencyError, StackError
 from tenfold.stack.cgroups import remove_tree
@@ -18,6 +17,7 @@ from tenfold.stack.ports import Ports, check_free, port_base
 from tenfold.stack.postgres import PG_BIN
 from tenfold.stack.procs import kill_tree
 from tenfold.stack.state import pid_alive, read_state, state_dir
+from tenfold.stack.status import StackStatus, as_status
 
 __all__ = ["check_binaries", "down", "running_state", "status", "up"]
 
@@ -43,11 +43,11 @@ def check_binaries() -> None:
         raise MissingDependencyError("missing: " + "; ".join(missing) + ". Run `make setup`.")
 
 
-def running_state(home: Path) -> dict[str, Any] | None:
-    """The state of a live controller in ``home``, or None."""
+def running_state(home: Path) -> StackStatus | None:
+    """The state of a live controller in ``home`` (its last status), or None."""
     state = read_state(home)
     if state and isinstance(state.get("pid"), int) and pid_alive(state["pid"]) and state.get("phase") != "stopped":
-        return state
+        return as_status(state)
     return None
 
 
@@ -65,7 +65,7 @@ def up(
     links: bool = True,
     timeout_s: float = 90.0,
     owner_pid: int | None = None,
-) -> dict[str, Any]:
+) -> StackStatus:
     """Start the controller in the background; return its state once every component is ready.
 
     With ``owner_pid`` (``tenfold run`` starting a stack for itself) the stack stops on its own once that
@@ -132,12 +132,12 @@ def _check_manifests(manifests: str | Path | None, overlay: str | Path | None) -
     calibrate(services, load_calibration())
 
 
-def _wait_ready(directory: Path, proc: subprocess.Popen[bytes], timeout_s: float) -> dict[str, Any]:
+def _wait_ready(directory: Path, proc: subprocess.Popen[bytes], timeout_s: float) -> StackStatus:
     deadline = time.monotonic() + timeout_s
     while True:
         state = read_state(directory) or {}
         if state.get("phase") == "ready":
-            return state
+            return as_status(state)
         code = proc.poll()
         if code is not None or state.get("phase") == "failed":
             if code is None:
@@ -176,7 +176,7 @@ def down(home: str | Path | None = None, timeout_s: float = 30.0) -> bool:
     return True
 
 
-def status(home: str | Path | None = None) -> dict[str, Any] | None:
+def status(home: str | Path | None = None) -> StackStatus | None:
     """The live status from the control API (falls back to the state file); None when not running."""
     directory = state_dir(home)
     state = running_state(directory)

@@ -21,6 +21,9 @@ Fault fields (all optional in a PUT; unknown fields are a 400 naming the valid o
   timeout. Connections that lost bytes are reset when the blackhole is lifted (their protocol state is gone),
   which makes clients reconnect instead of waiting forever.
 
+The faults are :mod:`tenfold.stack.link_faults`, the fault API :mod:`tenfold.stack.link_api`; here is the data
+path that applies them, and the process.
+
 Run one: ``python -m tenfold.stack.linkproxy --listen 127.0.0.1:P --upstream 127.0.0.1:Q --control 127.0.0.1:C``.
 """
 
@@ -30,7 +33,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import json
+import functools
 import random
 import signal
 import socket
@@ -38,61 +41,15 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, cast
+
+from tenfold.stack.link_api import serve_control
+from tenfold.stack.link_faults import Faults, LinkStats
 
 __all__ = ["Faults", "LinkProxy", "LinkStats", "main", "parse_hostport"]
 
 _MAX_QUEUED_CHUNKS = 256
-
-
-@dataclass
-class Faults:
-    """What is wrong with the link right now; all zero/false is a clean link."""
-
-    latency_ms: float = 0.0
-    jitter_ms: float = 0.0
-    bandwidth_bytes_per_s: int = 0
-    reset: bool = False
-    blackhole: bool = False
-
-    def clean(self) -> bool:
-        return self == Faults()
-
-    def delayed(self) -> bool:
-        return self.latency_ms > 0 or self.jitter_ms > 0 or self.bandwidth_bytes_per_s > 0
-
-    def merged(self, changes: dict[str, Any]) -> Faults:
-        """A copy with ``changes`` applied, validated so a typo in an experiment fails loudly, not silently."""
-        valid = {f.name: f.type for f in fields(self)}
-        unknown = sorted(set(changes) - set(valid))
-        if unknown:
-            raise ValueError(f"unknown fault field(s) {unknown}; valid fields are {sorted(valid)}")
-        values = asdict(self)
-        for name, raw in changes.items():
-            if valid[name] == "bool":
-                if not isinstance(raw, bool):
-                    raise ValueError(f"{name} must be true or false, got {raw!r}")
-                values[name] = raw
-            else:
-                if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
-                    raise ValueError(f"{name} must be a number >= 0, got {raw!r}")
-                values[name] = int(raw) if valid[name] == "int" else float(raw)
-        if values["jitter_ms"] > values["latency_ms"] and values["latency_ms"] > 0:
-            raise ValueError("jitter_ms must not exceed latency_ms (delivery times would need to be negative)")
-        return Faults(**values)
-
-
-@dataclass
-class LinkStats:
-    """Counters that let a test or an experiment see the fault actually bite."""
-
-    connections_total: int = 0
-    connections_open: int = 0
-    connections_reset: int = 0
-    bytes_upstream: int = 0
-    bytes_downstream: int = 0
-    bytes_dropped: int = 0
 
 
 class _Bucket:
@@ -215,7 +172,7 @@ class LinkProxy:
         loop = asyncio.get_running_loop()
         self._servers.append(await loop.create_server(lambda: _Side(self, _Conn(), "up"), *self.listen))
         if self.control is not None:
-            self._servers.append(await asyncio.start_server(self._control, *self.control))
+            self._servers.append(await asyncio.start_server(functools.partial(serve_control, self), *self.control))
 
     @property
     def listen_port(self) -> int:
@@ -368,57 +325,6 @@ class LinkProxy:
                 _rst(side)
             elif side.transport is not None:
                 side.transport.close()
-
-    # ------------------------------------------------------------------------------------ control API
-
-    async def _control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            status, body = await self._handle(reader)
-        except (ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
-            status, body = 400, {"error": str(exc)}
-        payload = json.dumps(body).encode()
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}.get(status, "")
-        head = (
-            f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
-        )
-        with contextlib.suppress(ConnectionError, OSError):
-            writer.write(head.encode() + payload)
-            await writer.drain()
-            writer.close()
-
-    async def _handle(self, reader: asyncio.StreamReader) -> tuple[int, dict[str, Any]]:
-        request_line = (await asyncio.wait_for(reader.readline(), 5.0)).decode("latin-1").split()
-        if len(request_line) < 2:
-            raise ValueError("malformed HTTP request line")
-        method, path = request_line[0].upper(), request_line[1].split("?")[0]
-        length = 0
-        while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value.strip())
-        raw = await reader.readexactly(length) if length else b""
-        if path == "/healthz":
-            return 200, {"ok": True}
-        if path == "/faults":
-            if method == "GET":
-                return 200, self.snapshot()
-            if method == "DELETE":
-                self.clear_faults()
-                return 200, self.snapshot()
-            if method in ("PUT", "PATCH", "POST"):
-                try:
-                    changes = json.loads(raw or b"{}")
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"body is not JSON: {exc}") from exc
-                if not isinstance(changes, dict):
-                    raise ValueError('body must be a JSON object such as {"latency_ms": 200}')
-                self.set_faults(changes)
-                return 200, self.snapshot()
-            return 405, {"error": f"{method} /faults: use GET, PUT or DELETE"}
-        if path == "/connections/reset" and method == "POST":
-            return 200, {"reset": self.reset_connections()}
-        return 404, {"error": f"no route {method} {path}; routes: /healthz, /faults, /connections/reset"}
 
 
 def parse_hostport(value: str) -> tuple[str, int]:

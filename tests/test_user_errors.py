@@ -215,9 +215,9 @@ def _tenfold(case: Case, tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pyt
     monkeypatch.setattr(tenfold.run, "_run_with", no_stack)
     monkeypatch.setattr(tenfold.run, "ensure_stack", no_stack)
     monkeypatch.setattr(lifecycle, "check_free", no_stack)
-    from tenfold import commands
+    from tenfold import output
 
-    for console in (cli._err, commands._err, commands._out):
+    for console in (cli._err, output.err, output.out):
         monkeypatch.setattr(console, "width", 400)  # one line per message, as in a wide terminal
     code = cli.main(case.argv)
     out = capsys.readouterr()

@@ -1,50 +1,19 @@
-"""The verification subcommands: ``run``, ``report``, ``compare``, ``validate`` (the stack's are in cli.py)."""
+"""``tenfold run`` and what comes with it: ``tenfold worker`` (load from another machine for a run's master) and
+``tenfold init`` (the starter files a run against your service takes)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-from rich.markup import escape
-
-from tenfold.errors import ConfigError, UsageError
-from tenfold.layout import MANIFEST, REQUESTS
-from tenfold.output import LoadProgress, rows
+from tenfold.commands.results import print_summary
+from tenfold.errors import UsageError
+from tenfold.output import LoadProgress
 from tenfold.output import err as _err
 from tenfold.output import out as _out
 
 __all__ = ["register"]
-
-_STYLE = {"pass": "green", "fail": "bold red", "no-data": "yellow"}
-_OUTCOME = {"pass": "[bold green]PASS[/]", "fail": "[bold red]FAIL[/]", "invalid": "[bold yellow]INVALID[/]"}
-
-
-def _print_summary(summary: object, run_dir: Path, as_json: bool = False) -> None:
-    """The verdicts: a table on a terminal, a line each in a log, JSON (summary.json's content) with ``--json``."""
-    from reports.evaluate import Summary
-
-    assert isinstance(summary, Summary)
-    if as_json:
-        print(json.dumps(summary.to_dict(), indent=1))
-        return
-    body = []
-    for v in summary.verdicts:
-        status = f"[{_STYLE[v.status]}]{v.status}[/]" + (" [yellow](near the line)[/]" if v.near_line else "")
-        window = v.window + (" (partial)" if v.partial else "")
-        body.append([status, v.objective, window, v.measured_text, v.target, v.margin_text, v.evidence])
-    rows(f"verdicts · {summary.run_id}", ("status", "objective", "window", "measured", "target", "margin", "evidence"),
-         body, right=("measured", "target", "margin"))  # fmt: skip
-    counts = summary.counts
-    _out.print(
-        f"{_OUTCOME[summary.outcome]}  {counts['pass']} passed, {counts['fail']} failed, "
-        f"{counts['no-data']} without data · report: {run_dir / 'report.html'}"
-    )
-    for reason in summary.invalid_reasons:
-        _out.print(f"[yellow]invalid:[/] {reason}")
-    if summary.near_line:
-        _out.print(f"[yellow]near the line[/] (passed less than 10% inside the target): {', '.join(summary.near_line)}")
 
 
 def _run_files(args: argparse.Namespace, soak: bool) -> tuple[Path, Path, list[str] | None]:
@@ -124,7 +93,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _err.print(f"[dim]{time.monotonic() - t0:6.1f}s[/] {line}", highlight=False)
 
     summary, run_dir = execute(opts, say, LoadProgress(say))
-    _print_summary(summary, run_dir, args.json)
+    print_summary(summary, run_dir, args.json)
     return summary.exit_code
 
 
@@ -142,139 +111,6 @@ def _cmd_init(args: argparse.Namespace) -> int:
         highlight=False,
     )
     return 0
-
-
-def _cmd_report(args: argparse.Namespace) -> int:
-    from reports.evaluate import evaluate
-    from reports.render import render
-    from reports.slo import load_slo
-
-    run_dir = Path(args.run_dir)
-    if not (run_dir / MANIFEST).is_file() and not (run_dir / REQUESTS).is_file():
-        raise UsageError(f"{run_dir} is not a run folder (no manifest.json or requests.parquet)")
-    slo_path = Path(args.slo) if args.slo else run_dir / "slo.yaml"
-    if not slo_path.is_file():
-        raise UsageError(f"no SLO file: {slo_path} (give one with --slo)")
-    summary = evaluate(run_dir, load_slo(slo_path))
-    render(run_dir, summary)
-    _print_summary(summary, run_dir, args.json)
-    return summary.exit_code
-
-
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from reports.compare import compare
-
-    for d in (args.run_a, args.run_b):
-        if not (Path(d) / REQUESTS).is_file():
-            raise UsageError(f"{d} is not a run folder with requests.parquet")
-    result = compare(args.run_a, args.run_b)
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=1))
-    else:
-        _out.print(result.table(), highlight=False)
-        verdict = "[bold red]regressed[/]" if result.regressed else "[green]no regression[/]"
-        _out.print(f"{args.run_b} vs {args.run_a}: {verdict}")
-    return 1 if result.regressed else 0
-
-
-def _validate_one(path: Path) -> str:
-    """'ok …' or raises ConfigError naming the file and line: SLO, experiment, scenario, schedule, manifest, overlay."""
-    if path.suffix == ".json":
-        return _validate_experiment(path)
-    if path.suffix not in (".yaml", ".yml"):
-        raise ConfigError("don't know this kind of file: give a .yaml (SLO, scenario, schedule, manifest, overlay) or "
-                          "an experiment .json", path=str(path))  # fmt: skip
-    from tenfold.userfile import load_yaml_all
-
-    docs = [d.data for d in load_yaml_all(path, "YAML")]
-    data = docs[0] if len(docs) == 1 else None
-    if any(isinstance(d, dict) and d.get("kind") in ("Deployment", "HorizontalPodAutoscaler") for d in docs):
-        from tenfold.stack.manifests import load_service
-
-        spec = load_service(path)
-        return f"manifest of {spec.name}, {spec.replicas} replicas" + (" with HPA" if spec.hpa else "")
-    if isinstance(data, dict) and "objectives" in data:
-        from reports.slo import load_slo
-
-        return f"SLO file, {len(load_slo(path).objectives)} objectives"
-    if isinstance(data, dict) and set(data) == {"services"}:
-        from tenfold.stack.calibration import load_calibration
-
-        return f"local calibration of {', '.join(load_calibration(path)) or 'no service'}"
-    if isinstance(data, dict) and data and set(data) <= {"hpa", "seed", "env"}:
-        from tenfold.stack.manifests import load_overlay
-
-        load_overlay(path)
-        return "local overlay"
-    if isinstance(data, dict) and data and all(isinstance(v, dict) and "profiles" in v for v in data.values()):
-        from tenfold.load import load_scenario
-
-        names = [f"{n} ({', '.join(load_scenario(path, n).profiles)})" for n in data]
-        return "scenarios " + ", ".join(names)
-    if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
-        from tenfold.inject.schedule import default_plan
-
-        return "experiment schedule, " + ", ".join(f"{p}: {len(default_plan(p, path))}" for p in data)
-    raise ConfigError("don't know what this file is: an SLO file has 'objectives:', a scenario file 'profiles:' per "
-                      "scenario, a manifest 'kind: Deployment'", path=str(path), line=1)  # fmt: skip
-
-
-def _validate_experiment(path: Path) -> str:
-    from chaoslib.exceptions import ChaosException
-    from chaoslib.experiment import ensure_experiment_is_valid
-
-    from tenfold.inject.schedule import plan_for_files
-    from tenfold.userfile import load_json
-
-    (planned,) = plan_for_files([path])  # the file's shape and its tenfold schedule, errors at their line
-    experiment = load_json(path, "experiment").data
-    try:
-        ensure_experiment_is_valid(experiment)
-    except ChaosException as exc:
-        raise ConfigError(f"invalid experiment: {exc} (Chaos Toolkit's rules, docs/chaos.md)", path=str(path)) from None
-    return (
-        f"experiment, {len(experiment.get('method', []))} method activities, at {planned.phase}+{planned.offset_s:g}s"
-    )
-
-
-def _cmd_validate(args: argparse.Namespace) -> int:
-    from tenfold.run import REPO
-
-    paths = [Path(p) for p in args.paths] or [
-        REPO / "slo.yaml",
-        REPO / "slo-soak.yaml",
-        REPO / "locustfiles" / "scenarios.yaml",
-        REPO / "experiments" / "local" / "schedule.yaml",
-        REPO / "infra" / "local" / "autoscaling.yaml",
-        REPO / "infra" / "local" / "calibration.yaml",
-        *sorted((REPO / "experiments").glob("*/*.json")),
-    ]
-    results: list[tuple[str, bool, str]] = []
-    for path in paths:
-        shown = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
-        try:
-            results.append((shown, True, _validate_one(path)))
-        except ConfigError as exc:
-            results.append((shown, False, str(exc)))
-        except OSError as exc:
-            results.append((shown, False, f"cannot read: {exc.strerror}"))
-    if not args.paths:
-        from tenfold.stack.calibration import calibrate, load_calibration
-        from tenfold.stack.manifests import load_services
-
-        try:
-            services = calibrate(load_services(), load_calibration())
-            results.append(("infra/k8s/services/*.yaml", True, f"{len(services)} services with HPA"))
-        except Exception as exc:
-            results.append(("infra/k8s/services/*.yaml", False, str(exc)))
-    failed = sum(not ok for _, ok, _ in results)
-    if args.json:
-        print(json.dumps({"valid": not failed, "files": [{"file": f, "valid": ok, "result": text}
-                                                          for f, ok, text in results]}, indent=1))  # fmt: skip
-    else:
-        rows("validate", ("", "file", "result"),
-             [["[green]ok[/]" if ok else "[red]FAIL[/]", f, escape(text)] for f, ok, text in results])  # fmt: skip
-    return ConfigError.exit_code if failed else 0
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -301,6 +137,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``run``, ``worker``, ``init``."""
     from tenfold.load._run import DEFAULT_MASTER_BIND, DEFAULT_WORKERS_TIMEOUT_S
     from tenfold.run import REPO
 
@@ -404,25 +241,3 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("dir", nargs="?", default=".", metavar="DIR", help="where to write them (default: here)")
     p.set_defaults(handler=_cmd_init)
-
-    p = sub.add_parser("report", help="re-evaluate and re-render a run folder offline")
-    p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--slo", help="SLO file (default: the copy in RUN_DIR)")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.set_defaults(handler=_cmd_report)
-
-    p = sub.add_parser("compare", help="what regressed from RUN_A to RUN_B (exit 1 on regression)")
-    p.add_argument("run_a", metavar="RUN_A")
-    p.add_argument("run_b", metavar="RUN_B")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=_cmd_compare)
-
-    p = sub.add_parser("validate", help="check SLO and experiment files (and infra/k8s) offline")
-    p.add_argument(
-        "paths",
-        nargs="*",
-        metavar="PATH",
-        help="files to check (default: the SLO files, scenarios, experiments and schedule, infra/k8s, the overlay)",
-    )
-    p.add_argument("--json", action="store_true", help="print each file's result as JSON")
-    p.set_defaults(handler=_cmd_validate)

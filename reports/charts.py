@@ -5,36 +5,23 @@ than sorting per bin, so a million rows cost tens of milliseconds; the percentil
 therefore bucket-accurate (±3%), while verdicts use exact percentiles.
 
 Drawing is matplotlib's fixed cost (~40 ms a chart, mostly ticks and text), so for large runs on a
-multi-core machine a forked child draws two of the five charts while this process draws the rest
-(``_Forked``); any trouble in the child (error, timeout) and the parent draws them itself.
+multi-core machine a forked child draws two of the charts while this process draws the rest
+(:mod:`reports.chart_fork`); any trouble in the child (error, timeout) and the parent draws them itself.
+What every chart is drawn with (figure, PNG, bands, legend) is :mod:`reports.chart_kit`; here is each chart
+in the order of the page (the Grafana dashboard's panels follow it).
 """
 
 from __future__ import annotations
 
-import io
 import math
-import os
-import pickle
-import select
-import signal
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import matplotlib
-
-matplotlib.use("Agg")
-
 import numpy as np
 import numpy.typing as npt
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import Collection
-from matplotlib.colors import to_hex, to_rgb
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from reports.chart_fork import Builder, Forked, can_fork
+from reports.chart_kit import Chart, LegendItem, band_legend, draw_bands, legend_of, new_figure, to_png
 from reports.runfolder import F64, PRIORITIES, RunFolder, Series
 
 I64 = npt.NDArray[np.int64]
@@ -44,104 +31,14 @@ __all__ = ["Chart", "LegendItem", "band_legend", "make_charts"]
 _LO, _HI, _NBUCKETS = 1e-4, 120.0, 400  # latency buckets: log-spaced, ~1.8% wide
 _K = _NBUCKETS / math.log(_HI / _LO)
 _UPPER = _LO * np.exp((np.arange(_NBUCKETS) + 1) / _K)  # upper edge of each bucket
-_PHASE_COLOURS = {"baseline": "#f2f2f2", "ramp": "#fff3d6", "peak": "#ffe0cc", "cooldown": "#e3f0ff"}
-_DPI = 72
-_CHAOS_COLOUR, _CHAOS_ALPHA = "#d62728", 0.12
-_r, _g, _b = (1 - _CHAOS_ALPHA * (1 - c) for c in to_rgb(_CHAOS_COLOUR))
-_CHAOS_BAND = to_hex((_r, _g, _b))  # the band as seen over white
-
-
-@dataclass(frozen=True)
-class LegendItem:
-    label: str
-    colour: str  # #rrggbb
-    style: str  # solid | dashed | dotted | area
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A chart's PNG; its legend is drawn by the HTML (a matplotlib legend costs more than the plot)."""
-
-    name: str
-    title: str
-    caption: str
-    png: bytes
-    legend: tuple[LegendItem, ...] = ()
-
-
-def _legend(*axes: Axes) -> tuple[LegendItem, ...]:
-    items = []
-    for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            if isinstance(handle, Line2D):
-                ls = handle.get_linestyle()
-                style = {"--": "dashed", ":": "dotted"}.get(str(ls), "solid")
-                items.append(LegendItem(label, to_hex(handle.get_color()), style))
-            elif isinstance(handle, Collection):
-                r, g, b, _ = (float(v) for v in np.asarray(handle.get_facecolor(), dtype=float).reshape(-1, 4)[0])
-                items.append(LegendItem(label, to_hex((r, g, b)), "area"))
-    return tuple(items)
-
-
-def _figure(height: float = 2.9) -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(15.5, height), dpi=_DPI)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    # few ticks: every tick is a handful of matplotlib artists, the main cost of drawing a chart
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=10))
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
-    ax.grid(True, alpha=0.3, linewidth=0.6)
-    ax.set_xlabel("seconds since run start")
-    return fig, ax
-
-
-def _png(fig: Figure) -> bytes:
-    """Fixed margins instead of tight_layout (which draws every text twice) and fast PNG compression."""
-    w, h = fig.get_size_inches()
-    fig.subplots_adjust(left=0.75 / w, right=1 - 0.75 / w, bottom=0.55 / h, top=1 - 0.3 / h)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, pil_kwargs={"compress_level": 1})
-    return buf.getvalue()
-
-
-def _bands(ax: Axes, run: RunFolder, t0: float) -> None:
-    """Phase bands as background colour, chaos windows as red bands (named in the HTML's band legend)."""
-    man = run.manifest
-    if man is None:
-        return
-    for p in man.phases:
-        ax.axvspan(p.start - t0, p.end - t0, color=_PHASE_COLOURS.get(p.name, "#f7f7f7"), zorder=0, linewidth=0)
-    for e in man.experiments:
-        if e.injected_at is None:
-            continue
-        end = e.recovered_at if e.recovered_at is not None else (e.end or man.ended)
-        ax.axvspan(e.injected_at - t0, end - t0, facecolor=_CHAOS_COLOUR, alpha=_CHAOS_ALPHA, zorder=1, linewidth=0)
-
-
-def band_legend(run: RunFolder) -> tuple[LegendItem, ...]:
-    """What the background bands of every chart mean: phases with their time ranges, then chaos windows."""
-    man = run.manifest
-    if man is None:
-        return ()
-    items = [
-        LegendItem(f"{p.name} {p.start - man.started:.0f}-{p.end - man.started:.0f} s",
-                   _PHASE_COLOURS.get(p.name, "#f7f7f7"), "area")
-        for p in man.phases
-    ]  # fmt: skip
-    for e in man.experiments:
-        if e.injected_at is not None:
-            end = e.recovered_at if e.recovered_at is not None else (e.end or man.ended)
-            when = f"{e.injected_at - man.started:.0f}-{end - man.started:.0f} s"
-            items.append(LegendItem(f"chaos: {e.name} {when}", _CHAOS_BAND, "area"))
-    return tuple(items)
 
 
 def _latency(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
     req = run.requests
     if req is None or req.n == 0:
         return None
-    fig, ax = _figure(3.4)
-    _bands(ax, run, t0)
+    fig, ax = new_figure(3.4)
+    draw_bands(ax, run, t0)
     x = np.arange(nb) + 0.5
     for lat, style, label in ((req.latency_co, "-", "CO-corrected"), (req.latency, ":", "Locust-style")):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -162,15 +59,15 @@ def _latency(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
     ax.set_ylabel("latency (ms)")
     return Chart("latency", "Latency p50 / p95 / p99 over time",
                  "Solid: from intended start (coordinated-omission corrected); dotted: from actual send, as Locust "
-                 "reports.", _png(fig), _legend(ax))  # fmt: skip
+                 "reports.", to_png(fig), legend_of(ax))  # fmt: skip
 
 
 def _throughput(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
     req = run.requests
     if req is None or req.n == 0:
         return None
-    fig, ax = _figure()
-    _bands(ax, run, t0)
+    fig, ax = new_figure()
+    draw_bands(ax, run, t0)
     s = req.status
     classes = np.select(
         [req.shed, s == 0, s >= 500, s >= 400], [2, 4, 3, 1], default=0
@@ -183,7 +80,7 @@ def _throughput(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
     ax.plot(np.arange(nb) + 0.5, deg, color="black", linewidth=1, label="degraded (200 + X-Degraded)", zorder=3)
     ax.set_ylabel("requests / s")
     return Chart("throughput", "Throughput by status", "Requests per second by answer class, by intended start.",
-                 _png(fig), _legend(ax))  # fmt: skip
+                 to_png(fig), legend_of(ax))  # fmt: skip
 
 
 def _by_service(series: list[Series] | None) -> dict[str, Series]:
@@ -197,8 +94,8 @@ def _replicas(run: RunFolder, t0: float) -> Chart | None:
     if not ready and not desired:
         return None
     cpu = _by_service(run.metric("cpu_utilization"))
-    fig, ax = _figure(3.2)
-    _bands(ax, run, t0)
+    fig, ax = new_figure(3.2)
+    draw_bands(ax, run, t0)
     colours = matplotlib.colormaps["tab10"]
     for i, svc in enumerate(sorted(set(ready) | set(desired))):
         c = colours(i % 10)
@@ -219,7 +116,7 @@ def _replicas(run: RunFolder, t0: float) -> Chart | None:
     return Chart("replicas", "Replicas desired / ready against CPU",
                  "Solid: Ready replicas; dashed: desired (autoscaler); "
                  "dotted, right axis: CPU utilisation of the limit.",
-                 _png(fig), _legend(ax))  # fmt: skip
+                 to_png(fig), legend_of(ax))  # fmt: skip
 
 
 def _sum(series: list[Series], label: str | None = None, value: str | None = None) -> tuple[F64, F64] | None:
@@ -234,8 +131,8 @@ def _cache(run: RunFolder, t0: float, per_sec: F64 | None) -> Chart | None:
     cache, fallback = run.metric("cache_requests") or [], run.metric("fallback_rate") or []
     if not cache and not fallback:
         return None
-    fig, ax = _figure()
-    _bands(ax, run, t0)
+    fig, ax = new_figure()
+    draw_bands(ax, run, t0)
     total, hit = _sum(cache), _sum(cache, "result", "hit")
     if total is not None and hit is not None:
         ratio = np.divide(np.interp(total[0], *hit), total[1], out=np.full(total[1].shape, np.nan), where=total[1] > 0)
@@ -260,8 +157,8 @@ def _cache(run: RunFolder, t0: float, per_sec: F64 | None) -> Chart | None:
         "cache",
         "Cache hit ratio and fallback rate",
         "From Prometheus: cache_requests_total by result; fallback_responses_total over the requests sent per second.",
-        _png(fig),
-        _legend(*axes),
+        to_png(fig),
+        legend_of(*axes),
     )
 
 
@@ -269,8 +166,8 @@ def _budget(run: RunFolder, t0: float, nb: int, sec: I64, allowed: float) -> Cha
     req = run.requests
     if req is None or req.n == 0:
         return None
-    fig, ax = _figure()
-    _bands(ax, run, t0)
+    fig, ax = new_figure()
+    draw_bands(ax, run, t0)
     bad = np.cumsum(np.bincount(sec, weights=req.error.astype(np.float64), minlength=nb))
     budget = max(allowed * req.n, 1e-9)
     ax.plot(np.arange(nb) + 1, bad / budget * 100, color="#d62728", linewidth=1.5, label="error budget consumed %")
@@ -279,12 +176,10 @@ def _budget(run: RunFolder, t0: float, nb: int, sec: I64, allowed: float) -> Cha
     ax.set_ylim(bottom=0)
     return Chart("budget", "Error budget burn",
                  f"Cumulative errors (5xx, no response) over the run's budget of {allowed:.2%} of {req.n} requests; "
-                 "above the dashed line the budget is spent.", _png(fig), _legend(ax))  # fmt: skip
+                 "above the dashed line the budget is spent.", to_png(fig), legend_of(ax))  # fmt: skip
 
 
 _PARALLEL_ROWS = 200_000  # below this, forking costs more than it saves
-_CHILD_TIMEOUT_S = 60.0
-Builder = Callable[[], "Chart | None"]
 
 
 def _memory(run: RunFolder, t0: float) -> Chart | None:
@@ -292,8 +187,8 @@ def _memory(run: RunFolder, t0: float) -> Chart | None:
     series = run.memory
     if not series:
         return None
-    fig, ax = _figure(3.6)
-    _bands(ax, run, t0)
+    fig, ax = new_figure(3.6)
+    draw_bands(ax, run, t0)
     colours = matplotlib.colormaps["tab20"]
     for i, s in enumerate(series):
         ax.plot(s.ts - t0, s.rss / 2**20, color=colours(i % 20), linewidth=1.1, label=s.name)
@@ -302,7 +197,7 @@ def _memory(run: RunFolder, t0: float) -> Chart | None:
     return Chart("memory", "Resident memory per process",
                  "RSS of every stack process, sampled every few seconds (memory.jsonl); the memory_growth "
                  "objectives compare the end with the first samples after the warm-up.",
-                 _png(fig), _legend(ax))  # fmt: skip
+                 to_png(fig), legend_of(ax))  # fmt: skip
 
 
 _PRIORITY_COLOURS = {"critical": "#d62728", "degraded": "#1f77b4", "best-effort": "#7f7f7f", "unclassified": "#bcbd22"}
@@ -313,8 +208,8 @@ def _shedding(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
     req = run.requests
     if req is None or req.n == 0 or not bool(req.shed.any()):
         return None
-    fig, ax = _figure(2.6)
-    _bands(ax, run, t0)
+    fig, ax = new_figure(2.6)
+    draw_bands(ax, run, t0)
     x = np.arange(nb) + 0.5
     for name in PRIORITIES:
         code = req.code_of("priority", name)
@@ -330,59 +225,7 @@ def _shedding(run: RunFolder, t0: float, nb: int, sec: I64) -> Chart | None:
     return Chart("shedding", "Shed order by priority",
                  "Share of each priority class's requests shed per second (429 or 503 + Retry-After). Under "
                  "overload best-effort should rise first and highest; critical should stay at zero.",
-                 _png(fig), _legend(ax))  # fmt: skip
-
-
-def _can_fork() -> bool:
-    return hasattr(os, "fork") and hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) > 1
-
-
-class _Forked:
-    """Builders run in a forked child; ``result()`` returns their charts, or None if the child failed.
-
-    The child only draws with matplotlib and numpy on arrays it inherited, writes pickled charts to a
-    pipe and leaves with ``os._exit`` (no atexit handlers, no destructors of the parent's objects).
-    """
-
-    def __init__(self, builders: Sequence[Builder]) -> None:
-        self.count = len(builders)
-        read, write = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # child
-            code = 1
-            try:
-                os.close(read)
-                data = pickle.dumps([b() for b in builders])
-                with os.fdopen(write, "wb") as out:
-                    out.write(data)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write)
-        self.fd = read
-
-    def result(self) -> list[Chart | None] | None:
-        chunks: list[bytes] = []
-        deadline = time.monotonic() + _CHILD_TIMEOUT_S
-        timed_out = False
-        try:
-            while True:
-                ready, _, _ = select.select([self.fd], [], [], max(0.0, deadline - time.monotonic()))
-                if not ready:
-                    timed_out = True
-                    os.kill(self.pid, signal.SIGKILL)
-                    break
-                chunk = os.read(self.fd, 1 << 20)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        finally:
-            os.close(self.fd)
-            _, status = os.waitpid(self.pid, 0)
-        if timed_out or status != 0:
-            return None
-        charts = pickle.loads(b"".join(chunks))
-        return charts if isinstance(charts, list) and len(charts) == self.count else None
+                 to_png(fig), legend_of(ax))  # fmt: skip
 
 
 def make_charts(run: RunFolder, error_budget: float = 0.01, *, parallel: bool | None = None) -> list[Chart]:
@@ -413,9 +256,9 @@ def make_charts(run: RunFolder, error_budget: float = 0.01, *, parallel: bool | 
         lambda: _shedding(run, t0, nb, sec),
     ]
     if parallel is None:
-        parallel = req is not None and req.n >= _PARALLEL_ROWS and _can_fork()
+        parallel = req is not None and req.n >= _PARALLEL_ROWS and can_fork()
     child_part = {1, 2}  # throughput + replicas in the child, the rest here: about half the drawing each
-    forked = _Forked([builders[i] for i in sorted(child_part)]) if parallel else None
+    forked = Forked([builders[i] for i in sorted(child_part)]) if parallel else None
     mine = {i: builders[i]() for i in range(len(builders)) if forked is None or i not in child_part}
     theirs = forked.result() if forked is not None else None
     if forked is not None:

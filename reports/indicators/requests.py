@@ -125,9 +125,9 @@ def shed_order(run: RunFolder, o: Objective, w: Window) -> Measurement:
     for prio in ("best-effort", "critical"):
         sel = req.select(w.start, w.end, route=o.route, priority=prio)
         n = sel.count()
-        shed = sel.take(req.shed)
+        shed = req.shed[sel.span] if sel.keep is None else req.shed[sel.span] & sel.keep
         k = int(np.count_nonzero(shed))
-        first = float(sel.take(req.intended)[shed].min()) if k else math.inf
+        first = float(req.intended[sel.span][np.argmax(shed)]) if k else math.inf  # rows are sorted by intended start
         stats[prio] = (first, k / n if n else 0.0, n)
     (be_first, be_share, be_n), (cr_first, cr_share, cr_n) = stats["best-effort"], stats["critical"]
     if be_n == 0 and cr_n == 0:
@@ -150,8 +150,9 @@ def rolling_error_ratio(
     nb = max(1, math.ceil((end - start) / step))
     idx = np.floor((times - start) / step).astype(np.int64)
     ok = (idx >= 0) & (idx < nb)
-    total = np.bincount(idx[ok], minlength=nb).astype(np.float64)
-    bad = np.bincount(idx[ok], weights=errors[ok].astype(np.float64), minlength=nb)
+    idx = idx[ok]
+    total = np.bincount(idx, minlength=nb).astype(np.float64)
+    bad = np.bincount(idx[errors[ok]], minlength=nb).astype(np.float64)
     k = max(1, round(width / step))
     ct, cb = np.concatenate(([0.0], np.cumsum(total))), np.concatenate(([0.0], np.cumsum(bad)))
     hi = np.arange(1, nb + 1)

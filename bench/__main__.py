@@ -41,6 +41,9 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(f"bench.{name}")
         if not argv and getattr(module, "STANDALONE", False):
             continue  # hours long (the calibration study): only when named
+        if {"-h", "--help"} & set(argv[1:]) and not getattr(module, "STANDALONE", False):
+            print(module.__doc__ or f"bench/{name}.py: no options")  # its help, not a run that rewrites its results
+            return 0
         print(f"\n=== bench/{name}.py ===", flush=True)
         figures = module.main()
         if isinstance(figures, dict):

@@ -1,14 +1,14 @@
 """evaluate + render of a 1M-row run folder, measured against a bare pyarrow read of the same file.
 
-- time of ``evaluate`` + ``render`` (default slo.yaml, all five charts, report.html/summary.json/junit.xml)
+- time of ``evaluate`` + ``render`` (default slo.yaml, all six charts, report.html/summary.json/junit.xml)
   ÷ time of ``pyarrow.parquet.read_table`` of the same requests.parquet (target ≤ 6x)
 - peak RSS of the process that does it (target ≤ 1.5 GB)
 
 Both timings are warm (the file is in the page cache, libraries imported), best of ``REPEAT``, interleaved
 so machine load hits both alike; the request cache is cleared before each evaluate + render so every
-repetition reads and decodes the file itself. On a machine with two or more cores, render draws two of
-the five charts in a forked child (reports/charts.py); its peak RSS (mostly pages shared with the
-parent) is printed too.
+repetition reads and decodes the file itself. On a machine with two or more cores, render draws three of
+the six charts in a forked child (reports/chart_fork.py); its peak RSS (mostly pages shared with the
+parent) is printed too. ``TENFOLD_BENCH_ROWS=10000000`` measures an hour at about 3k req/s instead.
 The measured part runs in a child process so its peak RSS is its own, not the generator's or other benches'.
 """
 

@@ -162,10 +162,15 @@ class Selection:
         part = column[self.span]
         return part if self.keep is None else part[self.keep]
 
+    def mask(self, column: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Over the window's slice: true where a selected row has a boolean column true (the selection not
+        materialised; index the slice of another column, ``column[span]``, with it)."""
+        part = column[self.span]
+        return part if self.keep is None else part & self.keep
+
     def count_true(self, column: npt.NDArray[np.bool_]) -> int:
         """Selected rows where a boolean column is true (without materialising the selection)."""
-        part = column[self.span]
-        return int(np.count_nonzero(part if self.keep is None else part & self.keep))
+        return int(np.count_nonzero(self.mask(column)))
 
     def count(self) -> int:
         if self.keep is None:

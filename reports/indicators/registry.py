@@ -54,12 +54,11 @@ def exclusive_keys() -> dict[str, str]:
 def measure_each(run: RunFolder, o: Objective, w: Window) -> list[tuple[str, Measurement]]:
     """``[(subject, measurement)]``: one with subject ``""`` for most indicators, one per process for some."""
     r = row(o.indicator)
+    if r.per_process is None:
+        return [("", measure(run, o, w))]
     if not w.known and r.needs_window:
         return [("", no_data(f"the run has no window {w.name!r}"))]
-    if r.per_process is not None:
-        return r.per_process(run, o, w)
-    assert r.function is not None
-    return [("", r.function(run, o, w))]
+    return r.per_process(run, o, w)
 
 
 def measure(run: RunFolder, o: Objective, w: Window) -> Measurement:

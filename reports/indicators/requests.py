@@ -125,7 +125,7 @@ def shed_order(run: RunFolder, o: Objective, w: Window) -> Measurement:
     for prio in ("best-effort", "critical"):
         sel = req.select(w.start, w.end, route=o.route, priority=prio)
         n = sel.count()
-        shed = req.shed[sel.span] if sel.keep is None else req.shed[sel.span] & sel.keep
+        shed = sel.mask(req.shed)
         k = int(np.count_nonzero(shed))
         first = float(req.intended[sel.span][np.argmax(shed)]) if k else math.inf  # rows are sorted by intended start
         stats[prio] = (first, k / n if n else 0.0, n)

@@ -48,7 +48,7 @@ def test_without_fallbacks_and_with_a_dropped_write_the_same_run_fails_both_obje
 def test_the_autoscaling_pair_off_fails_and_on_passes_the_same_objectives(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
-    """The same profile (a 45 s spike at the default profile's rates, 40 -> 400 req/s) on one default stack with the
+    """The same profile (a 45 s spike, 40 -> 520 req/s, ``run_files.files``) on one default stack with the
     default SLO file: with replicas held at their initial count (``--disable autoscaling``) it fails peak title
     latency and the scale-out after the spike; with autoscaling on it passes them. Off first: the on run must not
     start already scaled out."""

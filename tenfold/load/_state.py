@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import gevent.event
+
 from ._generator import Generator
 from ._transfer import Acks, LostWorker, PartsReceiver
 
@@ -15,6 +17,8 @@ class Coordinator:
 
     def __init__(self) -> None:
         self.generator: Generator | None = None
+        self.finished: gevent.event.Event | None = None
+        """Set once this process's parts are written (and, on a worker, sent): the first finish sets it."""
         self.workers = 1
         self.t0 = 0.0
         self.master_t0: float | None = None

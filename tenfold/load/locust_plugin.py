@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.event
 from locust import LoadTestShape, User, events, task
 from locust.exception import RPCError
 from locust.runners import STATE_STOPPED, MasterRunner, WorkerRunner
@@ -211,13 +212,29 @@ def _on_finish(environment: Any, **_: Any) -> None:
     _finish(environment)
 
 
+def _on_worker_quitting(environment: Any, **_: Any) -> None:
+    """A worker stopped by a signal sends its records before it tells the master it quits, and so waits for them
+    when another greenlet is already sending (the master asked first): "quit" would make the master give up on it,
+    and the process would exit mid-send. The wait is bounded by the sending's own: drain, then each chunk's ack."""
+    _finish(environment)
+    if state.finished is not None:
+        state.finished.wait()
+
+
 def _finish(environment: Any) -> None:
     """Stop this process's load and write its parts (once); a worker then sends them to the master."""
     gen, state.generator = state.generator, None
     if gen is None:
         return
+    state.finished = finished = gevent.event.Event()
+    try:
+        _write_and_send(gen, environment.runner)
+    finally:
+        finished.set()
+
+
+def _write_and_send(gen: Generator, runner: Any) -> None:
     gen.finish()
-    runner = environment.runner
     if isinstance(runner, WorkerRunner):
         try:
             sent = send_parts(runner.send_message, gen.parts, gen.worker, runner.client_id, state.acks, (RPCError,))
@@ -272,7 +289,7 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
         runner.register_message(ACK, state.acks.on_ack)
         # Added after the runner's own `quitting` listener, so it runs first (Locust fires `quitting` in reverse): a
         # worker stopped by a signal sends its records before it tells the master it quits.
-        environment.events.quitting.add_listener(_on_finish)
+        environment.events.quitting.add_listener(_on_worker_quitting)
     elif isinstance(runner, MasterRunner):
         state.receiver = receiver = PartsReceiver(
             Path(opts.run_dir) / "parts",

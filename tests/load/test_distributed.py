@@ -308,11 +308,19 @@ objectives:
 """
 
 
-@pytest.mark.parametrize("group", [True, False], ids=["to the group", "to the master alone"])
-def test_a_master_stopped_by_sigterm_still_gets_every_workers_records(tmp_path: Path, group: bool) -> None:
+@pytest.mark.parametrize(
+    "to",
+    ["group", "master", "master, then group"],
+    ids=["to the group", "to the master alone", "to the master, then the group"],
+)
+def test_a_master_stopped_by_sigterm_still_gets_every_workers_records(tmp_path: Path, to: str) -> None:
     """Interrupted mid-schedule, the master asks its workers for their records before it merges (Locust's own Ctrl-C
     path quits the runner, and with it the master's listener, before its ``quitting`` event). Answers take 1 s, so
-    each worker's records come only once its requests in flight end: later than Locust's half second of grace."""
+    each worker's records come only once its requests in flight end: later than Locust's half second of grace.
+
+    "Then the group": the workers' own SIGTERM comes while they are already sending (the master asked first), which
+    is how a signal to the whole group lands on a busy machine. A worker's ``quitting`` must wait for that sending,
+    or it tells the master it quit, the master gives up on it and the process exits mid-send."""
     target = Target(stall_every_s=1.0).start()
     try:
         sf = scenario_file(tmp_path, rate=100, phases={"baseline": 30})
@@ -322,7 +330,10 @@ def test_a_master_stopped_by_sigterm_still_gets_every_workers_records(tmp_path: 
         try:
             _load_started(run_dir, master, 30)
             time.sleep(4)
-            (os.killpg if group else os.kill)(master.pid, signal.SIGTERM)
+            (os.killpg if to == "group" else os.kill)(master.pid, signal.SIGTERM)
+            if to == "master, then group":
+                time.sleep(0.3)  # the master asked its workers for their records; they drain (answers take 1 s)
+                os.killpg(master.pid, signal.SIGTERM)
             code = master.wait(60)
         finally:
             _kill(master)

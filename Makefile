@@ -14,11 +14,12 @@ typecheck: setup
 	$(BIN)/mypy
 
 # Four workers (the tests mostly wait), one test file each at a time (a file's shared stack stays on its worker); tests marked
-# `exclusive` (the 20x overload run) wait for the machine to themselves (tests/conftest.py).
+# `exclusive` (the 20x overload run, the autoscaling pair) take the machine to themselves, last; before them the longest
+# files first (tests/file_seconds.json), in the suite's own order: --no-loadscope-reorder (tests/conftest.py).
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n 4 --dist loadfile
+	$(BIN)/pytest -q -n 4 --dist loadfile --no-loadscope-reorder
 
 # The edit-test loop: the tests that start no server, no stack and no load (under a minute).
 test-fast:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
+import os
 import signal
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from credentials import ENV as AUTH_ENV
@@ -71,17 +75,49 @@ _STARTERS = ("redis", "postgres", "dynalite", "moto", "service", "prometheus", "
              "execute", "lifecycle")  # fmt: skip
 
 
+_FILE_SECONDS = Path(__file__).with_name("file_seconds.json")
+"""Each test file's seconds in a recent ``make test`` (scripts/test_timeline.py --write): the longest start first."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``exclusive`` first (under xdist they then take the machine at the start instead of waiting for
-    a gap at the end), the end-to-end ones next (the long files start early), and ``servers`` on every test that
-    starts a process or a server (a fixture that does, or a module that calls a starter), so ``make test-fast``
-    (``-m "not e2e and not servers"``) keeps the pure ones."""
-    # exclusive first, then the end-to-end files (longest first is the best order for xdist), then the rest
-    items.sort(key=lambda i: (i.get_closest_marker("exclusive") is None, i.get_closest_marker("e2e") is None))
+    """The longest files first (tests/file_seconds.json; ``make test`` keeps this order with
+    ``--no-loadscope-reorder``, where xdist would start the files with the most tests first and leave the few long
+    ones for the end), files with a test marked ``exclusive`` last: by then only short files run beside them, so
+    their wait for the machine is short (first, they waited for the long files the other workers had started, 70 s),
+    and ``servers`` on every test that starts a process or a server (a fixture that does, or a module that calls a
+    starter), so ``make test-fast`` (``-m "not e2e and not servers"``) keeps the pure ones."""
     _EXCLUSIVE_MODULES.update(i.module.__name__ for i in items if isinstance(i, pytest.Function)
                               and i.get_closest_marker("exclusive") is not None)  # fmt: skip
+    seconds: dict[str, int] = json.loads(_FILE_SECONDS.read_text()) if _FILE_SECONDS.is_file() else {}
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        first.setdefault(_file_of(item), index)
+    exclusive = {_file_of(i) for i in items if i.get_closest_marker("exclusive") is not None}
+    # Within a file its own order (an exclusive test before the others); files kept together: xdist sends whole files
+    items.sort(key=lambda i: (_file_of(i) in exclusive, -seconds.get(_file_of(i), 0), first[_file_of(i)],
+                              i.get_closest_marker("exclusive") is None))  # fmt: skip
     for item in items:
         module = getattr(item, "module", None)
         names = set(getattr(item, "fixturenames", ()))
         if names & _SERVER_FIXTURES or any(hasattr(module, s) for s in _STARTERS):
             item.add_marker(pytest.mark.servers)
+
+
+def _file_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+_TIMELINE = os.environ.get("TENFOLD_TEST_TIMELINE")
+"""A file to append one JSON line per test to (worker, test, start, end: setup to teardown), for finding what the
+suite's wall time waits on: ``TENFOLD_TEST_TIMELINE=/tmp/t.jsonl make test``, then ``scripts/test_timeline.py``."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    start = time.time()
+    yield
+    if _TIMELINE:
+        line = {"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "test": item.nodeid, "start": start,
+                "end": time.time()}  # fmt: skip
+        with open(_TIMELINE, "a") as f:
+            f.write(json.dumps(line) + "\n")

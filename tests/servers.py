@@ -331,5 +331,5 @@ _HELD: list[int] = []
 def machine_to_itself() -> contextlib.AbstractContextManager[None]:
     """Under pytest-xdist (``make test``: several workers), wait until no other test runs and let none start
     meanwhile: for runs whose verdicts are about the CPU (the 20x overload's generator start lag). Use it in the
-    fixture that does the work, in a module marked ``exclusive`` (tests/conftest.py runs those first)."""
+    fixture that does the work, in a module marked ``exclusive`` (tests/conftest.py runs those last)."""
     return machine(fcntl.LOCK_EX)

@@ -1,7 +1,7 @@
 """``tenfold run`` end to end on a real local stack: a run that passes and leaves a complete run folder, and a
 generator starved by a cgroup quota that makes the run invalid (exit 2), not failed. They share a stack
-(``tenfold run`` uses the stack running at ``--home``). The control runs: tests/test_run_controls.py; a SIGKILLed
-harness: tests/test_run_sigkill.py."""
+(``tenfold run`` uses the stack running at ``--home``). The control runs: tests/test_run_controls.py and
+tests/test_autoscaling_pair.py; a SIGKILLed harness: tests/test_run_sigkill.py."""
 
 from __future__ import annotations
 

@@ -1,0 +1,50 @@
+"""The autoscaling pair: ``--disable autoscaling`` fails peak title latency and the scale-out after the spike, while
+the very same profile with autoscaling on passes them. Alone in its file: it takes the machine to itself, and the
+suite runs such files last, so nothing else of this file waits behind it (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from run_files import files
+from servers import free_port_base, machine_to_itself, tmpdir
+
+from tenfold.run import REPO, RunOptions, execute
+from tenfold.stack import lifecycle
+
+pytestmark = pytest.mark.e2e
+__all__ = ["files"]
+
+
+@pytest.mark.exclusive  # latency at real load: alone on the machine (servers.machine_to_itself)
+def test_the_autoscaling_pair_off_fails_and_on_passes_the_same_objectives(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """The same profile (a 45 s spike, 40 -> 520 req/s, ``run_files.files``) on one default stack with the
+    default SLO file: with replicas held at their initial count (``--disable autoscaling``) it fails peak title
+    latency and the scale-out after the spike; with autoscaling on it passes them. Off first: the on run must not
+    start already scaled out."""
+    home = tmpdir("run")
+    verdicts: dict[str, dict[str, str]] = {}
+    try:
+        with machine_to_itself():
+            lifecycle.up(home, free_port_base())
+            for mode, disable in (("off", frozenset({"autoscaling"})), ("on", frozenset[str]())):
+                opts = RunOptions(profile="short-spike", scenario_file=files["scenarios"], slo=REPO / "slo.yaml",
+                                  experiments=[], runs_dir=tmp_path / mode, home=str(home),
+                                  disable=disable)  # fmt: skip
+                summary, run_dir = execute(opts, print)
+                doc = json.loads((run_dir / "summary.json").read_text())
+                assert doc["controls"]["autoscaling"] is (mode == "on")
+                assert not summary.invalid_reasons, (mode, summary.invalid_reasons)  # the generator kept up
+                verdicts[mode] = {v.objective: f"{v.status} {v.measured_text} ({v.evidence})"
+                                  for v in summary.verdicts}  # fmt: skip
+    finally:
+        lifecycle.down(home)
+        shutil.rmtree(home, ignore_errors=True)
+    for name in ("peak-title-latency-p99", "scale-out-after-spike"):
+        assert verdicts["off"][name].startswith("fail"), verdicts["off"][name]
+        assert verdicts["on"][name].startswith("pass"), verdicts["on"][name]

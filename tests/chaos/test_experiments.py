@@ -89,6 +89,33 @@ def test_the_run_schedule_names_only_existing_experiments() -> None:
     assert names and names <= {p.stem for p in LOCAL}
 
 
+def test_each_experiment_of_the_run_schedule_starts_after_the_last_ones_errors_left_its_steady_state_window() -> None:
+    """Before its fault an experiment checks its steady state, e.g. the 5xx ratio over the last 15 s: if the previous
+    experiment's fault (a replica kill, errors for a few seconds with fallbacks off) is still inside that window, the
+    fault is never injected and the run is invalid. Consecutive experiments in a phase start at least the next
+    one's longest steady-state window plus 5 s apart (the quick schedule had them 15 s apart: 3 of 10 controls
+    invalid, docs/calibration.md)."""
+    import itertools
+    import re
+
+    import yaml
+
+    plan = yaml.safe_load((ROOT / "experiments" / "local" / "schedule.yaml").read_text())
+    too_close = []
+    for profile, entries in plan.items():
+        by_phase: dict[str, list[tuple[float, str]]] = {}
+        for e in entries:
+            by_phase.setdefault(e["phase"], []).append((float(e["offset_s"]), e["experiment"]))
+        for phase, starts in by_phase.items():
+            starts.sort()
+            for (t0, a), (t1, b) in itertools.pairwise(starts):
+                doc = json.loads((ROOT / "experiments" / "local" / f"{b}.json").read_text())
+                windows = [int(w) for w in re.findall(r"\[(\d+)s\]", json.dumps(doc["steady-state-hypothesis"]))]
+                if t1 - t0 < max(windows, default=0) + 5:
+                    too_close.append(f"{profile}: {a} at {phase}+{t0:g} s, {b} at {phase}+{t1:g} s")
+    assert too_close == []
+
+
 def _base() -> dict[str, Any]:
     return json.loads((ROOT / "experiments" / "local" / "cache-link-latency.json").read_text())  # type: ignore[no-any-return]
 

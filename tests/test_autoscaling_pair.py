@@ -23,7 +23,7 @@ __all__ = ["files"]
 def test_the_autoscaling_pair_off_fails_and_on_passes_the_same_objectives(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
-    """The same profile (a 45 s spike, 40 -> 520 req/s, ``run_files.files``) on one default stack with the
+    """The same profile (a 39 s spike, 40 -> 520 req/s, ``run_files.files``) on one default stack with the
     default SLO file: with replicas held at their initial count (``--disable autoscaling``) it fails peak title
     latency and the scale-out after the spike; with autoscaling on it passes them. Off first: the on run must not
     start already scaled out."""

@@ -79,7 +79,7 @@ _FILE_SECONDS = Path(__file__).with_name("file_seconds.json")
 """Each test file's seconds in a recent ``make test`` (scripts/test_timeline.py --write): the longest start first."""
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The longest files first (tests/file_seconds.json; ``make test`` keeps this order with
     ``--no-loadscope-reorder``, where xdist would start the files with the most tests first and leave the few long
     ones for the end), files with a test marked ``exclusive`` last: by then only short files run beside them, so
@@ -88,7 +88,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     starter), so ``make test-fast`` (``-m "not e2e and not servers"``) keeps the pure ones."""
     _EXCLUSIVE_MODULES.update(i.module.__name__ for i in items if isinstance(i, pytest.Function)
                               and i.get_closest_marker("exclusive") is not None)  # fmt: skip
-    seconds: dict[str, int] = json.loads(_FILE_SECONDS.read_text()) if _FILE_SECONDS.is_file() else {}
+    # Whole files per worker (make test) only: test by test (make test-fast's pure subset) the order of whole files'
+    # seconds made it slower (68 s instead of 53)
+    by_file = config.getoption("dist", "no") == "loadfile" and _FILE_SECONDS.is_file()
+    seconds: dict[str, int] = json.loads(_FILE_SECONDS.read_text()) if by_file else {}
     first: dict[str, int] = {}
     for index, item in enumerate(items):
         first.setdefault(_file_of(item), index)

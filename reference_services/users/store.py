@@ -129,8 +129,10 @@ class UserStore:
                     )
                 return status
 
-        # A write is never retried here: a timeout after COMMIT was sent could apply it twice.
-        return await self.dep.call(write, idempotent=False)
+        # Without a key a write is never retried: a timeout after COMMIT was sent could apply it twice. With one a
+        # retry is safe (a committed first attempt left its key: the retry answers 200 and changes nothing), so a
+        # keyed write is retried like a read: a stall of about the timeout (1 s) no longer costs a critical 503.
+        return await self.dep.call(write, idempotent=idempotency_key is not None)
 
     async def remove(self, user_id: int, title_id: int) -> bool | None:
         """True when removed, False when it was not there, None when the user does not exist."""

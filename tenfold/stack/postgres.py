@@ -67,6 +67,10 @@ def postgres(home: Path, port: int) -> Component:
         str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), "-k", str(base),
         "-c", "listen_addresses=127.0.0.1", "-c", "synchronous_commit=on", "-c", "max_connections=300",
         "-c", "shared_buffers=64MB", "-c", "logging_collector=off",
+        # What a stalled request needs explained, in logs/postgres.log: statements over 250 ms, waits for a lock
+        # longer than deadlock_timeout, and each checkpoint's write and sync times.
+        "-c", "log_min_duration_statement=250", "-c", "log_lock_waits=on", "-c", "deadlock_timeout=200ms",
+        "-c", "log_checkpoints=on",
     ]  # fmt: skip
     proc = Proc("postgres", argv, log=home / "logs" / "postgres.log")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
+import asyncpg
 import httpx
 import pytest
 from credentials import bearer
@@ -67,6 +69,42 @@ def test_idempotency_key_applies_a_retried_post_once(users: Server) -> None:
     assert replay.status_code == 200
     # The replay did not apply again: the delete in between stands.
     assert httpx.get(url, headers=auth).json()["titles"] == []
+
+
+async def _add_while_the_user_is_locked(url: str, dsn: str, user: int, key: str | None) -> httpx.Response:
+    """A POST to My List while another transaction holds the user's row for 1.4 s: the add's foreign-key check
+    waits, so its first attempt times out (the service's 1.0 s) and only a second attempt can get through."""
+    locker = await asyncpg.connect(dsn)
+    try:
+        headers = {**bearer(user), **({"Idempotency-Key": key} if key else {})}
+        async with httpx.AsyncClient(timeout=10) as client:
+            async with locker.transaction():
+                await locker.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", user)
+                add = asyncio.ensure_future(client.post(f"{url}/api/users/{user}/my-list", json={"title_id": 9},
+                                                        headers=headers))  # fmt: skip
+                await asyncio.sleep(1.4)
+            return await add
+    finally:
+        await locker.close()
+
+
+@pytest.mark.parametrize(("user", "keyed"), [(31, True), (32, False)], ids=["with-a-key", "without"])
+def test_a_keyed_add_outlives_a_stall_of_about_the_timeout_and_a_keyless_one_is_not_retried(
+    users: Server, stores: dict[str, str], user: int, keyed: bool
+) -> None:
+    """With an Idempotency-Key a retry cannot apply the add twice, so users retries it and a 1.4 s stall is a 201
+    (before, a 503 + Retry-After: a critical shed); without one it stays a 503, and nothing was stored."""
+    key = str(uuid.uuid4()) if keyed else None
+    r = asyncio.run(_add_while_the_user_is_locked(users.url, stores["TENFOLD_POSTGRES_DSN"], user, key))
+    listed = [t["title_id"] for t in httpx.get(f"{users.url}/api/users/{user}/my-list", headers=bearer(user)).json()
+              ["titles"]]  # fmt: skip
+    if keyed:
+        assert r.status_code == 201, r.text
+        assert listed == [9]
+        httpx.delete(f"{users.url}/api/users/{user}/my-list/9", headers=bearer(user))
+    else:
+        assert r.status_code == 503 and "did not answer (timeout)" in r.json()["detail"], r.text
+        assert listed == []
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,15 @@ typecheck: setup
 # Four workers (the tests mostly wait), one test file each at a time (a file's shared stack stays on its worker); tests marked
 # `exclusive` (the 20x overload run, the autoscaling pair) take the machine to themselves, last; before them the longest
 # files first (tests/file_seconds.json), in the suite's own order: --no-loadscope-reorder (tests/conftest.py).
+# mypy (about 12 s of one core from a cold cache) checks beside pytest, its report after pytest's; either failing
+# fails the target.
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy
-	$(BIN)/pytest -q -n 4 --dist loadfile --no-loadscope-reorder
+	@typed=$$(mktemp); trap 'rm -f "$$typed"' EXIT; $(BIN)/mypy >"$$typed" 2>&1 & mypy=$$!; \
+	$(BIN)/pytest -q -n 4 --dist loadfile --no-loadscope-reorder; tests=$$?; \
+	wait $$mypy; types=$$?; echo "mypy:"; cat "$$typed"; rm -f "$$typed"; \
+	[ $$types -eq 0 ] || echo "make test: mypy found type errors (above)"; \
+	[ $$tests -eq 0 ] && [ $$types -eq 0 ]
 
 # The edit-test loop: the tests that start no server, no stack and no load (under a minute).
 test-fast:

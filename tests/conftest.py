@@ -75,8 +75,9 @@ _STARTERS = ("redis", "postgres", "dynalite", "moto", "service", "prometheus", "
              "execute", "lifecycle")  # fmt: skip
 
 
-_FILE_SECONDS = Path(__file__).with_name("file_seconds.json")
-"""Each test file's seconds in a recent ``make test`` (scripts/test_timeline.py --write): the longest start first."""
+_FILE_SECONDS = Path(os.environ.get("TENFOLD_TEST_FILE_SECONDS") or Path(__file__).with_name("file_seconds.json"))
+"""Each test file's seconds in a recent ``make test`` (scripts/test_timeline.py --write): the longest start first.
+``TENFOLD_TEST_FILE_SECONDS`` names another file (tests/test_test_order.py)."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -88,9 +89,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     starter), so ``make test-fast`` (``-m "not e2e and not servers"``) keeps the pure ones."""
     _EXCLUSIVE_MODULES.update(i.module.__name__ for i in items if isinstance(i, pytest.Function)
                               and i.get_closest_marker("exclusive") is not None)  # fmt: skip
-    # Whole files per worker (make test) only: test by test (make test-fast's pure subset) the order of whole files'
-    # seconds made it slower (68 s instead of 53)
-    by_file = config.getoption("dist", "no") == "loadfile" and _FILE_SECONDS.is_file()
+    # Only where xdist keeps the suite's order (make test: whole files per worker). Test by test (make test-fast's
+    # pure subset) the order of whole files' seconds made it slower (68 s instead of 53). Not `--dist`: xdist sets it
+    # to "no" in its workers, which collect too, so that order was never used (tests/test_test_order.py).
+    by_file = config.getoption("loadscopereorder", True) is False and _FILE_SECONDS.is_file()
     seconds: dict[str, int] = json.loads(_FILE_SECONDS.read_text()) if by_file else {}
     first: dict[str, int] = {}
     for index, item in enumerate(items):
@@ -113,6 +115,13 @@ def _file_of(item: pytest.Item) -> str:
 _TIMELINE = os.environ.get("TENFOLD_TEST_TIMELINE")
 """A file to append one JSON line per test to (worker, test, start, end: setup to teardown), for finding what the
 suite's wall time waits on: ``TENFOLD_TEST_TIMELINE=/tmp/t.jsonl make test``, then ``scripts/test_timeline.py``."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The process that runs the tests takes the timeline's file out of its environment: the pytest runs that tests
+    start themselves (tests/test_ci.py) must not write to it. An xdist controller keeps it for its workers."""
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
+        os.environ.pop("TENFOLD_TEST_TIMELINE", None)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -241,9 +241,18 @@ def _shed(tmp_path: Path, rows: list[tuple[float, str, bool]], route: list[str] 
         pytest.param([(1, BE, False), (2, BE, False), (3, CR, True), (4, CR, False)], 0.0,
                      "best-effort first shed never, share 0.0%; critical first shed +3.0s, share 50.0%",
                      id="critical shed, best-effort never"),
-        pytest.param([(2, BE, True), (3, BE, True), (1, CR, True), (4, CR, False)], 0.0,
+        pytest.param([(2.1, BE, True), (3, BE, True), (1, CR, True), (4, CR, False)], 0.0,
+                     "best-effort first shed +2.1s, share 100.0%; critical first shed +1.0s, share 50.0%",
+                     id="critical shed first by more than a second, best-effort the larger share"),
+        pytest.param([(2, BE, True), (3, BE, True), (1, CR, True), (4, CR, False)], 1.0,
                      "best-effort first shed +2.0s, share 100.0%; critical first shed +1.0s, share 50.0%",
-                     id="critical shed first, best-effort the larger share"),
+                     id="critical shed first by one second: one onset"),
+        pytest.param([(1.9, BE, True), (3, BE, True), (1, CR, True), (4, CR, False)], 1.0,
+                     "best-effort first shed +1.9s, share 100.0%; critical first shed +1.0s, share 50.0%",
+                     id="critical shed first by 0.9 s: one onset"),
+        pytest.param([(1.9, BE, True), (3, BE, False), (1, CR, True), (4, CR, True)], 0.0,
+                     "best-effort first shed +1.9s, share 50.0%; critical first shed +1.0s, share 100.0%",
+                     id="one onset, critical the larger share"),
         pytest.param([(1, BE, True), (2, BE, True), (1, CR, True), (2, CR, False)], 1.0,
                      "best-effort first shed +1.0s, share 100.0%; critical first shed +1.0s, share 50.0%",
                      id="shed at the same instant"),
@@ -269,7 +278,7 @@ def test_shed_order_best_effort_first_and_at_least_as_much(
 
 
 def test_shed_order_on_one_route(tmp_path: Path) -> None:
-    run = _shed(tmp_path, [(1, CR, True), (2, BE, True), (3, CR, False)], route=["/b", "/a", "/a"])
+    run = _shed(tmp_path, [(1, CR, True), (2.5, BE, True), (3, CR, False)], route=["/b", "/a", "/a"])
     assert measure(run, _o("shed_order", "true", route="/a"), W).value == 1.0
     assert measure(run, _o("shed_order", "true"), W).value == 0.0  # /b shed a critical request first
 

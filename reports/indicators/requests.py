@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # type-only: the SLO file derives its indicators from the reg
     from reports.windows import Window
 
 __all__ = [
+    "SHED_ONSET_TOLERANCE_S",
     "TABLE",
     "availability",
     "critical_5xx",
@@ -118,7 +119,8 @@ def critical_5xx(run: RunFolder, o: Objective, w: Window) -> Measurement:
 SHED_ONSET_TOLERANCE_S = 1.0
 """First sheds this close are one onset: a cause that refuses both classes at once (a dependency outage's 503 +
 Retry-After) reaches whichever request happens to arrive first, so which class's came first is a coin toss weighted
-by their rates (in 2 of 5 default runs the DynamoDB outage shed both, best-effort 0.5 s and 4.6 s first)."""
+by their rates (in 4 of 10 default runs the DynamoDB outage shed both, best-effort first by 0.2 to 4.6 s: a reversal
+is about 1 in 10 at their rates; docs/calibration.md)."""
 
 
 def shed_order(run: RunFolder, o: Objective, w: Window) -> Measurement:

@@ -116,8 +116,12 @@ def test_cache_primary_failover(stack: dict[str, Any], tmp_path: Path) -> None:
     journal = _run(stack, "cache-primary-failover", tmp_path)
     before, after = _output(journal, "cache-primary-before"), _output(journal, "cache-primary-after")
     assert _output(journal, "kill-cache-primary")["killed"] == before
-    assert after and after != before  # Sentinel promoted the replica
+    # Sentinel promoted the replica: the wait returns only once it names a primary other than the killed one.
     assert _output(journal, "wait-for-sentinel-failover") < 30
+    # And a primary is named 2 s later: the promoted replica, or the old node again, back as a replica and promoted
+    # by a second failover when the new primary missed Sentinel's 1 s down-after (seen once, beside the suite's
+    # heaviest minute: promoted after 2.5 s, failed back within 2 s).
+    assert after
 
 
 def test_cache_lost(stack: dict[str, Any], tmp_path: Path) -> None:

@@ -74,8 +74,15 @@ class Server:
         return self
 
     def wait_port(self, timeout: float = 15.0) -> Server:
+        deadline = time.monotonic() + timeout
         try:
-            wait_for(lambda: self.alive() and port_open(self.port), timeout, f"{self.name} on port {self.port}")
+            while not port_open(self.port):
+                if not self.alive():  # no use waiting out the timeout
+                    code = None if self.proc is None else self.proc.returncode
+                    raise RuntimeError(f"{self.name} exited ({code}) before listening on port {self.port}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"timed out after {timeout}s waiting for {self.name} on port {self.port}")
+                time.sleep(0.05)
         except BaseException:
             self.kill()  # never leave a half-started server behind
             raise
@@ -203,18 +210,36 @@ def seeded_stores(*, titles: int, users: int, seed_timeout_s: float = 120) -> It
             s.stop()
 
 
-def service(name: str, env: dict[str, str], *, ready: bool = True, log: Path | None = None) -> Server:
+def service(
+    name: str, env: dict[str, str], *, ready: bool = True, log: Path | None = None, ready_timeout: float = 60.0
+) -> Server:
+    """A reference service started with ``env``; by default once its /readyz is 200 (its required dependencies
+    answered). One that never gets there is killed, and the error says what its /readyz and log said last."""
     port = free_port()
     full_env = {"TENFOLD_PORT": str(port), "TENFOLD_DRAIN_SECONDS": "0.2", **env}
     s = Server(name, [sys.executable, "-m", "reference_services", name], port, env=full_env, log=log).start()
     s.wait_port(60)  # generous: under `make test` other workers' stacks share the two cores
     if ready:
         try:
-            wait_for(lambda: httpx.get(s.url + "/readyz").status_code == 200, 60, f"{name} ready")
-        except BaseException:
+            wait_for(lambda: httpx.get(s.url + "/readyz").status_code == 200, ready_timeout,
+                     f"{name} ready on port {port}")  # fmt: skip
+        except BaseException as exc:
+            why = _not_ready_why(s) if isinstance(exc, TimeoutError) else ""
             s.kill()
+            if why:
+                raise TimeoutError(f"{exc}; {why}") from None
             raise
     return s
+
+
+def _not_ready_why(s: Server) -> str:
+    """What a service that never became ready said: its last /readyz (each dependency's error) and its log's tail."""
+    try:
+        said = httpx.get(s.url + "/readyz", timeout=2).text
+    except httpx.HTTPError as exc:
+        said = f"no answer ({type(exc).__name__})"
+    tail = s.log.read_text(errors="replace").splitlines()[-5:] if s.log is not None and s.log.is_file() else []
+    return f"/readyz said {said}" + "".join(f"\n  log: {line}" for line in tail)
 
 
 def prometheus(targets: list[str], interval: str = "1s") -> Server:

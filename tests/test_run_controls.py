@@ -24,8 +24,15 @@ def test_without_fallbacks_and_with_a_dropped_write_the_same_run_fails_both_obje
     overlay["env"]["TENFOLD_TEST_DROP_WRITES"] = "1"
     path = files["overlay"].with_name("overlay-drop-writes.yaml")
     path.write_text(yaml.safe_dump(overlay))
-    code, run_dir = run_tiny(files, frozenset({"fallbacks"}), overlay=path)
-    summary = json.loads((run_dir / "summary.json").read_text())
+    for attempt in (1, 2):
+        code, run_dir = run_tiny(files, frozenset({"fallbacks"}), overlay=path)
+        summary = json.loads((run_dir / "summary.json").read_text())
+        if summary["outcome"] != "invalid" or attempt == 2:
+            break
+        # Not evidence either way: e.g. the cache loss never injected because its steady state did not hold on a
+        # starved machine (CI: 3 of 30 recommendations 503 before the fault, fallbacks being off). Once more.
+        print(f"the control run was invalid ({'; '.join(summary['invalid_reasons'])}); retrying once")
+    assert summary["outcome"] != "invalid", summary["invalid_reasons"]
     by_name = {v["objective"]: v for v in summary["verdicts"]}
     fallbacks = by_name["cache-loss-fallbacks"]
     assert fallbacks["status"] == "fail" and fallbacks["measured"] == 0, fallbacks

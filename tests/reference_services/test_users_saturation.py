@@ -20,8 +20,8 @@ from servers import Server, seeded_stores, service
 
 @pytest.fixture(scope="module")
 def own_stores() -> Iterator[dict[str, str]]:
-    """Stores of its own: the test locks the users table, and a shared PostgreSQL that another test left busy (3 of
-    3 suites under xdist: users never became ready on it, alone it always did) is not what this test is about."""
+    """Stores of its own: the test locks the users table. (Users once never became ready on the shared PostgreSQL
+    under xdist, 3 suites of 3: test_temp_dirs had removed its data dir mid-session; fixed there.)"""
     with seeded_stores(titles=10, users=20) as env:
         yield {**env, **AUTH_ENV}
 

@@ -46,15 +46,16 @@ def root_logging() -> Iterator[None]:
 
 def test_every_line_a_service_logs_is_a_json_object(stores: dict[str, str]) -> None:
     d = tmpdir("logs")
-    svc = service("users", {**stores, "TENFOLD_REPLICA": "3"}, log=d / "users.log")
     try:
-        httpx.get(f"{svc.url}/api/users/1", headers=bearer(1))
-        httpx.get(f"{svc.url}/api/users/1", headers=bearer(1, secret="x" * 40))  # a forged token
-        httpx.get(f"{svc.url}/no/such/route")
-        svc.stop()  # shutdown logs too
+        svc = service("users", {**stores, "TENFOLD_REPLICA": "3"}, log=d / "users.log")
+        try:
+            httpx.get(f"{svc.url}/api/users/1", headers=bearer(1))
+            httpx.get(f"{svc.url}/api/users/1", headers=bearer(1, secret="x" * 40))  # a forged token
+            httpx.get(f"{svc.url}/no/such/route")
+        finally:
+            svc.stop()  # shutdown logs too
         docs = _records(Path(d / "users.log").read_text())
     finally:
-        svc.stop()
         shutil.rmtree(d)
     assert {(x["service"], x["replica"]) for x in docs} == {("users", "3")}
     assert any(x["level"] == "info" and x["msg"].startswith("listening on") for x in docs)

@@ -1,0 +1,34 @@
+"""The test helpers' own promises: a reference service that never gets ready is not left running, and the error
+says why (its /readyz and its log), so a failure under `make test` explains itself."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+
+import pytest
+from credentials import ENV as AUTH_ENV
+from servers import Server, free_port, port_open, service, tmpdir
+
+
+def test_a_service_that_never_gets_ready_is_killed_and_the_error_says_why() -> None:
+    dead = f"postgresql://tenfold@127.0.0.1:{free_port()}/x"
+    d = tmpdir("never-ready")
+    try:
+        with pytest.raises(TimeoutError) as err:
+            service("users", {**AUTH_ENV, "TENFOLD_POSTGRES_DSN": dead}, log=d / "users.log", ready_timeout=1.5)
+    finally:
+        shutil.rmtree(d)
+    text = str(err.value)
+    assert re.search(r'"postgres":\s*"error: ', text), text  # the dependency and its error, from /readyz
+    assert "\n  log: " in text and "listening on" in text, text  # and the service's last log lines
+    port = int(re.search(r"users ready on port (\d+)", text)[1])  # type: ignore[index]
+    assert not port_open(port)
+
+
+def test_a_server_that_exits_before_listening_fails_at_once_with_its_exit_code() -> None:
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"exited \(3\) before listening"):
+        Server("quitter", ["sh", "-c", "exit 3"], free_port()).start().wait_port(30)
+    assert time.monotonic() - started < 10  # not the 30 s timeout

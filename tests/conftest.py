@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import resource
 import signal
 import time
 from collections.abc import Iterator
@@ -124,12 +125,19 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop("TENFOLD_TEST_TIMELINE", None)
 
 
+def _cpu_seconds() -> float:
+    """CPU this worker and every child it has reaped used so far: a file's stacks and generators are reaped by the
+    end of the file, so a file's share of the machine shows (stores kept for the whole session do not)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
-    start = time.time()
+    start, cpu = time.time(), _cpu_seconds()
     yield
     if _TIMELINE:
         line = {"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "test": item.nodeid, "start": start,
-                "end": time.time()}  # fmt: skip
+                "end": time.time(), "cpu": round(_cpu_seconds() - cpu, 3)}  # fmt: skip
         with open(_TIMELINE, "a") as f:
             f.write(json.dumps(line) + "\n")

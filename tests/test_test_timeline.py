@@ -25,8 +25,8 @@ def _script() -> ModuleType:
 timeline = _script()
 
 LINES = [
-    {"worker": "gw0", "test": "tests/a.py::t1", "start": 100.0, "end": 101.0},
-    {"worker": "gw0", "test": "tests/a.py::t2", "start": 101.0, "end": 130.0},
+    {"worker": "gw0", "test": "tests/a.py::t1", "start": 100.0, "end": 101.0, "cpu": 0.5},
+    {"worker": "gw0", "test": "tests/a.py::t2", "start": 101.0, "end": 130.0, "cpu": 12.25},
     {"worker": "gw1", "test": "tests/b.py::t1", "start": 100.5, "end": 100.9},
     {"worker": "gw1", "test": "tests/a.py::t3", "start": 101.0, "end": 103.6},
 ]
@@ -37,6 +37,7 @@ def test_a_files_tests_on_one_worker_are_one_span_from_first_setup_to_last_teard
     assert [(s.worker, s.path, s.tests) for s in spans] == [
         ("gw0", "tests/a.py", 2), ("gw1", "tests/b.py", 1), ("gw1", "tests/a.py", 1)]  # fmt: skip
     assert spans[0].seconds == pytest.approx(30.0)
+    assert [s.cpu for s in spans] == [12.75, 0.0, 0.0]  # a line without cpu (an older timeline) counts none
 
 
 def test_file_seconds_add_up_across_workers_and_leave_out_files_under_a_second() -> None:
@@ -48,7 +49,9 @@ def test_write_records_the_seconds_the_suite_orders_by(tmp_path: Path, capsys: p
     source.write_text("".join(json.dumps(x) + "\n" for x in LINES))
     assert timeline.main([str(source), "--write", str(out)]) == 0
     assert json.loads(out.read_text()) == {"tests/a.py": 33}
-    assert "4 tests in 30 s of wall time on 2 workers" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "4 tests in 30 s of wall time on 2 workers, 13 s of CPU" in printed
+    assert "most CPU:\n    12.8 s of CPU in   30.0 s  gw0  tests/a.py" in printed
     assert timeline.main([str(source), "--bogus"]) == 2
 
 

@@ -139,7 +139,9 @@ def test_a_signal_mid_fault_keeps_the_evidence_rolls_back_and_reports(
     verdicts = {v["objective"]: v for v in summary["verdicts"]}
     assert verdicts["cooldown-p99"]["status"] == "no-data"  # never reached
     assert verdicts["late-chaos-errors"]["status"] == "no-data"  # never injected
-    assert verdicts["baseline-p99"]["status"] == "pass" and not verdicts["baseline-p99"]["partial"]
+    # Completed before the signal: judged whole. Its verdict is the machine's (p99 over 5 s once, on a starved one).
+    baseline = verdicts["baseline-p99"]
+    assert baseline["status"] in ("pass", "fail") and baseline["measured"] is not None and not baseline["partial"]
     for cut in ("peak-errors", "run-errors", "chaos-errors"):  # stopped inside: judged, and marked
         assert verdicts[cut]["status"] == "pass" and verdicts[cut]["partial"], verdicts[cut]
     assert "partial" in (run_dir / "junit.xml").read_text() and "partial" in (run_dir / "report.html").read_text()

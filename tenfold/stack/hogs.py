@@ -64,7 +64,8 @@ class Hogs:
         for hid, hog in list(self.running.items()):
             if hog_id is None or hid == hog_id:
                 hog.proc.stop(0.5, signal.SIGKILL)
-                del self.running[hid]
+                # The supervision loop (expire, another thread) may have forgotten it already: it saw it die.
+                self.running.pop(hid, None)
                 stopped.append(hid)
         return stopped
 
@@ -73,7 +74,7 @@ class Hogs:
         for hid, hog in list(self.running.items()):
             if not hog.proc.alive() or time.time() > hog.until:
                 hog.proc.stop(0.5)
-                del self.running[hid]
+                self.running.pop(hid, None)  # or stop() did, meanwhile
 
     def pids(self) -> list[int]:
         return [h.proc.pid for h in self.running.values() if h.proc.pid is not None]

@@ -46,5 +46,7 @@ def test_the_autoscaling_pair_off_fails_and_on_passes_the_same_objectives(
         lifecycle.down(home)
         shutil.rmtree(home, ignore_errors=True)
     for name in ("peak-title-latency-p99", "scale-out-after-spike"):
+        print(f"{name}: off {verdicts['off'][name]}; on {verdicts['on'][name]}")
+    for name in ("peak-title-latency-p99", "scale-out-after-spike"):
         assert verdicts["off"][name].startswith("fail"), verdicts["off"][name]
         assert verdicts["on"][name].startswith("pass"), verdicts["on"][name]

@@ -16,11 +16,12 @@ typecheck: setup
 # Four workers (the tests mostly wait), one test file each at a time (a file's shared stack stays on its worker); tests marked
 # `exclusive` (the 20x overload run, the autoscaling pair) take the machine to themselves, last; before them the longest
 # files first (tests/file_seconds.json), in the suite's own order: --no-loadscope-reorder (tests/conftest.py).
-# mypy (about 12 s of one core from a cold cache) checks beside pytest, its report after pytest's; either failing
-# fails the target.
+# mypy (about 12 s of one core from a cold cache) checks beside pytest at the lowest CPU priority (the suite is
+# CPU-bound until its exclusive runs, which leave about half the machine idle), its report after pytest's; either
+# failing fails the target.
 test: setup
 	$(BIN)/ruff check .
-	@typed=$$(mktemp); trap 'rm -f "$$typed"' EXIT; $(BIN)/mypy >"$$typed" 2>&1 & mypy=$$!; \
+	@typed=$$(mktemp); trap 'rm -f "$$typed"' EXIT; nice -n 19 $(BIN)/mypy >"$$typed" 2>&1 & mypy=$$!; \
 	$(BIN)/pytest -q -n 4 --dist loadfile --no-loadscope-reorder; tests=$$?; \
 	wait $$mypy; types=$$?; echo "mypy:"; cat "$$typed"; rm -f "$$typed"; \
 	[ $$types -eq 0 ] || echo "make test: mypy found type errors (above)"; \

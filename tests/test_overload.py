@@ -6,6 +6,7 @@ serve at their HPA maximum on this machine. One run; each objective of slo-overl
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import tempfile
@@ -14,10 +15,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from servers import free_port_base, machine_to_itself, reference_scenarios
+from servers import free_port_base, machine, machine_to_itself, reference_scenarios
 
 from reports.evaluate import Summary
 from tenfold.run import REPO, RunOptions, execute
+from tenfold.stack import lifecycle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.exclusive]
 
@@ -31,12 +33,14 @@ def overload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Summary
         home = Path(tempfile.mkdtemp(prefix="tenfold-overload-"))  # PostgreSQL runs as postgres: not under 0700
         opts = RunOptions(profile="overload", slo=REPO / "slo-overload.yaml", experiments=[], processes=2,
                           scenario_file=_shorter_overload(tmp_path_factory.mktemp("scenario") / "scenarios.yaml"),
-                          runs_dir=tmp_path_factory.mktemp("overload") / "runs", home=str(home),
-                          stack_options={"base": free_port_base()})  # fmt: skip
+                          runs_dir=tmp_path_factory.mktemp("overload") / "runs", home=str(home))  # fmt: skip
         try:
+            with machine(fcntl.LOCK_SH):  # a stack's start is no measurement: not on the machine held whole
+                lifecycle.up(home, free_port_base())
             with machine_to_itself():
                 summary, run_dir = execute(opts, print)
         finally:
+            lifecycle.down(home)
             shutil.rmtree(home, ignore_errors=True)
         print(summary.table())
         if not summary.invalid_reasons:

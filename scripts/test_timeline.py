@@ -1,8 +1,9 @@
 """What the suite's wall time waits on, from ``TENFOLD_TEST_TIMELINE=FILE make test`` (tests/conftest.py).
 
 Prints, per xdist worker, its test files in the order it ran them (start, length, CPU seconds, tests), its busy and
-idle time, the files that took longest and those that used the most CPU (the worker's and every child it reaped:
-under ``make test`` the two cores are the limit, so CPU is what a file really costs the others).
+idle time, the files that took longest and those that used the most CPU (the worker's and every child it reaped,
+so a stack started with ``lifecycle.up`` is missing: tests/conftest.py; under ``make test`` the two cores are the
+limit until the exclusive runs, so CPU is what a file really costs the others).
 Usage: ``python scripts/test_timeline.py FILE [--write tests/file_seconds.json]``; ``--write`` records each file's
 seconds, which tests/conftest.py reads to start the longest files first.
 """

@@ -126,8 +126,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _cpu_seconds() -> float:
-    """CPU this worker and every child it has reaped used so far: a file's stacks and generators are reaped by the
-    end of the file, so a file's share of the machine shows (stores kept for the whole session do not)."""
+    """CPU this worker and every child it has reaped used so far. A child waited for within the test counts there (a
+    generator, a run's own stack); one stopped by pid and reaped later counts where it is reaped, or nowhere: a stack
+    from ``lifecycle.up`` (its controller is stopped by ``down`` from its pid file), the session's stores."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 

@@ -235,7 +235,7 @@ def service(
 def _not_ready_why(s: Server) -> str:
     """What a service that never became ready said: its last /readyz (each dependency's error) and its log's tail."""
     try:
-        said = httpx.get(s.url + "/readyz", timeout=2).text
+        said = httpx.get(s.url + "/readyz", timeout=10).text
     except httpx.HTTPError as exc:
         said = f"no answer ({type(exc).__name__})"
     tail = s.log.read_text(errors="replace").splitlines()[-5:] if s.log is not None and s.log.is_file() else []

@@ -34,12 +34,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+def wait_for(
+    check: Callable[[], bool], timeout: float = 15.0, what: str = "condition",
+    gave_up: Callable[[], str | None] | None = None,
+) -> None:  # fmt: skip
+    """Until ``check`` is true (its exceptions count as false), or TimeoutError; RuntimeError at once when
+    ``gave_up`` says why waiting on is no use (a process that exited)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):
             if check():
                 return
+        if gave_up is not None and (why := gave_up()):
+            raise RuntimeError(why)
         time.sleep(0.05)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
@@ -74,15 +81,14 @@ class Server:
         return self
 
     def wait_port(self, timeout: float = 15.0) -> Server:
-        deadline = time.monotonic() + timeout
+        def exited() -> str | None:
+            if self.alive():
+                return None
+            code = None if self.proc is None else self.proc.returncode
+            return f"{self.name} exited ({code}) before listening on port {self.port}"
+
         try:
-            while not port_open(self.port):
-                if not self.alive():  # no use waiting out the timeout
-                    code = None if self.proc is None else self.proc.returncode
-                    raise RuntimeError(f"{self.name} exited ({code}) before listening on port {self.port}")
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"timed out after {timeout}s waiting for {self.name} on port {self.port}")
-                time.sleep(0.05)
+            wait_for(lambda: port_open(self.port), timeout, f"{self.name} on port {self.port}", gave_up=exited)
         except BaseException:
             self.kill()  # never leave a half-started server behind
             raise
@@ -223,11 +229,12 @@ def service(
         try:
             wait_for(lambda: httpx.get(s.url + "/readyz").status_code == 200, ready_timeout,
                      f"{name} ready on port {port}")  # fmt: skip
-        except BaseException as exc:
-            why = _not_ready_why(s) if isinstance(exc, TimeoutError) else ""
+        except TimeoutError as exc:
+            why = _not_ready_why(s)
             s.kill()
-            if why:
-                raise TimeoutError(f"{exc}; {why}") from None
+            raise TimeoutError(f"{exc}; {why}") from None
+        except BaseException:
+            s.kill()
             raise
     return s
 

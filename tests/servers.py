@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -347,6 +348,7 @@ def machine(mode: int) -> Iterator[None]:
             fcntl.flock(gate, fcntl.LOCK_UN)  # in: an exclusive taker may close the gate behind us now
         else:
             fcntl.flock(lock, fcntl.LOCK_EX)  # the gate stays closed until we are done
+            print(busy_beside_us())  # shown with a failure: was the machine really ours?
         _HELD.append(mode)
         try:
             yield
@@ -356,12 +358,31 @@ def machine(mode: int) -> Iterator[None]:
             fcntl.flock(gate, fcntl.LOCK_UN)
 
 
+def busy_beside_us(interval_s: float = 0.5, over: float = 0.1) -> str:
+    """The processes outside this one's tree that used more than ``over`` of a core over ``interval_s``: at the start
+    of an exclusive run there should be none (a process a test left running steals the CPU its verdicts are about)."""
+    own = {os.getpid(), *(c.pid for c in psutil.Process().children(recursive=True))}
+    before: dict[int, tuple[psutil.Process, float]] = {}
+    for p in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if p.pid not in own:
+                before[p.pid] = (p, sum(p.cpu_times()[:2]))
+    time.sleep(interval_s)
+    busy = []
+    for p, used in before.values():
+        with contextlib.suppress(psutil.Error):
+            share = (sum(p.cpu_times()[:2]) - used) / interval_s
+            if share > over:
+                busy.append(f"{p.name()} (pid {p.pid}) {share:.0%}")
+    return f"machine held: busy beside us over {interval_s:g} s: {', '.join(busy) or 'nothing'}"
+
+
 _HELD: list[int] = []
 """The hold this worker process has (at most one: a nested take is the same hold)."""
 
 
 def machine_to_itself() -> contextlib.AbstractContextManager[None]:
     """Under pytest-xdist (``make test``: several workers), wait until no other test runs and let none start
-    meanwhile: for runs whose verdicts are about the CPU (the 20x overload's generator start lag). Use it in the
+    meanwhile: for runs whose verdicts are about the CPU (the overload's generator start lag). Use it in the
     fixture that does the work, in a module marked ``exclusive`` (tests/conftest.py runs those last)."""
     return machine(fcntl.LOCK_EX)

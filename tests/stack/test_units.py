@@ -130,6 +130,17 @@ def test_cpu_quota_caps_a_busy_loop_and_cpuacct_measures_it(cgroup_root: CgroupR
     assert 0.1 < share < 0.3  # 0.2 core, not the whole core a busy loop would take
 
 
+def test_the_root_weighs_as_many_processes_as_it_has_groups(cgroup_root: CgroupRoot) -> None:
+    shares = cgroup_root.mount / "cpu" / cgroup_root.name / "cpu.shares"
+    groups = [cgroup_root.group(f"r{i}") for i in range(3)]
+    assert int(shares.read_text()) == 3 * 1024  # three replicas compete as three processes, not as one
+    groups[0].remove()  # type: ignore[union-attr]
+    assert int(shares.read_text()) == 2 * 1024
+    for group in groups[1:]:
+        group.remove()  # type: ignore[union-attr]
+    assert int(shares.read_text()) == 1024  # never below one process
+
+
 def test_freezer_stops_and_resumes_a_process(cgroup_root: CgroupRoot, tmp_path: Path) -> None:
     group = cgroup_root.group("frozen")
     assert group is not None

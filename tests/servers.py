@@ -348,7 +348,7 @@ def machine(mode: int) -> Iterator[None]:
             fcntl.flock(gate, fcntl.LOCK_UN)  # in: an exclusive taker may close the gate behind us now
         else:
             fcntl.flock(lock, fcntl.LOCK_EX)  # the gate stays closed until we are done
-            print(busy_beside_us())  # shown with a failure: was the machine really ours?
+            print(busy_beside_us(), file=sys.stderr)  # shown with a failure: was the machine really ours?
         _HELD.append(mode)
         try:
             yield

@@ -86,3 +86,21 @@ def test_slots_serve_only_when_enabled_and_routes_and_rate_limit(gateway: dict[s
     asyncio.run(api.set_slot("catalog", 0, False))
     time.sleep(1.1)
     assert httpx.get(f"{url}/api/titles/1").status_code == 503
+
+
+def _op_state(api: RuntimeApi, slot: int) -> int:
+    """HAProxy's operational state of a slot (``show servers state``: 0 stopped, 1 starting, 2 running)."""
+    lines = asyncio.run(api.command("show servers state be_catalog")).splitlines()
+    return next(int(f[5]) for f in (line.split() for line in lines) if len(f) > 5 and f[3] == f"r{slot}")
+
+
+def test_a_slot_put_in_rotation_warms_up_before_its_full_share(gateway: dict[str, Any]) -> None:
+    # slowstart: a replica the autoscaler just added is cold (a 50m replica's first requests took ~1 s), so it gets
+    # a share growing over 3 s instead of every new request leastconn would send the emptiest server at once.
+    api = gateway["api"]
+    asyncio.run(api.set_slot("catalog", 0, True))
+    assert _op_state(api, 0) == 1  # starting: in rotation at a reduced weight
+    deadline = time.monotonic() + 6
+    while _op_state(api, 0) != 2:
+        assert time.monotonic() < deadline, "the slot never reached its full weight"
+        time.sleep(0.2)

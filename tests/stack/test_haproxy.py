@@ -99,8 +99,10 @@ def test_a_slot_put_in_rotation_warms_up_before_its_full_share(gateway: dict[str
     # a share growing over 3 s instead of every new request leastconn would send the emptiest server at once.
     api = gateway["api"]
     asyncio.run(api.set_slot("catalog", 0, True))
-    assert _op_state(api, 0) == 1  # starting: in rotation at a reduced weight
+    states = [_op_state(api, 0)]
     deadline = time.monotonic() + 6
-    while _op_state(api, 0) != 2:
-        assert time.monotonic() < deadline, "the slot never reached its full weight"
-        time.sleep(0.2)
+    while states[-1] != 2:
+        assert time.monotonic() < deadline, f"the slot never reached its full weight: {states}"
+        time.sleep(0.1)
+        states.append(_op_state(api, 0))
+    assert 1 in states, states  # starting: in rotation at a reduced weight before running at its full one

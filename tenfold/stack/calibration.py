@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tenfold.errors import ConfigError
 from tenfold.stack.cgroups import parse_cpu
@@ -21,7 +22,7 @@ __all__ = ["DEFAULT_CALIBRATION", "ServiceCalibration", "calibrate", "load_calib
 
 DEFAULT_CALIBRATION = REPO_ROOT / "infra" / "local" / "calibration.yaml"
 
-_FIELDS = {"cpuRequest", "cpuLimit", "maxReplicas", "gatewayConnections"}
+_FIELDS = {"cpuRequest", "cpuLimit", "maxReplicas", "gatewayConnections", "gatewayQueueSeconds"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ServiceCalibration:
     cpu_limit: float | None = None
     max_replicas: int | None = None
     gateway_connections: int | None = None
+    gateway_queue_s: float | None = None
 
 
 def load_calibration(path: Path = DEFAULT_CALIBRATION) -> dict[str, ServiceCalibration]:
@@ -58,6 +60,7 @@ def load_calibration(path: Path = DEFAULT_CALIBRATION) -> dict[str, ServiceCalib
             cpu_limit=optional_number(doc, (*loc, "cpuLimit"), parse_cpu),
             max_replicas=optional_number(doc, (*loc, "maxReplicas"), int),
             gateway_connections=optional_number(doc, (*loc, "gatewayConnections"), int),
+            gateway_queue_s=optional_number(doc, (*loc, "gatewayQueueSeconds"), _positive_seconds),
         )
     return out
 
@@ -87,6 +90,15 @@ def calibrate(
                 gateway_connections=spec.gateway_connections
                 if cal.gateway_connections is None
                 else cal.gateway_connections,
+                gateway_queue_s=spec.gateway_queue_s if cal.gateway_queue_s is None else cal.gateway_queue_s,
             )
         )
     return out
+
+
+def _positive_seconds(value: Any) -> float:
+    """Seconds in (0, 60]: a queue timeout of 0 would shed everything that waits, and past a minute clients are gone."""
+    seconds = float(value)
+    if not 0 < seconds <= 60:
+        raise ValueError(value)
+    return seconds

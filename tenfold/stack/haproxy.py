@@ -16,9 +16,10 @@ from tenfold.stack.component import Component, http_ok
 from tenfold.stack.procs import Proc
 from tenfold.stack.templates import render
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "ROUTES", "Backend", "RuntimeApi", "haproxy"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_QUEUE_TIMEOUT_S", "ROUTES", "Backend", "RuntimeApi", "haproxy"]
 
 DEFAULT_MAX_CONNECTIONS = 128  # per replica; 32 capped an events replica at ~150 req/s with the CPU idle
+DEFAULT_QUEUE_TIMEOUT_S = 3.0  # how long a request may wait in a backend's queue for a free replica, then 503
 
 # Path prefixes each service owns at the gateway (the Ingress and the Terraform ALB rules list the same).
 ROUTES: dict[str, tuple[str, ...]] = {
@@ -39,6 +40,9 @@ class Backend:
     # dequeued first, best-effort shed first). Events hold each request ~200 ms for group commit, so they need
     # many; a replica with a small CPU share should get few, or its queue forms inside it, in arrival order.
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    # Past it the gateway answers 503 + Retry-After itself. Long enough for a burst to drain, short enough that a
+    # backlog after an overload is purged rather than served into the cooldown.
+    queue_timeout_s: float = DEFAULT_QUEUE_TIMEOUT_S
 
 
 def haproxy(

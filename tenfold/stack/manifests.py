@@ -52,6 +52,7 @@ class ServiceSpec:
     readiness_timeout_s: float = 1.0  # Kubernetes' defaults
     readiness_failure_threshold: int = 3
     gateway_connections: int | None = None  # local only (infra/local/calibration.yaml): gateway maxconn per replica
+    gateway_queue_s: float | None = None  # local only (infra/local/calibration.yaml): the gateway's queue timeout
     command: tuple[str, ...] = ()  # the container's command; () = python -m reference_services NAME
     termination_grace_s: float = 30.0  # terminationGracePeriodSeconds: SIGTERM, then SIGKILL this much later
 

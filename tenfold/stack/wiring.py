@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tenfold.stack import emulators, keys, postgres, prometheus, redis, seeding
 from tenfold.stack.autoscaler import Autoscaler
-from tenfold.stack.haproxy import DEFAULT_MAX_CONNECTIONS, ROUTES, Backend, RuntimeApi, haproxy
+from tenfold.stack.haproxy import DEFAULT_MAX_CONNECTIONS, DEFAULT_QUEUE_TIMEOUT_S, ROUTES, Backend, RuntimeApi, haproxy
 from tenfold.stack.links import Link, link
 from tenfold.stack.parts import StackParts
 from tenfold.stack.ports import HOST, SLOTS_PER_SERVICE, Ports
@@ -106,6 +106,7 @@ def build_services(parts: StackParts) -> None:
                 spec.readiness_path,
                 ports,
                 spec.gateway_connections or DEFAULT_MAX_CONNECTIONS,
+                spec.gateway_queue_s or DEFAULT_QUEUE_TIMEOUT_S,
             )
         )
     gw = haproxy(

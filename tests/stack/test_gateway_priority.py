@@ -2,7 +2,8 @@
 tenfold.stack.haproxy from infra/local/haproxy.cfg.j2) in front of one replica slot that takes one request at a
 time (maxconn 1). The replica is a tiny asyncio server that holds every request until the test opens a gate, so
 the queue is built on purpose: critical requests that arrive after 51 queued best-effort ones are served first, and
-best-effort requests that arrive while more than ``shed_queue`` (50) wait are shed with 503 + Retry-After.
+best-effort requests that arrive while more than ``shed_queue`` (50) wait are shed with 503 + Retry-After. Each
+backend's queue timeout is its own: a request waits that long for a free replica, then the gateway sheds it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from servers import free_port, tmpdir
 
 from tenfold.stack.component import http_ok
-from tenfold.stack.haproxy import Backend, RuntimeApi, haproxy
+from tenfold.stack.haproxy import DEFAULT_QUEUE_TIMEOUT_S, Backend, RuntimeApi, haproxy
 
 QUEUED = 52  # best-effort requests sent first: one in the replica, 51 waiting (> shed_queue 50: the most that fit)
 CRITICAL = 5
@@ -147,3 +148,57 @@ def test_critical_is_dequeued_first_and_best_effort_is_shed_when_the_queue_is_lo
     assert sorted(served[1 : 1 + CRITICAL]) == [f"crit-{i}" for i in range(CRITICAL)], served
     slowest_critical = max(took for _, took in got["critical"])
     assert slowest_critical < sorted(took for _, took in got["best"])[QUEUED // 2], "critical waited like the rest"
+
+
+async def wait_past_the_default_queue(home: Path, hold_s: float) -> dict[str, tuple[int, float]]:
+    """Two backends, each one replica slot busy with a first request for ``hold_s``; a second critical request to
+    each waits in the gateway's queue: catalog's at the default timeout, users' at 5 s. Status and seconds of each
+    second request."""
+    replicas = {"catalog": SlowReplica(), "users": SlowReplica()}
+    for replica in replicas.values():
+        await replica.start()
+    gw_port, stats_port = free_port(), free_port()
+    backends = [Backend("catalog", ("/api/titles",), "/readyz", [replicas["catalog"].port], max_connections=1),
+                Backend("users", ("/api/users",), "/readyz", [replicas["users"].port], max_connections=1,
+                        queue_timeout_s=5.0)]  # fmt: skip
+    gateway = haproxy(home, gateway_port=gw_port, stats_port=stats_port, backends=backends, rate_limit=1_000_000)
+    gateway.start()
+    api = RuntimeApi(Path(gateway.extra["socket"]))
+    paths = {"catalog": "/api/titles/1", "users": "/api/users/1"}
+    try:
+        await until(lambda: http_ok(stats_port, "/metrics"), "the gateway")
+        for name in replicas:
+            await api.set_slot(name, 0, True)
+        async with httpx.AsyncClient(timeout=15) as client:
+
+            async def get(name: str, request: str) -> tuple[int, float]:
+                start = time.monotonic()
+                resp = await client.get(f"http://127.0.0.1:{gw_port}{paths[name]}",
+                                        headers={"X-Priority": "critical", "X-Request-Name": request})  # fmt: skip
+                return resp.status_code, time.monotonic() - start
+
+            first = [asyncio.create_task(get(name, "first")) for name in replicas]
+
+            async def both_busy() -> bool:
+                return all(r.received == ["first"] for r in replicas.values())
+
+            await until(both_busy, "a first request in each replica")
+            second = {name: asyncio.create_task(get(name, "second")) for name in replicas}
+            await asyncio.sleep(hold_s)
+            for replica in replicas.values():
+                replica.gate.set()
+            await asyncio.gather(*first)
+            return {name: await task for name, task in second.items()}
+    finally:
+        gateway.stop(timeout_s=2)
+        for replica in replicas.values():
+            await replica.stop()
+
+
+def test_a_backend_with_a_longer_queue_timeout_serves_what_the_default_sheds(home: Path) -> None:
+    hold_s = DEFAULT_QUEUE_TIMEOUT_S + 1.0  # past the default timeout, within users' 5 s
+    got = asyncio.run(wait_past_the_default_queue(home, hold_s))
+    status, took = got["catalog"]
+    assert status == 503 and DEFAULT_QUEUE_TIMEOUT_S - 0.2 < took < hold_s, got  # shed by the gateway at its timeout
+    status, took = got["users"]
+    assert status == 200 and took >= hold_s - 0.2, got  # waited for the replica and was served

@@ -48,7 +48,7 @@ def test_the_local_calibration_sizes_catalog_for_this_box_and_leaves_the_manifes
     assert catalog.hpa is not None and catalog.hpa.max_replicas == 8
     assert catalog.hpa.min_replicas == cluster.hpa.min_replicas and catalog.replicas == cluster.replicas
     assert (catalog.gateway_connections, cluster.gateway_connections) == (8, None)
-    assert local["users"] == dataclasses.replace(manifests["users"], gateway_connections=16)  # names only that
+    assert local["users"] == dataclasses.replace(manifests["users"], gateway_connections=16, gateway_queue_s=5)
     assert local["events"] == manifests["events"]  # what the calibration does not name is the manifest's
 
 
@@ -58,6 +58,7 @@ def test_the_local_calibration_sizes_catalog_for_this_box_and_leaves_the_manifes
         ("services: {catalog: {cpuLimt: 50m}}", r"yaml:1:22: services.catalog.cpuLimt: unknown field 'cpuLimt'"),
         ("services: {catalog: {maxReplicas: many}}", r"yaml:1:35: services.catalog.maxReplicas: 'many' is not a"),
         ("services: {catalgo: {maxReplicas: 3}}", r"calibration.yaml: calibrates \['catalgo'\]"),
+        ("services: {users: {gatewayQueueSeconds: 0}}", r"1:41: services.users.gatewayQueueSeconds: 0 is not a"),
     ],
 )  # fmt: skip
 def test_a_bad_calibration_is_a_config_error_naming_the_file(tmp_path: Path, text: str, error: str) -> None:

@@ -2,7 +2,8 @@
 
 A title that is neither in the cache nor readable from the store (store down, breaker open) is answered
 from the replica's stale copies (see ``common/stale.py``) as a 200 with ``X-Degraded`` and
-``"degraded": true``; only a title with no copy gets 503 + ``Retry-After``.
+``"degraded": true``; only a title with no copy gets 503 + ``Retry-After``, and a critical one (``X-Priority``)
+only after one more try at the store past an open breaker.
 ``TENFOLD_DISABLE_FALLBACKS=1`` answers 503 instead, so the harness can prove it notices the difference.
 """
 
@@ -16,7 +17,7 @@ from ..common.app import Service, create_app
 from ..common.cached_table import CachedTable
 from ..common.metrics import Metrics
 from ..common.problems import ProblemError, unavailable
-from ..common.resilience import DependencyError
+from ..common.resilience import PRIORITY, DependencyError
 from ..common.routing import MAX_ID, ApiRoute
 from ..common.settings import Settings
 from ..common.stale import StaleCopies, flagged
@@ -43,7 +44,15 @@ def build(settings: Settings) -> Starlette:
         try:
             doc = await titles.get(title_id)
         except DependencyError as exc:
-            return degrade(title_id, f"store-{exc.reason}")
+            if not (exc.reason == "breaker-open" and PRIORITY.get() == "critical" and stale.get(title_id) is None):
+                return degrade(title_id, f"store-{exc.reason}")
+            # A critical title with no copy to fall back on: one try at the store past the open breaker, rather
+            # than a certain 503 (under overload a replica's breaker opens on its own slowness while the store
+            # still answers; replicas new in a scale-out have no copies for their first seconds).
+            try:
+                doc = await titles.load(title_id, past_open_breaker=True)
+            except DependencyError as again:
+                return degrade(title_id, f"store-{again.reason}")
         if doc is None:
             raise _no_title(title_id)
         stale.keep(title_id, doc)

@@ -50,9 +50,9 @@ class CachedTable:
     async def get(self, key: int) -> bytes | None:
         return await self.cache.get(str(key), lambda: self.load(key))
 
-    async def load(self, key: int) -> bytes | None:
-        """Straight from the store, bypassing the cache."""
-        doc = await self.store.call(lambda: self.table.get_doc(key))
+    async def load(self, key: int, past_open_breaker: bool = False) -> bytes | None:
+        """Straight from the store, bypassing the cache (and an open breaker too, if asked: ``Dependency.call``)."""
+        doc = await self.store.call(lambda: self.table.get_doc(key), past_open_breaker=past_open_breaker)
         return None if doc is None else self._shape(doc)
 
     async def scan(self, limit: int) -> dict[int, bytes]:

@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .metrics import Metrics
 from .problems import problem
-from .resilience.shedding import DEFAULT_PRIORITY, PRIORITIES, Shedder
+from .resilience.shedding import DEFAULT_PRIORITY, PRIORITIES, PRIORITY, Shedder
 
 __all__ = ["EdgeMiddleware"]
 
@@ -52,6 +52,7 @@ class EdgeMiddleware:
         if not self.shedder.admit(priority):
             await self._reject(scope, receive, send, 503, priority, start)
             return
+        PRIORITY.set(priority)
         status = 500
         degraded = False
 

@@ -1,7 +1,8 @@
 """catalog's stale copies, driven by really stopping DynamoDB (and Redis) mid-test.
 
 With the store gone, a title not in the cache is answered from the replica's stale copies, a 200 marked
-degraded; with fallbacks disabled the very same outage is a 503.
+degraded; with fallbacks disabled the very same outage is a 503. A critical title with no copy gets one more try
+at the store past an open breaker.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ __all__ = ["own_stores"]  # the fixture, re-exported so pytest finds it here
 SCAN_AT_START = {"TENFOLD_STALE_COPIES_DELAY_SECONDS": "0"}
 
 
-def _get(svc: Server, title: int) -> httpx.Response:
-    return httpx.get(f"{svc.url}/api/titles/{title}", timeout=10)
+def _get(svc: Server, title: int, priority: str = "degraded") -> httpx.Response:
+    return httpx.get(f"{svc.url}/api/titles/{title}", headers={"X-Priority": priority}, timeout=10)
 
 
 def _scanned() -> None:
@@ -85,6 +86,30 @@ def test_the_store_back_means_fresh_answers_again(own_stores: tuple[dict[str, st
         assert all(_get(svc, t).json()["degraded"] is True for t in range(20, 26))
         os.kill(dyn.proc.pid, signal.SIGCONT)
         wait_for(lambda: _get(svc, 30).json()["degraded"] is False, 5, "breaker to close")
+    finally:
+        if dyn.proc is not None and dyn.alive():
+            os.kill(dyn.proc.pid, signal.SIGCONT)
+        svc.stop()
+
+
+def test_a_critical_title_with_no_copy_is_read_past_an_open_breaker(
+    own_stores: tuple[dict[str, str], Server, Server],
+) -> None:
+    env, _, dyn = own_stores
+    # No scan: copies only of what it served. The breaker stays open 5 s: long enough for the three requests below.
+    svc = service("catalog", {**env, "TENFOLD_STALE_COPIES_SECONDS": "0", "TENFOLD_BREAKER_RESET_SECONDS": "5"})
+    try:
+        assert dyn.proc is not None
+        os.kill(dyn.proc.pid, signal.SIGSTOP)  # the store hangs: timeouts, then the breaker opens
+        try:
+            wait_for(lambda: "breaker-open" in _get(svc, 40).text, 10, "the breaker to open")
+        finally:
+            os.kill(dyn.proc.pid, signal.SIGCONT)  # the store answers again; the breaker stays open (its reset: 5 s)
+        refused, critical = _get(svc, 41, "best-effort"), _get(svc, 42, "critical")
+        assert refused.status_code == 503 and "breaker-open" in refused.json()["detail"], refused.text
+        assert critical.status_code == 200, critical.text
+        assert critical.json()["id"] == 42 and critical.json()["degraded"] is False
+        assert "breaker-open" in _get(svc, 43).text  # the critical try neither closed the breaker nor counted
     finally:
         if dyn.proc is not None and dyn.alive():
             os.kill(dyn.proc.pid, signal.SIGCONT)

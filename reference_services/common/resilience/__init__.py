@@ -6,10 +6,11 @@ from .dependency import Dependency, DependencyError, DomainOutcome
 from .fallback import Fallback
 from .ratelimit import TokenBucket
 from .retry import RetryBudget, RetryPolicy
-from .shedding import PRIORITIES, Shedder
+from .shedding import PRIORITIES, PRIORITY, Shedder
 
 __all__ = [
     "PRIORITIES",
+    "PRIORITY",
     "AsyncBreaker",
     "BreakerOpen",
     "Bulkhead",

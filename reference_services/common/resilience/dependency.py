@@ -58,7 +58,14 @@ class Dependency:
         self.retry = retry
         self._duration = duration
 
-    async def call(self, fn: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
+    async def call(
+        self, fn: Callable[[], Awaitable[T]], *, idempotent: bool = True, past_open_breaker: bool = False
+    ) -> T:
+        """``past_open_breaker``: one attempt even while the breaker is open (it neither counts towards the breaker
+        nor closes it), for a caller with nothing else to answer and a request worth the wait: without it, an
+        open breaker turns a likely success into a certain failure."""
+        if past_open_breaker and self.breaker is not None and self.breaker.state == "open":
+            return await self._once(fn, breaker=False)
         policy = self.retry if idempotent else None
         if policy is not None:
             policy.budget.record_attempt()
@@ -74,7 +81,7 @@ class Dependency:
                 await asyncio.sleep(policy.backoff(attempt))
                 attempt += 1
 
-    async def _once(self, fn: Callable[[], Awaitable[T]]) -> T:
+    async def _once(self, fn: Callable[[], Awaitable[T]], breaker: bool = True) -> T:
         async def guarded() -> T:
             start = time.perf_counter()
             try:
@@ -85,7 +92,7 @@ class Dependency:
                 self._duration.observe(time.perf_counter() - start)
 
         try:
-            if self.breaker is None:
+            if self.breaker is None or not breaker:
                 return await guarded()
             return await self.breaker.call(guarded)
         except BreakerOpen as exc:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_PRIORITY", "PRIORITIES", "Shedder"]
+from contextvars import ContextVar
+
+__all__ = ["DEFAULT_PRIORITY", "PRIORITIES", "PRIORITY", "Shedder"]
 
 PRIORITIES = ("critical", "degraded", "best-effort")
 DEFAULT_PRIORITY = "degraded"
+PRIORITY: ContextVar[str] = ContextVar("priority", default=DEFAULT_PRIORITY)
+"""The priority of the request being served (set by the edge middleware), for the code that decides what to do
+when a dependency fails: critical work may be worth a try that the rest is refused."""
 
 # Share of max_in_flight at which each tier starts being refused.
 _THRESHOLDS = {"best-effort": 0.5, "degraded": 0.8, "critical": 1.0}

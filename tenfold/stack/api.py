@@ -248,5 +248,5 @@ async def serve(ctl: Controller, port: int) -> uvicorn.Server:
             task.result()
             raise RuntimeError(f"control API did not start on {HOST}:{port}")
         await asyncio.sleep(0.01)
-    ctl.serve_task = task  # type: ignore[attr-defined]
+    ctl.serve_task = task  # type: ignore[attr-defined]  # held: the event loop keeps only a weak reference to a task
     return server

@@ -55,9 +55,9 @@ async def _amain(args: argparse.Namespace) -> int:
     server = await serve(ctl, args.port_base)
     owner = asyncio.create_task(_watch_owner(ctl, args.owner_pid)) if args.owner_pid else None
     code = 0
+    starting = asyncio.create_task(ctl.start())
+    stopper = asyncio.create_task(ctl.supervisor.stop.wait())
     try:
-        starting = asyncio.create_task(ctl.start())
-        stopper = asyncio.create_task(ctl.supervisor.stop.wait())
         done, _ = await asyncio.wait({starting, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if starting in done:
             starting.result()

@@ -45,7 +45,8 @@ def leftover(pids: list[int]) -> list[int]:
 def load(
     url: str, seconds: float, workers: int = 4, pause_s: float = 0.01, headers: dict[str, str] | None = None
 ) -> Counter[str]:
-    """Light, bounded load: `workers` threads, each one request at a time, for `seconds`."""
+    """Light, bounded load: `workers` threads, each one request at a time, for `seconds`. Codes count by status,
+    any other than 200 with what the answer said (a 503 from the gateway's queue is not a 503 from a service)."""
     codes: Counter[str] = Counter()
     end = time.monotonic() + seconds
 
@@ -53,7 +54,9 @@ def load(
         with httpx.Client(timeout=5.0, headers=headers) as client:
             while time.monotonic() < end:
                 try:
-                    codes[str(client.get(url).status_code)] += 1
+                    resp = client.get(url)
+                    said = "" if resp.status_code == 200 else f": {resp.headers.get('content-type')} {resp.text[:160]}"
+                    codes[f"{resp.status_code}{said}"] += 1
                 except httpx.HTTPError as exc:
                     codes[type(exc).__name__] += 1
                 time.sleep(pause_s)

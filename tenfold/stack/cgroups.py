@@ -31,9 +31,9 @@ SHARES_PER_GROUP = 1024
 """``cpu.shares`` of the root per group beneath it: the weight of one process at nice 0."""
 
 
-def reweigh(cpu_root: Path, most: int | None = None) -> None:
-    """Give the root the weight of as many processes as it has groups (at least one; at most ``most``, by default
-    as many as the machine has cores).
+def reweigh(cpu_root: Path) -> None:
+    """Give the root the weight of as many processes as it has groups (at least one; at most as many as the machine
+    has cores).
 
     A cgroup competes for the CPU as *one* entity, with ``cpu.shares`` (default 1024) against each busy process (or
     autogroup) outside it. With the default, all the replicas beneath the root weighed as much as one HAProxy: on a
@@ -43,7 +43,7 @@ def reweigh(cpu_root: Path, most: int | None = None) -> None:
     at once under ``make test``, and one of 16 replicas weighed as 16 processes against every other test (Locust
     generators falling 7-20% behind their rate, Kinto not back within 9 s of a kill); as many processes as there
     are cores can already take the whole machine."""
-    cap = most if most is not None else (os.cpu_count() or 1)
+    cap = os.cpu_count() or 1
     with contextlib.suppress(OSError):
         groups = sum(1 for child in cpu_root.iterdir() if child.is_dir())
         (cpu_root / "cpu.shares").write_text(str(SHARES_PER_GROUP * max(1, min(groups, cap))))

@@ -33,7 +33,7 @@ def test_the_autoscaling_pair_off_fails_and_on_passes_the_same_objectives(
     start already scaled out."""
     home = tmpdir("run")
     verdicts: dict[str, dict[str, str]] = {}
-    slowest: dict[str, str] = {}
+    slowest = ""
     try:
         with machine(fcntl.LOCK_SH):  # a stack's start is no measurement
             lifecycle.up(home, free_port_base())
@@ -48,7 +48,8 @@ def test_the_autoscaling_pair_off_fails_and_on_passes_the_same_objectives(
             assert not summary.invalid_reasons, (mode, summary.invalid_reasons)  # the generator kept up
             verdicts[mode] = {v.objective: f"{v.status} {v.measured_text} ({v.evidence})"
                               for v in summary.verdicts}  # fmt: skip
-            slowest[mode] = _slowest_seconds(run_dir)
+            if mode == "on":  # only the on run's latency can fail the test with too little to go on
+                slowest = _slowest_seconds(run_dir)
     finally:
         lifecycle.down(home)
         shutil.rmtree(home, ignore_errors=True)
@@ -56,7 +57,7 @@ def test_the_autoscaling_pair_off_fails_and_on_passes_the_same_objectives(
         print(f"{name}: off {verdicts['off'][name]}; on {verdicts['on'][name]}")
     for name in ("peak-title-latency-p99", "scale-out-after-spike"):
         assert verdicts["off"][name].startswith("fail"), verdicts["off"][name]
-        assert verdicts["on"][name].startswith("pass"), f"{verdicts['on'][name]}; {slowest['on']}"
+        assert verdicts["on"][name].startswith("pass"), f"{verdicts['on'][name]}; {slowest}"
 
 
 def _slowest_seconds(run_dir: Path, worst: int = 3) -> str:

@@ -66,8 +66,7 @@ def _slowest_seconds(run_dir: Path, worst: int = 3) -> str:
     rq = RunFolder(run_dir).requests
     plan = json.loads((run_dir / "load-plan.json").read_text())
     start, end = next((p["start"], p["end"]) for p in plan["phases"] if p["name"] == "peak")
-    title = rq.code_of("route", "/api/titles/{id}") if rq is not None else -2
-    if rq is None or not (picked := (rq.route == title) & (rq.intended >= start) & (rq.intended < end)).any():
+    if rq is None or not (picked := rq.mask(start, end, route="/api/titles/{id}")).any():
         return "no title requests in the peak"
     second = (rq.intended[picked] - plan["started"]).astype(int)
     latency = rq.latency_co[picked]
